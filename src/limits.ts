@@ -1,0 +1,35 @@
+// Named bounds against hostile files, in one place. Every allocation or loop sized by a number
+// read from a checkpoint, config or dataset is checked against one of these first.
+
+export const LIMITS = {
+  /** safetensors JSON header: the reference reader refuses > 100 MB (the Hub's readers 25 MB). */
+  safetensorsHeaderBytes: 100_000_000,
+  /** tensors in one file or index; Llama-405B has ~1.1k, so 1M is far past anything real. */
+  tensorCount: 1_000_000,
+  /** rank of a tensor (GGUF allows 4; safetensors has no limit, real models use ≤ 5). */
+  tensorRank: 8,
+  /** one dimension; 2^40 elements would already be a 4 TB tensor. */
+  tensorDim: 2 ** 40,
+  /** GGUF key/value pairs. */
+  ggufKvCount: 1_000_000,
+  /** GGUF strings (keys, token texts, chat templates): 64 MiB covers any chat template. */
+  ggufStringBytes: 64 * 1024 * 1024,
+  /** GGUF array elements (vocabularies reach ~260k; merges ~500k). */
+  ggufArrayLength: 50_000_000,
+  /** nesting depth of GGUF arrays of arrays. */
+  ggufArrayDepth: 4,
+  /** ggml tensor names are at most 63 bytes (GGML_MAX_NAME = 64 with the NUL). */
+  ggufTensorNameBytes: 63,
+  /** GGUF general.alignment must be a power of two no larger than this. */
+  ggufMaxAlignment: 1 << 20,
+  /** JSON side files (config.json, index.json, tokenizer_config.json). tokenizer.json can be ~20 MB. */
+  jsonFileBytes: 256 * 1024 * 1024,
+  /** decoder layers in one model or plan. */
+  layerCount: 100_000,
+  /** YAML recipe size. */
+  recipeBytes: 4 * 1024 * 1024,
+} as const;
+
+export function assertWithin(value: number, limit: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= limit;
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // llama.cpp and the WASM engine each want both cores; running files in parallel only thrashes.
+    fileParallelism: false,
+  },
+});
