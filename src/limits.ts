@@ -33,3 +33,20 @@ export const LIMITS = {
 export function assertWithin(value: number, limit: number): boolean {
   return Number.isSafeInteger(value) && value >= 0 && value <= limit;
 }
+
+/** YAML nodes visited while reading one recipe (aliases included): bounds alias expansion. */
+export const RECIPE_YAML_NODE_LIMIT = 1_000_000;
+
+/** Elements in one f32 buffer the engine allocates (activations, logits, attention scores):
+ * 2^30 floats = 4 GiB, far past a 2-core machine's useful range, and under V8's typed-array cap. */
+export const ENGINE_BUFFER_ELEMENT_LIMIT = 2 ** 30;
+
+/** Evaluation datasets (parquet / JSON / JSONL rows read into memory). */
+export const EVAL_LIMITS = {
+  /** rows in one split file; the largest leaderboard split (HellaSwag train) has ~40k. */
+  datasetRows: 5_000_000,
+  /** a JSON / JSONL split file read whole; the real parquet files are < 100 MB. */
+  datasetFileBytes: 1024 * 1024 * 1024,
+  /** one sample-log line (prompts of 25-shot ARC are ~10 kB; generation adds little). */
+  sampleLogLineBytes: 64 * 1024 * 1024,
+} as const;

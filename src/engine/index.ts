@@ -1,0 +1,16 @@
+// Barrel for the reference engine: a TypeScript Llama-family forward pass, streamed layer by layer,
+// with matmuls on tfjs-wasm (XNNPACK SIMD). Import the engine from here, not from its files.
+
+export type { EngineConfig, EngineWeights, LayerWeights, RopeScaling, RopeScalingType } from "./types.js";
+export { forward, tokenLogprobs, layerForward, headForward } from "./forward.js";
+export type { ForwardOptions, ForwardResult, ForwardTape, LayerActivations, TokenLogprobOptions } from "./forward.js";
+export { getMatmulKernel, measureMatmulPeak } from "./matmul-kernel.js";
+export type { MatmulKernel, MatmulPeak } from "./matmul-kernel.js";
+export { logSoftmax, logSumExp, rmsnormForward, linearForward, swigluForward, embeddingForward, transpose } from "./ops.js";
+export { attentionForward } from "./attention.js";
+export type { AttentionShape } from "./attention.js";
+export { ropeInverseFrequencies, ropeTables, applyRope } from "./rope.js";
+export type { RopeTables } from "./rope.js";
+export { randomWeights, seededNormal, mulberry32 } from "./random-weights.js";
+export type { RandomWeightOptions } from "./random-weights.js";
+export { validateConfig, validateLayerWeights } from "./validate.js";

@@ -1,0 +1,106 @@
+// Per-op forward functions over explicit row-major f32 buffers, one token per row ([T, features]).
+// Each returns what its backward will need (e.g. RMSNorm's 1/rms) so a backward twin can sit
+// beside it (llm.c style). Elementwise ops are plain JS: O(T·features), not the bottleneck; the
+// matmuls go to the MatmulKernel. Not for attention (attention.ts) or RoPE (rope.ts).
+
+import type { MatmulKernel } from "./matmul-kernel.js";
+
+/** [rows, cols] → [cols, rows]. */
+export function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const y = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) y[c * rows + r] = x[o + c]!;
+  }
+  return y;
+}
+
+/** y[T,out] = x[T,in] · Wᵀ + b, W in HF layout [out,in]. Computed as yᵀ = W·xᵀ because the
+ * kernel's transposed-B path is ~10× slower (matmul-kernel.ts); only activations get transposed.
+ * (Backward fits the same kernel: dx = dy·W, dW = dyᵀ·x.) */
+export function linearForward(
+  kernel: MatmulKernel,
+  x: Float32Array,
+  w: Float32Array,
+  tokens: number,
+  inFeatures: number,
+  outFeatures: number,
+  bias?: Float32Array,
+): Float32Array {
+  const yT = kernel.matmul(w, transpose(x, tokens, inFeatures), outFeatures, inFeatures, tokens); // [out, T]
+  const y = transpose(yT, outFeatures, tokens);
+  if (bias) {
+    for (let t = 0; t < tokens; t++) {
+      const o = t * outFeatures;
+      for (let j = 0; j < outFeatures; j++) y[o + j]! += bias[j]!;
+    }
+  }
+  return y;
+}
+
+/** HF LlamaRMSNorm in f32: y = x · rsqrt(mean(x²) + eps) · w. Returns y [T,D] and 1/rms [T]. */
+export function rmsnormForward(
+  x: Float32Array,
+  weight: Float32Array,
+  tokens: number,
+  dim: number,
+  eps: number,
+): { y: Float32Array; invRms: Float32Array } {
+  const y = new Float32Array(tokens * dim);
+  const invRms = new Float32Array(tokens);
+  for (let t = 0; t < tokens; t++) {
+    const o = t * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[o + i]! * x[o + i]!;
+    const r = Math.fround(1 / Math.sqrt(ss / dim + eps));
+    invRms[t] = r;
+    for (let i = 0; i < dim; i++) y[o + i] = weight[i]! * Math.fround(x[o + i]! * r);
+  }
+  return { y, invRms };
+}
+
+/** SwiGLU activation: silu(gate) · up, elementwise over [T, intermediate]. */
+export function swigluForward(gate: Float32Array, up: Float32Array): Float32Array {
+  const out = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i]!;
+    out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
+  }
+  return out;
+}
+
+/** Residual: x += delta. */
+export function addInPlace(x: Float32Array, delta: Float32Array): void {
+  for (let i = 0; i < x.length; i++) x[i]! += delta[i]!;
+}
+
+/** Rows of the embedding table [vocab, D] for each token → [T, D]. Tokens must be checked first. */
+export function embeddingForward(table: Float32Array, tokens: ArrayLike<number>, dim: number): Float32Array {
+  const x = new Float32Array(tokens.length * dim);
+  for (let t = 0; t < tokens.length; t++) {
+    const id = tokens[t]!;
+    x.set(table.subarray(id * dim, id * dim + dim), t * dim);
+  }
+  return x;
+}
+
+/** Row-wise log-softmax of [rows, cols] (max-subtracted, log-sum-exp in f64). */
+export function logSoftmax(logits: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    const lse = logSumExp(logits.subarray(o, o + cols));
+    for (let c = 0; c < cols; c++) out[o + c] = logits[o + c]! - lse;
+  }
+  return out;
+}
+
+/** log Σ exp(row), stable. */
+export function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  return max + Math.log(sum);
+}
