@@ -1,0 +1,117 @@
+// Model families as data: how a Llama-like checkpoint names its tensors in HF and GGUF, where its
+// layer count lives, and what is tied. Adding a family means adding a table (families.ts), not
+// code paths. This module knows nothing about files; it maps names and reads config values.
+
+/** One tensor of a decoder layer (or of the pre/post-layer parts), in both namings. */
+export interface TensorRole {
+  /** stable role name, e.g. `q_proj` */
+  role: string;
+  /** HF template; `{L}` is the layer index: `model.layers.{L}.self_attn.q_proj.weight` */
+  hf: string;
+  /** GGUF template: `blk.{L}.attn_q.weight` */
+  gguf: string;
+  /** absent in some checkpoints of the family (biases, tied heads) */
+  optional?: boolean;
+  /** rows permuted by llama.cpp's converter for its rotary layout: by heads or by kv heads */
+  qkPermute?: "heads" | "kvHeads";
+  /** a residual-branch output projection: what LLaMA-Pro expansion zeroes */
+  residualOutput?: boolean;
+  /** 1-D tensors stay f32 in GGUF, as llama.cpp's converter keeps them */
+  keepF32?: boolean;
+}
+
+export interface Architecture {
+  /** dusk's family name */
+  name: string;
+  /** HF `config.architectures[0]` values this table handles */
+  hfArchitectures: string[];
+  /** HF `config.model_type` values */
+  hfModelTypes: string[];
+  /** GGUF `general.architecture` values (first is what dusk writes) */
+  ggufArchitectures: string[];
+  /** HF config key holding the layer count */
+  hfLayerCountKey: string;
+  /** tensors before the first layer (embeddings) */
+  preLayer: TensorRole[];
+  /** tensors of every decoder layer */
+  layer: TensorRole[];
+  /** tensors after the last layer (final norm, head) */
+  postLayer: TensorRole[];
+  /** the head role that may be tied to the embedding, and the HF config flag that says so */
+  tied?: { head: string; embedding: string; hfConfigKey: string; defaultTied: boolean };
+  /**
+   * HF config keys holding one entry per layer (`layer_types`, …): resized with the stack, each
+   * output layer taking its base layer's entry.
+   */
+  perLayerConfigKeys: string[];
+  /** forward-pass facts the engine and converter need */
+  forward: {
+    activation: "silu" | "gelu_tanh";
+    /** Gemma stores RMSNorm weights as w − 1 (the norm multiplies by 1 + w) */
+    normWeightOffset: 0 | 1;
+    /** Gemma multiplies embeddings by sqrt(hidden) */
+    scaleEmbeddings: boolean;
+  };
+}
+
+export type NameScheme = "hf" | "gguf";
+
+/** Fills `{L}` in a template. */
+export function tensorName(role: TensorRole, scheme: NameScheme, layer?: number): string {
+  const template = scheme === "hf" ? role.hf : role.gguf;
+  return layer === undefined ? template : template.replace("{L}", String(layer));
+}
+
+const LAYER_PATTERNS: Record<NameScheme, RegExp> = {
+  // HF: `model.layers.12.mlp.down_proj.weight`; some families add a prefix before `layers`.
+  hf: /^(.*?\blayers)\.(\d+)\.(.+)$/,
+  gguf: /^(blk)\.(\d+)\.(.+)$/,
+};
+
+export interface LayerTensorName {
+  layer: number;
+  /** the name with the index replaced by `{L}` */
+  template: string;
+}
+
+/** `model.layers.7.mlp.up_proj.weight` → {layer: 7, template: `model.layers.{L}.mlp.up_proj.weight`} */
+export function parseLayerTensorName(name: string, scheme: NameScheme): LayerTensorName | undefined {
+  const m = LAYER_PATTERNS[scheme].exec(name);
+  if (!m) return undefined;
+  const digits = m[2]!;
+  // "007" is not a layer index anyone writes; treating it as 7 would merge two tensors' names.
+  if (digits.length > 1 && digits.startsWith("0")) return undefined;
+  return { layer: Number(digits), template: `${m[1]}.{L}.${m[3]}` };
+}
+
+export function layerTensorName(template: string, layer: number): string {
+  return template.replace("{L}", String(layer));
+}
+
+/** HF name → GGUF name for this family, or undefined when the role is unknown. */
+export function hfToGgufName(arch: Architecture, hfName: string): string | undefined {
+  const parsed = parseLayerTensorName(hfName, "hf");
+  if (parsed) {
+    const role = arch.layer.find((r) => r.hf === parsed.template);
+    return role ? tensorName(role, "gguf", parsed.layer) : undefined;
+  }
+  const role = [...arch.preLayer, ...arch.postLayer].find((r) => r.hf === hfName);
+  return role ? role.gguf : undefined;
+}
+
+/** GGUF name → HF name (used to apply mergekit filters, which are written against HF names). */
+export function ggufToHfName(arch: Architecture, ggufName: string): string | undefined {
+  const parsed = parseLayerTensorName(ggufName, "gguf");
+  if (parsed) {
+    const role = arch.layer.find((r) => r.gguf === parsed.template);
+    return role ? tensorName(role, "hf", parsed.layer) : undefined;
+  }
+  const role = [...arch.preLayer, ...arch.postLayer].find((r) => r.gguf === ggufName);
+  return role ? role.hf : undefined;
+}
+
+export function findRole(arch: Architecture, name: string, scheme: NameScheme): TensorRole | undefined {
+  const parsed = parseLayerTensorName(name, scheme);
+  if (parsed) return arch.layer.find((r) => (scheme === "hf" ? r.hf : r.gguf) === parsed.template);
+  return [...arch.preLayer, ...arch.postLayer].find((r) => (scheme === "hf" ? r.hf : r.gguf) === name);
+}

@@ -1,0 +1,3 @@
+export * from "./architecture.js";
+export * from "./families.js";
+export * from "./detect.js";

@@ -1,0 +1,18 @@
+// Progress is data: builds, conversions and verifications are async generators of these events;
+// the CLI renders them (a bar on a TTY, plain lines under CI or a pipe).
+
+export type BuildEvent =
+  | { type: "start"; output: string; tensors: number; totalBytes: number }
+  | { type: "file"; name: string }
+  | { type: "progress"; tensor: string; index: number; bytes: number; totalBytes: number }
+  | { type: "done"; output: string; files: string[]; bytes: number; seconds: number };
+
+export type VerifyEvent =
+  | { type: "start"; tensors: number; totalBytes: number }
+  | { type: "progress"; tensor: string; index: number; bytes: number; totalBytes: number }
+  | { type: "done"; tensors: number; bytes: number; mismatches: VerifyMismatch[] };
+
+export interface VerifyMismatch {
+  tensor: string;
+  problem: string;
+}

@@ -1,0 +1,56 @@
+// Re-reads a built output and checks every tensor against its source under the plan: the same
+// names, types and shapes, and the same bytes (compared as SHA-256 of the streamed bytes, so
+// memory stays at one chunk). Also checks that the output declares the planned layer count.
+
+import { createHash } from "node:crypto";
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import type { Plan } from "../plan/types.js";
+import type { VerifyEvent, VerifyMismatch } from "./events.js";
+import { CHUNK_BYTES, newChunkBuffers, streamTensor } from "./tensor-stream.js";
+
+export async function* verifyOutput(output: Checkpoint, plan: Plan, sources: readonly Checkpoint[]): AsyncGenerator<VerifyEvent> {
+  const mismatches: VerifyMismatch[] = [];
+  const totalBytes = plan.metrics.outputBytes;
+  yield { type: "start", tensors: plan.tensors.length, totalBytes };
+  if (output.numLayers !== plan.layers.length) {
+    mismatches.push({ tensor: "(config)", problem: `declares ${output.numLayers} layers, the plan has ${plan.layers.length}` });
+  }
+  const planned = new Set(plan.tensors.map((t) => t.name));
+  for (const name of output.tensors.keys()) {
+    if (!planned.has(name)) mismatches.push({ tensor: name, problem: "in the output but not in the plan" });
+  }
+  const buffers = newChunkBuffers();
+  const readBuffer = new Uint8Array(CHUNK_BYTES);
+  let bytes = 0;
+  let index = 0;
+  for (const op of plan.tensors) {
+    const got = output.tensors.get(op.name);
+    if (!got) {
+      mismatches.push({ tensor: op.name, problem: "missing from the output" });
+      continue;
+    }
+    if (got.type.name !== op.type || got.shape.join(",") !== op.shape.join(",")) {
+      mismatches.push({ tensor: op.name, problem: `is ${got.type.name} [${got.shape.join(", ")}], the plan says ${op.type} [${op.shape.join(", ")}]` });
+      continue;
+    }
+    const expected = createHash("sha256");
+    const source = sources[op.source]!.tensors.get(op.from);
+    if (!source) {
+      mismatches.push({ tensor: op.name, problem: `its source ${op.from} is missing from ${plan.sources[op.source]!.ref}` });
+      continue;
+    }
+    await streamTensor(op, source, async (chunk) => void expected.update(chunk), buffers);
+    const actual = createHash("sha256");
+    for (let done = 0; done < got.byteLength; ) {
+      const view = readBuffer.subarray(0, Math.min(readBuffer.byteLength, got.byteLength - done));
+      await got.source.readInto(got.offset + done, view);
+      actual.update(view);
+      done += view.byteLength;
+    }
+    const [e, a] = [expected.digest("hex"), actual.digest("hex")];
+    if (e !== a) mismatches.push({ tensor: op.name, problem: `bytes differ from ${op.from} of ${plan.sources[op.source]!.ref} (${op.transform.kind}): sha256 ${a.slice(0, 12)}… ≠ ${e.slice(0, 12)}…` });
+    bytes += op.byteLength;
+    yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes };
+  }
+  yield { type: "done", tensors: plan.tensors.length, bytes, mismatches };
+}

@@ -1,0 +1,77 @@
+// The GGUF output of a build: the config source's metadata (tokenizer, chat template and all)
+// with the block count and per-layer arrays updated and the recipe recorded in general.* keys,
+// then every tensor streamed in plan order. Quantized tensors are copied byte for byte.
+
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { FileSink } from "../formats/byte-source.js";
+import { ggufGetString, ggufValue, type GgufKv, type GgufValue } from "../formats/gguf-value.js";
+import { GgufWriter } from "../formats/gguf-writer.js";
+import { tensorType } from "../formats/tensor-types.js";
+import type { Plan } from "../plan/types.js";
+import type { BuildEvent } from "./events.js";
+import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+
+export interface GgufOutputOptions {
+  /** the recipe as mergekit YAML, recorded in `general.dusk.recipe` */
+  recipeYaml: string;
+  /** compact layout text such as `0..23, 8..31` */
+  layout: string;
+  name?: string;
+}
+
+/** The output's metadata: base KVs, plan updates, per-layer arrays resized, recipe keys. */
+export function outputGgufKv(plan: Plan, base: Checkpoint, options: GgufOutputOptions): GgufKv {
+  const kv: GgufKv = new Map();
+  const archName = ggufGetString(base.gguf!.kv, "general.architecture") ?? plan.arch;
+  for (const [key, value] of base.gguf!.kv) {
+    if (key === "general.alignment") continue; // the writer sets it
+    kv.set(key, perLayer(key, value, archName, base.numLayers, plan));
+  }
+  for (const [key, u] of Object.entries(plan.ggufUpdates ?? {})) {
+    kv.set(key, u.type === "u32" ? ggufValue.u32(u.value as number) : ggufValue.string(String(u.value)));
+  }
+  if (options.name) kv.set("general.name", ggufValue.string(options.name));
+  kv.set("general.dusk.layout", ggufValue.string(options.layout));
+  kv.set("general.dusk.recipe", ggufValue.string(options.recipeYaml));
+  kv.set("general.base_model.count", ggufValue.u32(plan.sources.length));
+  plan.sources.forEach((s, i) => kv.set(`general.base_model.${i}.name`, ggufValue.string(s.ref)));
+  return kv;
+}
+
+/** `<arch>.*` arrays with one entry per base layer (e.g. per-layer head counts) follow the stack. */
+function perLayer(key: string, value: GgufValue, arch: string, baseLayers: number, plan: Plan): GgufValue {
+  if (value.type !== 9 || !key.startsWith(`${arch}.`) || value.items.length !== baseLayers) return value;
+  return { ...value, items: plan.layers.map((l) => value.items[l.layer]!) };
+}
+
+export async function* writeGgufOutput(
+  plan: Plan,
+  checkpoints: readonly Checkpoint[],
+  file: string,
+  options: GgufOutputOptions,
+): AsyncGenerator<BuildEvent, string[]> {
+  const base = checkpoints[plan.configSource]!;
+  const kv = outputGgufKv(plan, base, options);
+  const sink = await FileSink.create(file);
+  const buffers = newChunkBuffers();
+  let bytes = 0;
+  try {
+    const writer = new GgufWriter(sink, {
+      kv,
+      tensors: plan.tensors.map((t) => ({ name: t.name, type: tensorType(t.type)!, shape: t.shape })),
+      alignment: base.gguf!.alignment,
+    });
+    await writer.writeHeader();
+    let index = 0;
+    for (const op of plan.tensors) {
+      const entry = checkpoints[op.source]!.tensors.get(op.from)!;
+      await streamTensor(op, entry, (chunk) => writer.writeTensorData(chunk), buffers);
+      bytes += op.byteLength;
+      yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes: plan.metrics.outputBytes };
+    }
+    await writer.finish();
+  } finally {
+    await sink.close();
+  }
+  return [file];
+}

@@ -1,0 +1,64 @@
+// The HF output of a build: safetensors shards (+ index), config.json, the side files of the
+// config source (tokenizer, generation config, chat template), a model card and the recipe as
+// mergekit_config.yml — all into the temporary directory the caller renames into place.
+
+import { copyFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { FileSink } from "../formats/byte-source.js";
+import { planShards, serializeSafetensorsIndex } from "../formats/safetensors-index.js";
+import { SafetensorsWriter } from "../formats/safetensors-writer.js";
+import { tensorType } from "../formats/tensor-types.js";
+import type { Plan } from "../plan/types.js";
+import type { BuildEvent } from "./events.js";
+import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+
+export interface SafetensorsOutputOptions {
+  shardBytes: number;
+}
+
+export async function* writeSafetensorsOutput(
+  plan: Plan,
+  checkpoints: readonly Checkpoint[],
+  dir: string,
+  options: SafetensorsOutputOptions,
+): AsyncGenerator<BuildEvent, string[]> {
+  const shards = planShards(plan.tensors.map((t) => ({ name: t.name, byteLength: t.byteLength })), options.shardBytes);
+  const byName = new Map(plan.tensors.map((t) => [t.name, t]));
+  const buffers = newChunkBuffers();
+  const totalBytes = plan.metrics.outputBytes;
+  const files: string[] = [];
+  let bytes = 0;
+  let index = 0;
+  for (const shard of shards) {
+    yield { type: "file", name: shard.fileName };
+    const sink = await FileSink.create(join(dir, shard.fileName));
+    try {
+      const ops = shard.tensors.map((t) => byName.get(t.name)!);
+      const writer = await SafetensorsWriter.begin(sink, ops.map((o) => ({ name: o.name, type: tensorType(o.type)!, shape: o.shape })));
+      for (const op of ops) {
+        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
+        await streamTensor(op, entry, (chunk) => writer.write(op.name, chunk), buffers);
+        bytes += op.byteLength;
+        yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes };
+      }
+      await writer.finish();
+    } finally {
+      await sink.close();
+    }
+    files.push(shard.fileName);
+  }
+  if (shards.length > 1) {
+    const weightMap = new Map<string, string>();
+    for (const s of shards) for (const t of s.tensors) weightMap.set(t.name, s.fileName);
+    await writeFile(join(dir, "model.safetensors.index.json"), serializeSafetensorsIndex({ totalSize: totalBytes, weightMap }));
+    files.push("model.safetensors.index.json");
+  }
+  await writeFile(join(dir, "config.json"), JSON.stringify(plan.config, null, 2) + "\n");
+  files.push("config.json");
+  for (const side of checkpoints[plan.configSource]!.sideFiles) {
+    await copyFile(side, join(dir, basename(side)));
+    files.push(basename(side));
+  }
+  return files;
+}

@@ -1,0 +1,109 @@
+// The Plan: a serialisable value saying exactly which bytes go where. `dusk plan` prints it,
+// `dusk build` executes it, tests compare it. It is a flat list of tensor operations, not a
+// scheduler; everything in it was validated from checkpoint headers alone.
+
+import type { Recipe } from "../recipe/recipe.js";
+
+export type CheckpointFormat = "safetensors" | "gguf";
+
+/** What the planner knows of one source checkpoint: headers only, no bytes. */
+export interface SourceHeader {
+  /** the reference as the recipe names it (path or Hub id) */
+  ref: string;
+  format: CheckpointFormat;
+  /** dusk family name (`llama`, `qwen2`, `gemma`) */
+  arch: string;
+  numLayers: number;
+  tensors: { name: string; type: string; shape: number[]; byteLength: number }[];
+  /** HF `config.json` (safetensors sources) */
+  config?: Record<string, unknown>;
+  /** GGUF metadata as plain values (gguf sources); tokenizer arrays may be left out */
+  gguf?: Record<string, unknown>;
+}
+
+/** How the bytes of one output tensor are made from one source tensor. */
+export type TensorTransform =
+  /** byte-for-byte (any type, quantized included) */
+  | { kind: "copy" }
+  /** element-wise multiply (float types only), then store as `type` */
+  | { kind: "scale"; factor: number }
+  /** all-zero bytes: zero in every ggml and float type */
+  | { kind: "zero" }
+  /** float type change only */
+  | { kind: "convert" };
+
+export interface TensorOp {
+  /** output tensor name (in the output format's naming) */
+  name: string;
+  /** index into Plan.sources */
+  source: number;
+  /** source tensor name */
+  from: string;
+  /** source element type name (`BF16`, `Q4_K`, …) */
+  fromType: string;
+  /** output element type name */
+  type: string;
+  /** outermost first */
+  shape: number[];
+  byteLength: number;
+  transform: TensorTransform;
+  /** output layer index, for layer tensors */
+  layer?: number;
+  /** the source layer it came from */
+  baseLayer?: number;
+}
+
+export interface PlannedLayer {
+  /** index into Plan.sources */
+  source: number;
+  /** layer index in that source */
+  layer: number;
+  /** recipe slice it came from */
+  slice: number;
+}
+
+export interface Plan {
+  version: 1;
+  arch: string;
+  format: CheckpointFormat;
+  sources: { ref: string; format: CheckpointFormat; numLayers: number }[];
+  /** the output stack, in order */
+  layers: PlannedLayer[];
+  /** in output order: pre-layer tensors, then each layer's, then post-layer tensors */
+  tensors: TensorOp[];
+  /** source index whose config/metadata (and tokenizer) the output inherits */
+  configSource: number;
+  /** HF output: the complete new config.json */
+  config?: Record<string, unknown>;
+  /** GGUF output: keys to set on top of the config source's metadata */
+  ggufUpdates?: Record<string, { type: "u32" | "string"; value: number | string }>;
+  metrics: LayoutMetrics;
+  recipe: Recipe;
+}
+
+export interface LayerJump {
+  /** output position of the upper layer of the pair */
+  at: number;
+  from: { source: number; layer: number };
+  to: { source: number; layer: number };
+  /** to.layer − from.layer: +1 is a seamless continuation */
+  jump: number;
+}
+
+export interface LayoutMetrics {
+  numLayers: number;
+  /** one per adjacent pair */
+  jumps: LayerJump[];
+  /** pairs that are not a +1 continuation within one model */
+  seams: number;
+  /** the largest backward step (0 when none) */
+  largestBackwardJump: number;
+  largestForwardJump: number;
+  meanAbsJump: number;
+  /** base layers appearing more than once in the stack */
+  reusedLayers: { source: number; layer: number; count: number }[];
+  parameterCount: number;
+  /** the parameters of the config source, for the ratio */
+  baseParameterCount: number;
+  outputBytes: number;
+}
