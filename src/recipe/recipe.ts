@@ -35,8 +35,22 @@ export interface Recipe {
   /** dtype the merge computes in (mergekit `dtype`) and writes (`out_dtype`, default `dtype`) */
   dtype?: string;
   outDtype?: string;
+  /**
+   * mergekit `tokenizer_source`; dusk only supports `base`: the tokenizer files come from
+   * `baseModel` (else the first slice's model), which is also what happens when it is absent.
+   */
+  tokenizerSource?: "base";
   /** global parameters (lowest precedence) */
   parameters?: { scale?: ScaleParam };
   /** where the recipe came from, for the model card and general.* keys */
-  origin: { kind: "preset"; preset: string; options: Record<string, number | string> } | { kind: "mergekit"; file?: string } | { kind: "layers" };
+  origin:
+    | { kind: "preset"; preset: string; options: Record<string, number | string> }
+    | { kind: "mergekit"; file?: string }
+    | { kind: "layers"; spec?: string };
+}
+
+/** One slice with one source: `model` layers [start, end). */
+export function sliceOf(model: string, start: number, end: number, parameters?: { scale?: ScaleParam }): RecipeSlice {
+  const source: RecipeSource = { model, layerRange: [start, end] };
+  return parameters === undefined ? { sources: [source] } : { sources: [source], parameters };
 }
