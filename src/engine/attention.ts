@@ -11,6 +11,8 @@ export interface AttentionShape {
   heads: number; // H query heads
   kvHeads: number; // KV heads; heads / kvHeads query heads share one
   headDim: number;
+  /** query positions per block (default: sized so scores stay near 4M floats); tests force small blocks. */
+  queryBlock?: number;
 }
 
 /** Query positions per block: keeps the score buffer [group·block, T] near 4M floats. */
@@ -32,7 +34,7 @@ export function attentionForward(
   const group = H / KV;
   const scale = 1 / Math.sqrt(d);
   const out = new Float32Array(bufferElements("attention output", T, H * d));
-  const block = queryBlock(T, group);
+  const block = Math.max(1, Math.floor(s.queryBlock ?? queryBlock(T, group)));
   for (let g = 0; g < KV; g++) {
     for (let t0 = 0; t0 < T; t0 += block) {
       const t1 = Math.min(T, t0 + block);
