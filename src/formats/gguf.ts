@@ -103,13 +103,25 @@ export async function parseGguf(source: ByteSource): Promise<GgufFile> {
     const at = c.pos;
     const key = await readString(c, `key of KV #${i}`);
     if (kv.has(key)) {
-      fail("gguf.duplicate-key", "metadata key appears twice", { offset: at, field: key, hint: "llama.cpp refuses files with duplicate keys" });
+      fail("gguf.duplicate-key", "metadata key appears twice", {
+        offset: at,
+        field: key,
+        expected: "unique keys",
+        actual: `a second ${key}`,
+        hint: "llama.cpp refuses files with duplicate keys",
+      });
     }
     await c.need(4, `type of ${key}`);
     const typeAt = c.pos;
     const type = c.u32();
     if (!isGgufType(type)) {
-      fail("gguf.value-type", "unknown metadata value type", { offset: typeAt, field: key, expected: "0..12", actual: String(type) });
+      fail("gguf.value-type", "unknown metadata value type", {
+        offset: typeAt,
+        field: key,
+        expected: "0..12",
+        actual: String(type),
+        hint: "the metadata is corrupt, or a length before this key was wrong",
+      });
     }
     kv.set(key, await readValue(c, type as GgufType, key, 0));
   }
@@ -133,18 +145,38 @@ export async function parseGguf(source: ByteSource): Promise<GgufFile> {
     }
     await c.need(nameLength + 4, `tensor #${i} name`);
     const name = c.utf8(nameLength);
-    if (names.has(name)) fail("gguf.duplicate-tensor", "tensor name appears twice", { offset: at, field: name });
+    if (names.has(name)) {
+      fail("gguf.duplicate-tensor", "tensor name appears twice", {
+        offset: at,
+        field: name,
+        expected: "unique tensor names",
+        actual: `a second ${name}`,
+        hint: "llama.cpp refuses duplicate tensor names; the file is corrupt or was written by a buggy tool",
+      });
+    }
     names.add(name);
     const nDims = c.u32();
     if (nDims > GGUF_MAX_DIMS) {
-      fail("gguf.tensor-rank", "tensor has too many dimensions", { offset: at, field: name, expected: `at most ${GGUF_MAX_DIMS}`, actual: String(nDims) });
+      fail("gguf.tensor-rank", "tensor has too many dimensions", {
+        offset: at,
+        field: name,
+        expected: `at most ${GGUF_MAX_DIMS} (GGML_MAX_DIMS)`,
+        actual: String(nDims),
+        hint: "ggml tensors have at most 4 dims; the tensor table is corrupt",
+      });
     }
     await c.need(nDims * 8 + 4 + 8, `tensor ${name} info`);
     const dims: number[] = [];
     for (let d = 0; d < nDims; d++) {
       const dim = c.u64Number();
       if (dim > LIMITS.tensorDim) {
-        fail("gguf.tensor-dim", "tensor dimension is too large", { offset: at, field: `${name} dim ${d}`, expected: `at most ${LIMITS.tensorDim}`, actual: String(dim) });
+        fail("gguf.tensor-dim", "tensor dimension is too large", {
+          offset: at,
+          field: `${name} dim ${d}`,
+          expected: `at most ${LIMITS.tensorDim}`,
+          actual: String(dim),
+          hint: "the tensor table is corrupt",
+        });
       }
       dims.push(dim);
     }
@@ -174,6 +206,7 @@ export async function parseGguf(source: ByteSource): Promise<GgufFile> {
         field: info.name,
         expected: `innermost dim divisible by ${type!.blockElems} (${type!.name}) and a size below 2^53`,
         actual: `dims ${JSON.stringify(info.dims)} (innermost first)`,
+        hint: "ggml stores whole blocks along the innermost dim; the tensor table is corrupt",
       });
     }
     if (info.rel % alignment !== 0) {
@@ -182,6 +215,7 @@ export async function parseGguf(source: ByteSource): Promise<GgufFile> {
         field: info.name,
         expected: `a multiple of ${alignment}`,
         actual: String(info.rel),
+        hint: "llama.cpp needs every tensor aligned to general.alignment; re-write the file",
       });
     }
     const offset = dataOffset + info.rel;
@@ -232,9 +266,15 @@ async function readValue(c: GgufCursor, type: GgufType, field: string, depth: nu
   const fail = (code: string, what: string, d: Omit<FormatErrorDetails, "file">): never => {
     throw new FormatError(code, what, { file: c.source.name, offset: at, field, ...d });
   };
-  if (!isGgufType(itemType)) fail("gguf.value-type", "unknown array element type", { expected: "0..12", actual: String(itemType) });
+  if (!isGgufType(itemType)) {
+    fail("gguf.value-type", "unknown array element type", { expected: "0..12", actual: String(itemType), hint: "the metadata is corrupt" });
+  }
   if (itemType === 9 && depth + 1 >= LIMITS.ggufArrayDepth) {
-    fail("gguf.array-depth", "arrays are nested too deeply", { expected: `at most ${LIMITS.ggufArrayDepth} levels`, actual: `more than ${depth + 1}` });
+    fail("gguf.array-depth", "arrays are nested too deeply", {
+      expected: `at most ${LIMITS.ggufArrayDepth} levels`,
+      actual: `more than ${depth + 1}`,
+      hint: "no model needs nested arrays this deep; the metadata is corrupt or hostile",
+    });
   }
   const minBytes = MIN_ITEM_BYTES[itemType]!;
   if (count > LIMITS.ggufArrayLength || count * minBytes > c.remaining) {
