@@ -50,3 +50,9 @@ export const EVAL_LIMITS = {
   /** one sample-log line (prompts of 25-shot ARC are ~10 kB; generation adds little). */
   sampleLogLineBytes: 64 * 1024 * 1024,
 } as const;
+
+/** Hub downloads (src/hub). */
+export const HUB_LIMITS = {
+  /** files in one repo listing; the largest public repos hold tens of thousands. */
+  repoFiles: 1_000_000,
+} as const;
