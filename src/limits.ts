@@ -56,3 +56,15 @@ export const HUB_LIMITS = {
   /** files in one repo listing; the largest public repos hold tens of thousands. */
   repoFiles: 1_000_000,
 } as const;
+
+/** Tokenizer files (src/tokenizer). */
+export const TOKENIZER_LIMITS = {
+  /** tokenizer.model (SentencePiece protobuf): Gemma's 256k-piece model is ~4 MB. */
+  sentencePieceModelBytes: 256 * 1024 * 1024,
+  /** pieces in one vocabulary (also the largest config vocab_size accepted). */
+  vocabSize: 10_000_000,
+  /** bytes of one piece / token text. */
+  pieceBytes: 64 * 1024,
+  /** BPE merges in tokenizer.json. */
+  mergeCount: 50_000_000,
+} as const;
