@@ -59,6 +59,25 @@ export function parseMergekitYaml(text: string, file?: string): Recipe {
     );
   }
 
+  // Settings first, then the stack: most files put the settings at the top, so the first
+  // error reported is usually the first one in the file.
+  const settings: Omit<Recipe, "slices" | "origin"> = {};
+  const baseModel = optional(r, top.get("base_model"));
+  if (baseModel !== undefined) settings.baseModel = readModel(r, baseModel, "base_model");
+  for (const [key, field] of [["dtype", "dtype"], ["out_dtype", "outDtype"]] as const) {
+    const node = optional(r, top.get(key));
+    if (node !== undefined) settings[field] = readDtype(r, node, key);
+  }
+  const tokenizerSource = optional(r, top.get("tokenizer_source"));
+  if (tokenizerSource !== undefined) {
+    const value = r.string(tokenizerSource, "tokenizer_source");
+    if (value !== "base") {
+      r.fail("RECIPE_UNSUPPORTED", `tokenizer_source "${value}" is not supported: dusk does not merge vocabularies`, "tokenizer_source", tokenizerSource, "use `tokenizer_source: base` or remove it; the tokenizer is copied from base_model (or the first model)");
+    }
+    settings.tokenizerSource = "base";
+  }
+  const parameters = readParameters(r, top.get("parameters"), "parameters");
+  if (parameters !== undefined) settings.parameters = parameters;
   const slicesEntry = top.get("slices");
   if (slicesEntry === undefined) r.fail("RECIPE_MISSING_KEY", "missing `slices`", "slices", root, `add the layer stack:\n${SLICES_EXAMPLE}`);
   const sliceNodes = r.sequence(slicesEntry.value, "slices", "one entry per run of layers");
@@ -75,23 +94,7 @@ export function parseMergekitYaml(text: string, file?: string): Recipe {
   if (total === 0) r.fail("RECIPE_EMPTY", "every slice is zero-length, so the output would have no layers", "slices", slicesEntry.keyNode, "give a slice a layer_range [start, end) with end > start");
   if (total > LIMITS.layerCount) r.fail("RECIPE_TOO_LARGE", `the slices stack ${total} layers, more than the limit of ${LIMITS.layerCount}`, "slices", slicesEntry.keyNode);
 
-  const recipe: Recipe = { slices, origin: file === undefined ? { kind: "mergekit" } : { kind: "mergekit", file } };
-  const baseModel = optional(r, top.get("base_model"));
-  if (baseModel !== undefined) recipe.baseModel = readModel(r, baseModel, "base_model");
-  for (const [key, field] of [["dtype", "dtype"], ["out_dtype", "outDtype"]] as const) {
-    const node = optional(r, top.get(key));
-    if (node !== undefined) recipe[field] = readDtype(r, node, key);
-  }
-  const tokenizerSource = optional(r, top.get("tokenizer_source"));
-  if (tokenizerSource !== undefined) {
-    const value = r.string(tokenizerSource, "tokenizer_source");
-    if (value !== "base") {
-      r.fail("RECIPE_UNSUPPORTED", `tokenizer_source "${value}" is not supported: dusk does not merge vocabularies`, "tokenizer_source", tokenizerSource, "use `tokenizer_source: base` or remove it; the tokenizer is copied from base_model (or the first model)");
-    }
-    recipe.tokenizerSource = "base";
-  }
-  const parameters = readParameters(r, top.get("parameters"), "parameters");
-  if (parameters !== undefined) recipe.parameters = parameters;
+  const recipe: Recipe = { slices, ...settings, origin: file === undefined ? { kind: "mergekit" } : { kind: "mergekit", file } };
   validateRecipe(recipe); // a safety net: the checks above already carry positions
   return recipe;
 }
