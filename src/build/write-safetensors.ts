@@ -23,18 +23,18 @@ export async function* writeSafetensorsOutput(
   dir: string,
   options: SafetensorsOutputOptions,
 ): AsyncGenerator<BuildEvent, string[]> {
-  const shards = planShards(plan.tensors.map((t) => ({ name: t.name, byteLength: t.byteLength })), options.shardBytes);
+  const sharding = planShards(plan.tensors.map((t) => ({ name: t.name, byteLength: t.byteLength })), options.shardBytes);
   const byName = new Map(plan.tensors.map((t) => [t.name, t]));
   const buffers = newChunkBuffers();
   const totalBytes = plan.metrics.outputBytes;
   const files: string[] = [];
   let bytes = 0;
   let index = 0;
-  for (const shard of shards) {
+  for (const shard of sharding.shards) {
     yield { type: "file", name: shard.fileName };
     const sink = await FileSink.create(join(dir, shard.fileName));
     try {
-      const ops = shard.tensors.map((t) => byName.get(t.name)!);
+      const ops = shard.tensorNames.map((n) => byName.get(n)!);
       const writer = await SafetensorsWriter.begin(sink, ops.map((o) => ({ name: o.name, type: tensorType(o.type)!, shape: o.shape })));
       for (const op of ops) {
         const entry = checkpoints[op.source]!.tensors.get(op.from)!;
@@ -48,10 +48,8 @@ export async function* writeSafetensorsOutput(
     }
     files.push(shard.fileName);
   }
-  if (shards.length > 1) {
-    const weightMap = new Map<string, string>();
-    for (const s of shards) for (const t of s.tensors) weightMap.set(t.name, s.fileName);
-    await writeFile(join(dir, "model.safetensors.index.json"), serializeSafetensorsIndex({ totalSize: totalBytes, weightMap }));
+  if (sharding.needsIndex) {
+    await writeFile(join(dir, "model.safetensors.index.json"), serializeSafetensorsIndex({ totalSize: sharding.totalSize, weightMap: sharding.weightMap }));
     files.push("model.safetensors.index.json");
   }
   await writeFile(join(dir, "config.json"), JSON.stringify(plan.config, null, 2) + "\n");

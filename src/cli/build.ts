@@ -1,0 +1,69 @@
+// `dusk build`: plan a recipe against its sources' headers, then stream it into an atomic output.
+
+import { defineCommand } from "citty";
+import { buildModel } from "../build/build.js";
+import { checkpointHeader } from "../checkpoint/open-checkpoint.js";
+import { BuildError } from "../errors.js";
+import { parseShardSize } from "../formats/safetensors-index.js";
+import { makePlan } from "../plan/plan.js";
+import { planLayout, renderPlan } from "./plan-view.js";
+import { makeProgress } from "./progress.js";
+import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+
+export const buildCommand = defineCommand({
+  meta: { name: "build", description: "Build a deeper (or pruned) model from a preset or a mergekit passthrough YAML; HF safetensors or GGUF, streamed" },
+  args: {
+    models: { type: "positional", description: "model(s) for a preset, or a mergekit YAML recipe", required: true },
+    ...recipeArgs,
+    output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true },
+    dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)" },
+    "shard-size": { type: "string", description: "HF shard size, e.g. 5GB (default), 500MB, 2GiB" },
+    force: { type: "boolean", description: "replace an existing output (never an input)" },
+    quiet: { type: "boolean", description: "no progress output" },
+    json: { type: "boolean", description: "print a JSON summary" },
+  },
+  async run({ args }) {
+    const r = await resolveRecipe(args._.map(String), args);
+    try {
+      const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
+      const wantsGguf = /\.gguf$/i.test(args.output);
+      if (wantsGguf !== (plan.format === "gguf")) {
+        throw new BuildError("build.format", `the sources are ${plan.format === "gguf" ? "GGUF" : "HF safetensors"}, but the output ${args.output} ${wantsGguf ? "is" : "is not"} a .gguf file`, {
+          hint: plan.format === "gguf" ? "give an output ending in .gguf" : "build to a directory, then dusk convert it to GGUF",
+        });
+      }
+      if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
+      const controller = new AbortController();
+      const onSignal = () => controller.abort(new Error("interrupted"));
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      const progress = makeProgress({ quiet: args.quiet || args.json });
+      try {
+        const command = `dusk build ${process.argv.slice(3).join(" ")}`.trim();
+        for await (const e of buildModel(plan, r.checkpoints, {
+          output: args.output,
+          force: args.force,
+          recipeYaml: r.yaml,
+          layout: planLayout(plan),
+          command,
+          signal: controller.signal,
+          ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
+        })) {
+          if (e.type === "start") progress.start("build", e.totalBytes, "bytes");
+          else if (e.type === "progress") progress.update(e.bytes, e.tensor);
+          else if (e.type === "done") {
+            progress.stop();
+            if (args.json) process.stdout.write(JSON.stringify({ output: e.output, files: e.files, bytes: e.bytes, seconds: e.seconds, metrics: plan.metrics }, null, 2) + "\n");
+            else process.stdout.write(`built ${e.output} (${e.files.length} files, ${plan.layers.length} layers) in ${e.seconds.toFixed(1)} s\n`);
+          }
+        }
+      } finally {
+        progress.stop();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    } finally {
+      await r.close();
+    }
+  },
+});

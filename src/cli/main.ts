@@ -1,0 +1,77 @@
+// The dusk command line: one file per command; this one dispatches, prints errors with their
+// hints, and turns them into exit codes. The only place (with its siblings) that prints or exits.
+
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { isDuskError } from "../errors.js";
+import { buildCommand } from "./build.js";
+import { demoCommand } from "./demo.js";
+import { inspectCommand } from "./inspect.js";
+import { planCommand } from "./plan.js";
+import { verifyCommand } from "./verify.js";
+
+export const VERSION = "0.1.0";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyCommand = CommandDef<any>;
+
+export const commands: Record<string, AnyCommand> = {
+  inspect: inspectCommand,
+  plan: planCommand,
+  build: buildCommand,
+  verify: verifyCommand,
+  demo: demoCommand,
+};
+
+export const mainCommand = defineCommand({
+  meta: { name: "dusk", version: VERSION, description: "Depth Up-Scaling Kit: build, convert, run, evaluate, analyse and heal deeper models made of existing layers" },
+  args: { verbose: { type: "boolean", description: "show stack traces on errors" } },
+  subCommands: commands,
+});
+
+/** Runs the CLI in-process and returns the exit code (tests call this directly). */
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes("--verbose");
+  const rawArgs = argv.filter((a) => a !== "--verbose");
+  try {
+    if (rawArgs.length === 0 || rawArgs[0] === "--help" || rawArgs[0] === "-h" || rawArgs[0] === "help") {
+      process.stdout.write((await renderUsage(mainCommand)) + "\n");
+      return rawArgs.length === 0 ? 1 : 0;
+    }
+    if (rawArgs[0] === "--version" || rawArgs[0] === "-v") {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    const sub = commands[rawArgs[0]!];
+    if (!sub) {
+      process.stderr.write(`error: unknown command ${JSON.stringify(rawArgs[0])}\nhint: commands are ${Object.keys(commands).join(", ")}; see dusk --help\n`);
+      return 2;
+    }
+    if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
+      process.stdout.write((await renderUsage(sub, mainCommand)) + "\n");
+      return 0;
+    }
+    await runCommand(sub, { rawArgs: rawArgs.slice(1) });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    return reportError(e, verbose);
+  }
+}
+
+export function reportError(e: unknown, verbose: boolean): number {
+  if (isDuskError(e)) {
+    process.stderr.write(`error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err === "object" && typeof err.code === "string" && typeof err.message === "string" && (err.code.startsWith("E") || err.name === "CLIError")) {
+    // Filesystem errors (ENOENT, EACCES, …) and citty's argument errors: their message names the path or flag.
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.name === "CLIError") process.stderr.write("hint: see --help for the arguments\n");
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.name === "CLIError" ? 2 : 1;
+  }
+  process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 70;
+}

@@ -1,0 +1,132 @@
+// Turns `dusk plan|build|eval` arguments into a Recipe and open checkpoints: either a mergekit
+// YAML file, or a preset (dus, idus, expand, prune, layers) applied to one or two models.
+
+import { readFile, stat } from "node:fs/promises";
+import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { RecipeError } from "../errors.js";
+import { LIMITS } from "../limits.js";
+import {
+  dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeToMergekitYaml, type Recipe,
+} from "../recipe/index.js";
+
+export const PRESETS = ["dus", "idus", "expand", "prune", "layers"] as const;
+
+/** The citty args every recipe-taking command accepts. */
+export const recipeArgs = {
+  preset: { type: "string", description: `layout preset: ${PRESETS.join(", ")}` },
+  drop: { type: "string", description: "dus/idus: layers m dropped from the end of A and the start of B (default n/4)" },
+  group: { type: "string", description: "idus: layers per interlocked group g (1 = iDUS-1layer; n−m = dus)" },
+  every: { type: "string", description: "expand: insert an identity copy after every k layers" },
+  blocks: { type: "string", description: "expand: number of blocks to insert, evenly spaced (LLaMA-Pro)" },
+  scale: { type: "string", description: "expand: scale of the inserted copies' o_proj/down_proj (default 0 = identity)" },
+  "drop-range": { type: "string", description: "prune: layers a:b to remove ([a, b))" },
+  layers: { type: "string", description: "layers: explicit list such as 0-23,8-31 or 0,8,1,9 (b: prefix = second model)" },
+} as const;
+
+export interface RecipeArgValues {
+  preset?: string;
+  drop?: string;
+  group?: string;
+  every?: string;
+  blocks?: string;
+  scale?: string;
+  "drop-range"?: string;
+  layers?: string;
+}
+
+export interface ResolvedRecipe {
+  recipe: Recipe;
+  /** the mergekit YAML: the user's own text when they gave one, else the export */
+  yaml: string;
+  checkpoints: Checkpoint[];
+  close(): Promise<void>;
+}
+
+const isYaml = (p: string) => /\.ya?ml$/i.test(p);
+
+export async function resolveRecipe(positionals: string[], a: RecipeArgValues): Promise<ResolvedRecipe> {
+  const opened = new Map<string, Checkpoint>();
+  const open = async (ref: string) => {
+    let c = opened.get(ref);
+    if (!c) opened.set(ref, (c = await openCheckpoint(ref, ref)));
+    return c;
+  };
+  const close = async () => void (await Promise.all([...opened.values()].map((c) => c.close())));
+  try {
+    let recipe: Recipe;
+    let yaml: string | undefined;
+    if (positionals.length === 1 && isYaml(positionals[0]!)) {
+      if (a.preset) throw new RecipeError("recipe.args", "give either a recipe YAML or --preset, not both", { path: "--preset" });
+      const file = positionals[0]!;
+      const size = (await stat(file)).size;
+      if (size > LIMITS.recipeBytes) throw new RecipeError("recipe.too-large", `${file} is ${size} bytes; recipes are limited to ${LIMITS.recipeBytes}`, { file });
+      yaml = await readFile(file, "utf8");
+      recipe = parseMergekitYaml(yaml, file);
+    } else {
+      if (!a.preset) {
+        throw new RecipeError("recipe.args", "no recipe: give a mergekit YAML file or --preset", {
+          path: "--preset", hint: `e.g. dusk build --preset idus --group 8 ./model -o ./out (presets: ${PRESETS.join(", ")})`,
+        });
+      }
+      if (positionals.length < 1 || positionals.length > 2) {
+        throw new RecipeError("recipe.args", `a preset takes one model (or two of the same shape), found ${positionals.length}`, { path: "MODEL" });
+      }
+      const [model, modelB] = positionals as [string, string | undefined];
+      const base = await open(model);
+      if (modelB !== undefined) await open(modelB);
+      recipe = presetRecipe(a, model, modelB, base.numLayers);
+    }
+    const refs = new Set<string>(recipe.slices.map((s) => s.sources[0].model));
+    if (recipe.baseModel) refs.add(recipe.baseModel);
+    for (const ref of refs) await open(ref);
+    const order = [...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)];
+    const checkpoints = [...new Set(order)].map((r) => opened.get(r)!);
+    return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function int(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RecipeError("recipe.option", `${flag} must be an integer, found ${JSON.stringify(v)}`, { path: flag });
+  return n;
+}
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new RecipeError("recipe.option", `${flag} must be a number, found ${JSON.stringify(v)}`, { path: flag });
+  return n;
+}
+
+export function presetRecipe(a: RecipeArgValues, model: string, modelB: string | undefined, layers: number): Recipe {
+  const b = modelB === undefined ? {} : { modelB };
+  const drop = int(a.drop, "--drop");
+  const dropOpt = drop === undefined ? {} : { drop };
+  switch (a.preset) {
+    case "dus":
+      return dusRecipe({ model, ...b, layers, ...dropOpt });
+    case "idus": {
+      const group = int(a.group, "--group");
+      if (group === undefined) throw new RecipeError("recipe.option", "idus needs --group g", { path: "--group", hint: "--group 1 interlocks single layers; --group 8 is iDUS-8layer" });
+      return idusRecipe({ model, ...b, layers, group, ...dropOpt });
+    }
+    case "expand": {
+      const every = int(a.every, "--every");
+      const blocks = int(a.blocks, "--blocks");
+      const scale = num(a.scale, "--scale");
+      return expandRecipe({ model, layers, ...(every === undefined ? {} : { every }), ...(blocks === undefined ? {} : { blocks }), ...(scale === undefined ? {} : { scale }) });
+    }
+    case "prune":
+      if (!a["drop-range"]) throw new RecipeError("recipe.option", "prune needs --drop-range a:b", { path: "--drop-range" });
+      return pruneRecipe({ model, layers, dropRange: a["drop-range"] });
+    case "layers":
+      if (!a.layers) throw new RecipeError("recipe.option", "the layers preset needs --layers LIST", { path: "--layers", hint: "e.g. --layers 0-23,8-31" });
+      return layersRecipe({ model, ...b, layers, spec: a.layers });
+    default:
+      throw new RecipeError("recipe.preset", `unknown preset ${JSON.stringify(a.preset)}`, { path: "--preset", hint: `known presets: ${PRESETS.join(", ")}` });
+  }
+}

@@ -1,0 +1,87 @@
+// `dusk verify OUT`: re-read a built model and check every tensor, byte for byte (by SHA-256),
+// against its sources under the recipe — the recipe recorded in the output unless one is given.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { defineCommand } from "citty";
+import { verifyOutput } from "../build/verify.js";
+import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { BuildError } from "../errors.js";
+import { ggufGetString } from "../formats/gguf-value.js";
+import { makePlan } from "../plan/plan.js";
+import { parseMergekitYaml, type Recipe } from "../recipe/index.js";
+import { makeProgress } from "./progress.js";
+import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+
+export const verifyCommand = defineCommand({
+  meta: { name: "verify", description: "Check a built model's every tensor against its sources under the recipe (byte-for-byte, by hash)" },
+  args: {
+    output: { type: "positional", description: "the built model (HF directory or .gguf)", required: true },
+    against: { type: "string", description: "source model(s), comma-separated, in the recipe's order (default: the paths in the recipe)" },
+    recipe: { type: "string", description: "mergekit YAML (default: the recipe recorded in the output)" },
+    ...recipeArgs,
+    dtype: { type: "string", description: "the --dtype the build used" },
+    json: { type: "boolean", description: "print a JSON report" },
+    quiet: { type: "boolean", description: "no progress output" },
+  },
+  async run({ args }) {
+    const out = await openCheckpoint(args.output);
+    const opened: Checkpoint[] = [out];
+    try {
+      let recipe: Recipe;
+      let sources: Checkpoint[];
+      if (args.preset) {
+        const against = (args.against ?? "").split(",").filter(Boolean);
+        const r = await resolveRecipe(against, args);
+        opened.push(...r.checkpoints);
+        recipe = r.recipe;
+        sources = r.checkpoints;
+      } else {
+        const yaml = args.recipe ? await readFile(args.recipe, "utf8") : await recordedRecipe(out);
+        recipe = parseMergekitYaml(yaml, args.recipe ?? `${args.output} (recorded recipe)`);
+        const refs = [...new Set([...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)])];
+        const against = args.against ? args.against.split(",").filter(Boolean) : refs;
+        if (against.length !== refs.length) {
+          throw new BuildError("verify.sources", `the recipe names ${refs.length} source(s) (${refs.join(", ")}), --against gives ${against.length}`, { hint: "list one path per recipe model, in the recipe's order" });
+        }
+        sources = [];
+        for (let i = 0; i < refs.length; i++) {
+          const c = await openCheckpoint(against[i]!, refs[i]!);
+          opened.push(c);
+          sources.push(c);
+        }
+      }
+      const plan = makePlan(recipe, sources.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
+      const progress = makeProgress({ quiet: args.quiet || args.json });
+      for await (const e of verifyOutput(out, plan, sources)) {
+        if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
+        else if (e.type === "progress") progress.update(e.bytes, e.tensor);
+        else {
+          progress.stop();
+          if (args.json) process.stdout.write(JSON.stringify({ ok: e.mismatches.length === 0, tensors: e.tensors, bytes: e.bytes, mismatches: e.mismatches }, null, 2) + "\n");
+          else if (e.mismatches.length === 0) process.stdout.write(`ok: all ${e.tensors} tensors of ${args.output} match their sources under the plan\n`);
+          else for (const m of e.mismatches) process.stdout.write(`MISMATCH ${m.tensor}: ${m.problem}\n`);
+          if (e.mismatches.length > 0) {
+            throw new BuildError("verify.mismatch", `${e.mismatches.length} of ${e.tensors} tensors do not match`, { hint: "rebuild the output; if it persists, the sources changed since the build" });
+          }
+        }
+      }
+    } finally {
+      await Promise.all(opened.map((c) => c.close()));
+    }
+  },
+});
+
+async function recordedRecipe(out: Checkpoint): Promise<string> {
+  if (out.gguf) {
+    const r = ggufGetString(out.gguf.kv, "general.dusk.recipe");
+    if (r) return r;
+  } else {
+    try {
+      return await readFile(join(out.path, "mergekit_config.yml"), "utf8");
+    } catch {
+      /* fall through */
+    }
+  }
+  throw new BuildError("verify.no-recipe", `${out.path} records no recipe`, { hint: "pass --recipe recipe.yml or the preset flags used to build it" });
+}
