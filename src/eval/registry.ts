@@ -1,0 +1,41 @@
+// The task registry: names a user can ask for → tasks. "mmlu" expands to its 57 subjects;
+// "leaderboard" to all six benchmarks. Not here: running them (runner.ts).
+
+import { EvalError } from "../errors.js";
+import { arcChallenge } from "./task-arc.js";
+import { gsm8k } from "./task-gsm8k.js";
+import { hellaswag } from "./task-hellaswag.js";
+import { mmluTasks } from "./task-mmlu.js";
+import { truthfulqaMc2 } from "./task-truthfulqa.js";
+import { winogrande } from "./task-winogrande.js";
+import type { EvalTask } from "./task.js";
+
+/** Leaderboard order: ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K. */
+export const LEADERBOARD_TASK_NAMES = ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande", "gsm8k"] as const;
+
+const SINGLE_TASKS: ReadonlyMap<string, EvalTask<any>> = new Map<string, EvalTask<any>>(
+  [arcChallenge, hellaswag, truthfulqaMc2, winogrande, gsm8k, ...mmluTasks].map((t) => [t.name, t]),
+);
+
+/** Every task by its own name (MMLU subjects as `mmlu_<subject>`). */
+export function allTasks(): EvalTask<any>[] {
+  return [...SINGLE_TASKS.values()];
+}
+
+/** Resolves names ("arc_challenge", "mmlu", "mmlu_anatomy", "leaderboard") to tasks, without duplicates. */
+export function resolveTasks(names: readonly string[]): EvalTask<any>[] {
+  const out = new Map<string, EvalTask<any>>();
+  const add = (name: string): void => {
+    if (name === "leaderboard") return LEADERBOARD_TASK_NAMES.forEach(add);
+    if (name === "mmlu") return mmluTasks.forEach((t) => void out.set(t.name, t));
+    const task = SINGLE_TASKS.get(name);
+    if (task === undefined) {
+      throw new EvalError("EVAL_UNKNOWN_TASK", `unknown task "${name}"`, {
+        hint: `Known: leaderboard, ${LEADERBOARD_TASK_NAMES.join(", ")}, or mmlu_<subject>.`,
+      });
+    }
+    out.set(task.name, task);
+  };
+  names.forEach(add);
+  return [...out.values()];
+}
