@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
+import { DEFAULT_SHARD_BYTES } from "../formats/safetensors-index.js";
 import { prepareOutput } from "./atomic-output.js";
 import type { BuildEvent } from "./events.js";
 import { modelCard } from "./model-card.js";
@@ -27,7 +28,6 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_SHARD_BYTES = 5_000_000_000;
 
 export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[], options: BuildOptions): AsyncGenerator<BuildEvent> {
   plan.sources.forEach((s, i) => {
