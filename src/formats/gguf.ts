@@ -48,18 +48,16 @@ export async function parseGguf(source: ByteSource): Promise<GgufFile> {
   const c = new GgufCursor(source);
 
   await c.need(4, "magic");
-  const magicBytes = await source.read(0, 4);
-  const magic = String.fromCharCode(...magicBytes);
+  const magic = String.fromCharCode(c.u8(), c.u8(), c.u8(), c.u8());
   if (magic !== GGUF_MAGIC) {
     fail("gguf.magic", "not a GGUF file", {
       offset: 0,
       field: "magic",
       expected: `"GGUF"`,
       actual: JSON.stringify(magic),
-      hint: magicHint(magicBytes),
+      hint: magicHint(await source.read(0, Math.min(9, source.size))),
     });
   }
-  c.skip(4);
   await c.need(4 + 8 + 8, "header");
   const version = c.u32();
   if (version !== 2 && version !== 3) {
@@ -363,9 +361,7 @@ function checkOverlaps(tensors: readonly TensorEntry[], file: string): void {
 
 function magicHint(bytes: Uint8Array): string {
   if (bytes[0] === 0x46 && bytes[1] === 0x55 && bytes[2] === 0x47 && bytes[3] === 0x47) return "the magic is byte-swapped: a big-endian or damaged GGUF";
-  if (bytes[0] !== undefined && bytes[0] >= 0x20 && bytes[1] === 0 && bytes[2] === 0 && bytes[3] === 0) {
-    return "this looks like a safetensors file (little-endian header length); open it as safetensors";
-  }
+  if (bytes[8] === 0x7b) return "this looks like a safetensors file (u64 header length, then '{'); open it as safetensors";
   if (bytes[0] === 0x3c || bytes[0] === 0x7b) return "this looks like text (an HTML error page or JSON?), not a model file";
   return "expected a .gguf model file";
 }
