@@ -6,7 +6,7 @@
 import { RuntimeError } from "../errors.js";
 import { attentionForward } from "./attention.js";
 import { getMatmulKernel, type MatmulKernel } from "./matmul-kernel.js";
-import { addInPlace, embeddingForward, linearForward, logSumExp, rmsnormForward, swigluForward, transpose } from "./ops.js";
+import { addInPlace, embeddingForward, linearForward, linearForwardTransposedInput, logSumExp, rmsnormForward, swigluForward, transpose } from "./ops.js";
 import { applyRope, ropeTables, type RopeTables } from "./rope.js";
 import type { EngineConfig, EngineWeights, LayerWeights } from "./types.js";
 import { bufferElements, checkTensor, validateConfig, validateLayerWeights } from "./validate.js";
@@ -102,17 +102,19 @@ export function layerForward(
   const kvDim = c.numKvHeads * c.headDim;
   const F = c.intermediateSize;
   const n1 = rmsnormForward(x, w.attnNorm, T, D, c.rmsNormEps);
-  const q = linearForward(kernel, n1.y, w.wq, T, D, qDim, c.attentionBias ? w.bq : undefined);
-  const k = linearForward(kernel, n1.y, w.wk, T, D, kvDim, c.attentionBias ? w.bk : undefined);
-  const v = linearForward(kernel, n1.y, w.wv, T, D, kvDim, c.attentionBias ? w.bv : undefined);
+  const n1T = transpose(n1.y, T, D); // [D, T], shared by the q/k/v projections
+  const q = linearForwardTransposedInput(kernel, n1T, w.wq, T, D, qDim, c.attentionBias ? w.bq : undefined);
+  const k = linearForwardTransposedInput(kernel, n1T, w.wk, T, D, kvDim, c.attentionBias ? w.bk : undefined);
+  const v = linearForwardTransposedInput(kernel, n1T, w.wv, T, D, kvDim, c.attentionBias ? w.bv : undefined);
   applyRope(q, T, c.numHeads, rope);
   applyRope(k, T, c.numKvHeads, rope);
   const attnMixed = attentionForward(kernel, q, k, v, { tokens: T, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim });
   const residualMid = linearForward(kernel, attnMixed, w.wo, T, qDim, D);
   addInPlace(residualMid, x);
   const n2 = rmsnormForward(residualMid, w.ffnNorm, T, D, c.rmsNormEps);
-  const gate = linearForward(kernel, n2.y, w.wGate, T, D, F);
-  const up = linearForward(kernel, n2.y, w.wUp, T, D, F);
+  const n2T = transpose(n2.y, T, D); // [D, T], shared by gate and up
+  const gate = linearForwardTransposedInput(kernel, n2T, w.wGate, T, D, F);
+  const up = linearForwardTransposedInput(kernel, n2T, w.wUp, T, D, F);
   const act = swigluForward(gate, up);
   const y = linearForward(kernel, act, w.wDown, T, F, D);
   addInPlace(y, residualMid);

@@ -6,7 +6,7 @@ export { forward, tokenLogprobs, layerForward, headForward } from "./forward.js"
 export type { ForwardOptions, ForwardResult, ForwardTape, LayerActivations, TokenLogprobOptions } from "./forward.js";
 export { getMatmulKernel, measureMatmulPeak } from "./matmul-kernel.js";
 export type { MatmulKernel, MatmulPeak } from "./matmul-kernel.js";
-export { logSoftmax, logSumExp, rmsnormForward, linearForward, swigluForward, embeddingForward, transpose } from "./ops.js";
+export { logSoftmax, logSumExp, rmsnormForward, linearForward, linearForwardTransposedInput, swigluForward, embeddingForward, transpose } from "./ops.js";
 export { attentionForward } from "./attention.js";
 export type { AttentionShape } from "./attention.js";
 export { ropeInverseFrequencies, ropeTables, applyRope } from "./rope.js";

@@ -27,7 +27,20 @@ export function linearForward(
   outFeatures: number,
   bias?: Float32Array,
 ): Float32Array {
-  const yT = kernel.matmul(w, transpose(x, tokens, inFeatures), outFeatures, inFeatures, tokens); // [out, T]
+  return linearForwardTransposedInput(kernel, transpose(x, tokens, inFeatures), w, tokens, inFeatures, outFeatures, bias);
+}
+
+/** linearForward with xᵀ [in, T] given, so projections of one input (q/k/v, gate/up) share it. */
+export function linearForwardTransposedInput(
+  kernel: MatmulKernel,
+  xT: Float32Array,
+  w: Float32Array,
+  tokens: number,
+  inFeatures: number,
+  outFeatures: number,
+  bias?: Float32Array,
+): Float32Array {
+  const yT = kernel.matmul(w, xT, outFeatures, inFeatures, tokens); // [out, T]
   const y = transpose(yT, outFeatures, tokens);
   if (bias) {
     for (let t = 0; t < tokens; t++) {
