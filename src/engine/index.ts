@@ -1,4 +1,4 @@
-// Barrel for the reference engine: a TypeScript Llama-family forward pass, streamed layer by layer,
+// Barrel for the reference engine: a TypeScript Llama-family forward (and backward) pass, streamed by layer,
 // with matmuls on tfjs-wasm (XNNPACK SIMD). Import the engine from here, not from its files.
 
 export type { EngineConfig, EngineWeights, LayerWeights, RopeScaling, RopeScalingType } from "./types.js";
@@ -14,3 +14,8 @@ export type { RopeTables } from "./rope.js";
 export { randomWeights, seededNormal, mulberry32 } from "./random-weights.js";
 export type { RandomWeightOptions } from "./random-weights.js";
 export { validateConfig, validateLayerWeights } from "./validate.js";
+export { linearBackward, rmsnormBackward, swigluBackward, ropeBackward, layerBackward } from "./backward.js";
+export type { LayerGrads } from "./backward.js";
+export { attentionBackward } from "./attention-backward.js";
+export { nextTokenLossAndGradients } from "./loss-backward.js";
+export type { ModelGrads } from "./loss-backward.js";
