@@ -1,3 +1,4 @@
 export * from "./architecture.js";
 export * from "./families.js";
 export * from "./detect.js";
+export * from "./hparams.js";

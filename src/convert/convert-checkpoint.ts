@@ -1,0 +1,126 @@
+// Converts an opened HF checkpoint — or a plan over HF checkpoints, restacked on the fly — into
+// one GGUF file, atomically. Reads the tokenizer files beside the config source.
+
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { prepareOutput } from "../build/atomic-output.js";
+import type { BuildEvent } from "../build/events.js";
+import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { BuildError } from "../errors.js";
+import { FileSink } from "../formats/byte-source.js";
+import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
+import { tensorType } from "../formats/tensor-types.js";
+import type { Plan } from "../plan/types.js";
+import { tokenizerGgufKv } from "../tokenizer/index.js";
+import { convertToGguf, type ConvertInput } from "./convert.js";
+import type { ConvertType } from "./gguf-hparams.js";
+
+export interface ConvertOptions {
+  output: string;
+  type: ConvertType;
+  force?: boolean;
+  /** `general.name` (default: the source directory's name) */
+  name?: string;
+  /** override the byte-level BPE pre-tokenizer name */
+  pre?: string;
+  signal?: AbortSignal;
+}
+
+/** Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. */
+export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string): Promise<GgufKv> {
+  const read = async (name: string, binary = false) => {
+    try {
+      return binary ? new Uint8Array(await readFile(join(dir, name))) : await readFile(join(dir, name), "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  };
+  const files = {
+    dir,
+    tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
+    tokenizerJson: (await read("tokenizer.json")) as string | undefined,
+    tokenizerConfig: (await read("tokenizer_config.json")) as string | undefined,
+    chatTemplateJinja: (await read("chat_template.jinja")) as string | undefined,
+    specialTokensMap: (await read("special_tokens_map.json")) as string | undefined,
+    addedTokens: (await read("added_tokens.json")) as string | undefined,
+    generationConfig: (await read("generation_config.json")) as string | undefined,
+  };
+  return tokenizerGgufKv(files, { vocabSize, ...(pre === undefined ? {} : { pre }) });
+}
+
+export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions): AsyncGenerator<BuildEvent> {
+  if (c.format !== "safetensors" || !c.config) {
+    throw new BuildError("convert.input", `${c.path} is already GGUF`, { hint: "dusk convert reads HF safetensors directories" });
+  }
+  const input: ConvertInput = {
+    arch: c.arch,
+    config: c.config,
+    configFile: join(c.path, "config.json"),
+    tensors: [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type, shape: t.shape, read: () => t.source.read(t.offset, t.byteLength) })),
+    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre),
+    name: options.name ?? basename(c.path),
+  };
+  yield* writeConverted(input, [c], options);
+}
+
+/** HF sources + a plan → GGUF in one pass: each planned tensor is restacked, then converted. */
+export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[], options: ConvertOptions & { recipeYaml: string; layout: string }): AsyncGenerator<BuildEvent> {
+  const base = checkpoints[plan.configSource]!;
+  if (plan.format !== "safetensors" || !plan.config) throw new BuildError("convert.input", "only plans over HF checkpoints convert to GGUF here");
+  const buffers = newChunkBuffers();
+  const extraKv: GgufKv = new Map([
+    ["general.dusk.layout", ggufValue.string(options.layout)],
+    ["general.dusk.recipe", ggufValue.string(options.recipeYaml)],
+    ["general.base_model.count", ggufValue.u32(plan.sources.length)],
+    ...plan.sources.map((s, i) => [`general.base_model.${i}.name`, ggufValue.string(s.ref)] as [string, ReturnType<typeof ggufValue.string>]),
+  ]);
+  const input: ConvertInput = {
+    arch: base.arch,
+    config: plan.config,
+    configFile: join(base.path, "config.json"),
+    tensors: plan.tensors.map((op) => ({
+      name: op.name,
+      type: tensorType(op.type)!,
+      shape: op.shape,
+      read: async () => {
+        const out = new Uint8Array(op.byteLength);
+        let at = 0;
+        await streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, async (chunk) => {
+          out.set(chunk, at);
+          at += chunk.byteLength;
+        }, buffers);
+        return out;
+      },
+    })),
+    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre),
+    name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
+    extraKv,
+  };
+  yield* writeConverted(input, checkpoints, options);
+}
+
+async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {
+  const started = Date.now();
+  const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), { kind: "file", force: options.force ?? false });
+  let committed = false;
+  try {
+    const sink = await FileSink.create(out.tmpPath);
+    let bytes = 0;
+    try {
+      for await (const e of convertToGguf(input, sink, options.type)) {
+        if (options.signal?.aborted) throw new BuildError("convert.aborted", "the conversion was interrupted; nothing was written", { cause: options.signal.reason });
+        if (e.type === "progress") bytes = e.bytes;
+        yield e.type === "start" ? { ...e, output: out.path } : e;
+      }
+    } finally {
+      await sink.close();
+    }
+    await out.commit();
+    committed = true;
+    yield { type: "done", output: out.path, files: [out.path], bytes, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    if (!committed) await out.abort();
+  }
+}

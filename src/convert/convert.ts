@@ -1,0 +1,120 @@
+// HF Llama-family tensors → a GGUF stream, as llama.cpp's converter lays it out: GGUF names,
+// Q/K rows permuted for ggml's rotary layout, 2-D weights in the chosen type (f32, f16, bf16,
+// q8_0, q4_0), 1-D tensors kept in F32. One tensor is in memory at a time, never the model.
+
+import { findRole, hfToGgufName, type Architecture } from "../arch/index.js";
+import type { BuildEvent } from "../build/events.js";
+import { FormatError } from "../errors.js";
+import type { ByteSink } from "../formats/byte-source.js";
+import { convertTensorBytes, toFloat32 } from "../formats/dtype-convert.js";
+import { GgufWriter } from "../formats/gguf-writer.js";
+import type { GgufKv } from "../formats/gguf-value.js";
+import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
+import { readHParams, type HParams } from "../arch/hparams.js";
+import { hparamsKv, type ConvertType } from "./gguf-hparams.js";
+import { permuteQK } from "./qk-permute.js";
+import { quantize } from "./quantize.js";
+
+/** One input tensor in HF naming, with a way to get its bytes when its turn comes. */
+export interface ConvertTensor {
+  name: string;
+  type: TensorTypeInfo;
+  /** outermost first */
+  shape: number[];
+  read(): Promise<Uint8Array>;
+}
+
+export interface ConvertInput {
+  arch: Architecture;
+  /** HF config.json (after restacking, when converting a plan) */
+  config: Record<string, unknown>;
+  /** for error messages */
+  configFile: string;
+  tensors: ConvertTensor[];
+  /** tokenizer.* keys (from src/tokenizer) */
+  tokenizerKv: GgufKv;
+  name: string;
+  /** extra general.* keys (e.g. the dusk recipe) */
+  extraKv?: GgufKv;
+}
+
+interface OutputTensor {
+  input: ConvertTensor;
+  name: string;
+  type: TensorTypeInfo;
+  permuteHeads?: number;
+}
+
+const TYPE_OF: Record<ConvertType, string> = { f32: "F32", f16: "F16", bf16: "BF16", q8_0: "Q8_0", q4_0: "Q4_0" };
+
+export function planConversion(input: ConvertInput, outType: ConvertType): { hp: HParams; tensors: OutputTensor[]; kv: GgufKv } {
+  const { arch } = input;
+  if (arch.forward.normWeightOffset !== 0 || arch.forward.activation !== "silu") {
+    throw new FormatError("convert.arch", `dusk converts llama, mistral and qwen2 checkpoints; ${arch.name} needs conversion steps dusk does not do yet`, {
+      file: input.configFile, field: "architectures", hint: "use llama.cpp's convert_hf_to_gguf.py for this family",
+    });
+  }
+  const hp = readHParams(arch, input.config, input.configFile);
+  const out: OutputTensor[] = [];
+  for (const t of input.tensors) {
+    const role = findRole(arch, t.name, "hf");
+    const name = hfToGgufName(arch, t.name);
+    if (!role || !name) {
+      // llama.cpp's converter skips rotary caches; anything else unknown is an error, not silence.
+      if (/rotary_emb\.inv_freq$/.test(t.name)) continue;
+      throw new FormatError("convert.unknown-tensor", `no GGUF name for tensor ${t.name}`, {
+        file: input.configFile, field: t.name, hint: `dusk knows the ${arch.name} family's tensors; this checkpoint has extra ones`,
+      });
+    }
+    if (!t.type.float) {
+      throw new FormatError("convert.dtype", `${t.name} is ${t.type.name}; conversion reads F32, F16 and BF16 weights`, { file: input.configFile, field: t.name });
+    }
+    const inner = t.shape[t.shape.length - 1] ?? 1;
+    let typeName: string;
+    if (t.shape.length === 1 || role.keepF32) typeName = "F32";
+    else if ((outType === "q8_0" || outType === "q4_0") && inner % 32 !== 0) typeName = "F16"; // llama.cpp's fallback for odd rows
+    else typeName = TYPE_OF[outType];
+    const permuteHeads = role.qkPermute === "heads" ? hp.numHeads : role.qkPermute === "kvHeads" ? hp.numKvHeads : undefined;
+    out.push({ input: t, name, type: tensorType(typeName)!, ...(permuteHeads === undefined ? {} : { permuteHeads }) });
+  }
+  const embed = out.find((t) => t.name === "token_embd.weight");
+  if (!embed) throw new FormatError("convert.no-embedding", "the checkpoint has no embedding tensor", { file: input.configFile, field: "model.embed_tokens.weight" });
+  const rows = embed.input.shape[0]!;
+  if (rows !== hp.vocabSize) {
+    throw new FormatError("convert.vocab", `the embedding has ${rows} rows but config vocab_size is ${hp.vocabSize}`, {
+      file: input.configFile, field: "vocab_size", expected: String(rows), actual: String(hp.vocabSize), hint: "the config does not belong to these weights",
+    });
+  }
+  const kv = hparamsKv(arch.ggufArchitectures[0]!, hp, input.name, outType);
+  for (const [k, v] of input.extraKv ?? []) kv.set(k, v);
+  for (const [k, v] of input.tokenizerKv) kv.set(k, v);
+  return { hp, tensors: out, kv };
+}
+
+/** Streams the GGUF into `sink`; yields progress after each tensor. */
+export async function* convertToGguf(input: ConvertInput, sink: ByteSink, outType: ConvertType): AsyncGenerator<BuildEvent> {
+  const { tensors, kv } = planConversion(input, outType);
+  const writer = new GgufWriter(sink, { kv, tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.input.shape })) });
+  const totalBytes = writer.layout.fileSize;
+  yield { type: "start", output: sink.name, tensors: tensors.length, totalBytes };
+  await writer.writeHeader();
+  let bytes = writer.layout.dataOffset;
+  let index = 0;
+  for (const t of tensors) {
+    const data = encodeTensor(await t.input.read(), t);
+    await writer.writeTensorData(data);
+    bytes += data.byteLength;
+    yield { type: "progress", tensor: t.name, index: index++, bytes, totalBytes };
+  }
+  await writer.finish();
+}
+
+function encodeTensor(raw: Uint8Array, t: OutputTensor): Uint8Array {
+  const rows = t.input.shape[0]!;
+  const from = t.input.type;
+  let bytes = raw;
+  // Permute on raw elements before any conversion: rows move whole, so the type does not matter.
+  if (t.permuteHeads !== undefined) bytes = permuteQK(bytes, t.permuteHeads, rows);
+  if (t.type.name === "Q8_0" || t.type.name === "Q4_0") return quantize(t.type.name, toFloat32(bytes, from));
+  return convertTensorBytes(bytes, from, t.type);
+}
