@@ -115,3 +115,22 @@ describe("resumable downloads", () => {
     expect(await readFile(join(dir, "config.json"), "utf8")).toBe('{"a":1}');
   });
 });
+
+describe("LFS files behind a CDN redirect (as the real Hub serves them)", () => {
+  it("follows the 302, resumes with Range at the CDN, and does not send the token there", async () => {
+    const hub = await startHubServer({ models: { [REPO]: { files: { "model.safetensors": WEIGHTS, "config.json": "{}" } } }, lfsRedirect: true, token: "hf_secret" });
+    try {
+      const env = { HF_HOME: home, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_secret" };
+      hub.setFaults([{ kind: "cut", afterBytes: CUT_AT, match: "/lfs/", times: 1 }]);
+      const { dir } = await collect(downloadModel(REPO, { env, retry: { baseDelayMs: 5 } }));
+      expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(WEIGHTS));
+      const cdn = hub.requests.filter((r) => r.server === "cdn");
+      expect(cdn.map((r) => r.status)).toEqual([200, 206]);
+      expect(cdn[1]?.range).toMatch(/^bytes=\d+-$/);
+      expect(cdn.every((r) => r.authorization === undefined)).toBe(true);
+      expect(hub.requests.filter((r) => r.server === "hub").every((r) => r.authorization === "Bearer hf_secret")).toBe(true);
+    } finally {
+      await hub.close();
+    }
+  });
+});

@@ -44,6 +44,11 @@ export interface HubServerOptions {
   faults?: HubFault[];
   /** entries per tree page; the next page is announced in a Link header as the Hub does. */
   treePageSize?: number;
+  /**
+   * Answer `resolve` for LFS files with a 302 to a second server (another origin, like the Hub's
+   * CDN) that serves the bytes without checking tokens; its requests are logged with server "cdn".
+   */
+  lfsRedirect?: boolean;
 }
 
 export interface HubRequestRecord {
@@ -53,6 +58,8 @@ export interface HubRequestRecord {
   range: string | undefined;
   authorization: string | undefined;
   status: number;
+  /** which listener answered: the Hub itself or the LFS "CDN" (see lfsRedirect) */
+  server: "hub" | "cdn";
 }
 
 export interface HubServerFile {
@@ -154,6 +161,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       range: header(req, "range"),
       authorization: header(req, "authorization"),
       status: 0,
+      server: "hub",
     };
     requests.push(record);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -211,10 +219,48 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       if (!repo.revisions.has(rev)) return fail(404, "RevisionNotFound", `Invalid rev id: ${rev}`);
       const file = repo.files.get(rest.slice(4).join("/"));
       if (!file) return fail(404, "EntryNotFound", `Entry not found: ${rest.slice(4).join("/")}`);
+      if (cdnUrl !== undefined && file.lfsOid !== undefined) {
+        record.status = 302;
+        res.writeHead(302, {
+          Location: `${cdnUrl}/lfs/${file.lfsOid}`,
+          "X-Linked-Etag": `"${file.lfsOid}"`,
+          "X-Linked-Size": String(file.bytes.byteLength),
+          "X-Repo-Commit": repo.sha,
+          "Content-Length": "0",
+        });
+        res.end();
+        return;
+      }
       return sendFile(req, res, record, repo, file, fault);
     }
     return fail(404, undefined, `no such route: ${path}`);
   };
+
+  // The "CDN": GET /lfs/<sha256> from any repo, no token needed (the Hub's URLs are presigned).
+  const handleCdn = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? "/";
+    const record: HubRequestRecord = {
+      method: req.method ?? "GET",
+      url,
+      range: header(req, "range"),
+      authorization: header(req, "authorization"),
+      status: 404,
+      server: "cdn",
+    };
+    requests.push(record);
+    const oid = url.startsWith("/lfs/") ? url.slice(5) : "";
+    for (const repo of repos.values()) {
+      for (const file of repo.files.values()) {
+        if (file.lfsOid === oid) return sendFile(req, res, record, repo, file, takeFault(url));
+      }
+    }
+    res.writeHead(404, { "Content-Length": "0" });
+    res.end();
+  };
+  const cdn = options.lfsRedirect ? createServer(handleCdn) : undefined;
+  if (cdn) await new Promise<void>((resolve) => cdn.listen(0, "127.0.0.1", resolve));
+  // "localhost" rather than 127.0.0.1 makes it a different origin from the Hub's URL.
+  const cdnUrl = cdn ? `http://localhost:${(cdn.address() as AddressInfo).port}` : undefined;
 
   const server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -237,6 +283,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     sha: (type, repo) => lookup(type, repo).sha,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        cdn?.closeAllConnections();
+        cdn?.close();
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),
@@ -306,7 +354,11 @@ function sendFile(
     "X-Repo-Commit": repo.sha,
     "Accept-Ranges": "bytes",
   };
-  if (file.lfsOid) {
+  if (record.server === "cdn") {
+    // a storage backend's own ETag (S3 uses an MD5), not the Hub's id
+    headers["ETag"] = `"${createHash("md5").update(file.bytes).digest("hex")}"`;
+    delete headers["X-Repo-Commit"];
+  } else if (file.lfsOid) {
     headers["X-Linked-Etag"] = `"${file.lfsOid}"`;
     headers["X-Linked-Size"] = String(size);
   }
