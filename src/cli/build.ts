@@ -22,7 +22,7 @@ export const buildCommand = defineCommand({
     quiet: { type: "boolean", description: "no progress output" },
     json: { type: "boolean", description: "print a JSON summary" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const r = await resolveRecipe(args._.map(String), args);
     try {
       const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
@@ -39,7 +39,9 @@ export const buildCommand = defineCommand({
       process.once("SIGTERM", onSignal);
       const progress = makeProgress({ quiet: args.quiet || args.json });
       try {
-        const command = `dusk build ${process.argv.slice(3).join(" ")}`.trim();
+        // From the arguments this command was given (main(argv) runs in-process too, where
+        // process.argv is the host's), quoted so the card's command can be pasted into a shell.
+        const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
         for await (const e of buildModel(plan, r.checkpoints, {
           output: args.output,
           force: args.force,
@@ -67,3 +69,8 @@ export const buildCommand = defineCommand({
     }
   },
 });
+
+/** `it's` → `'it'\''s'`; plain words (paths, flags) stay as they are. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -51,7 +51,15 @@ export const verifyCommand = defineCommand({
           sources.push(c);
         }
       }
-      const plan = makePlan(recipe, sources.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
+      const headers = sources.map(checkpointHeader);
+      let plan = makePlan(recipe, headers, args.dtype === undefined ? {} : { dtype: args.dtype });
+      // A build with --dtype records it only in config.json's torch_dtype (the recorded YAML is the
+      // user's own text): without --dtype here, take the output's, as that build converted every
+      // float tensor to it. Without a change of dtype the planned torch_dtype equals the output's.
+      const builtDtype = out.config?.torch_dtype;
+      if (args.dtype === undefined && typeof builtDtype === "string" && plan.config && plan.config.torch_dtype !== builtDtype) {
+        plan = makePlan(recipe, headers, { dtype: builtDtype });
+      }
       const progress = makeProgress({ quiet: args.quiet || args.json });
       for await (const e of verifyOutput(out, plan, sources)) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
