@@ -52,6 +52,8 @@ export interface HubResponse {
   response: Response;
   /** aborts the body stream (the download loop's idle timer uses it) */
   abort(reason: Error): void;
+  /** unhook the caller's AbortSignal once the body is consumed (until then it aborts the body) */
+  release(): void;
 }
 
 /** Retry-After is either delta-seconds or an HTTP date. */
@@ -135,6 +137,7 @@ export async function hubRequest(client: HubClient, url: string, init: HubReques
     const onUserAbort = (): void => controller.abort(client.signal?.reason);
     client.signal?.addEventListener("abort", onUserAbort, { once: true });
     let timedOut = false;
+    let linked = false; // a returned response keeps the link until its release()
     const headerTimer = setTimeout(() => {
       timedOut = true;
       controller.abort(new Error("header timeout"));
@@ -145,7 +148,9 @@ export async function hubRequest(client: HubClient, url: string, init: HubReques
       const res = await client.fetch(url, { method: init.method ?? "GET", headers, signal: controller.signal, redirect: "follow" });
       clearTimeout(headerTimer);
       if (res.ok || init.passStatuses?.includes(res.status)) {
-        return { response: res, abort: (reason) => controller.abort(reason) };
+        linked = true;
+        const release = (): void => client.signal?.removeEventListener("abort", onUserAbort);
+        return { response: res, abort: (reason) => controller.abort(reason), release };
       }
       const retryable = res.status === 429 || res.status >= 500;
       if (!retryable || attempt >= retry.attempts) {
@@ -166,7 +171,7 @@ export async function hubRequest(client: HubClient, url: string, init: HubReques
       retryReason = timedOut ? "timeout" : (networkErrorCode(e) ?? "network error");
       delayMs = backoffDelay(retry, attempt - 1);
     } finally {
-      client.signal?.removeEventListener("abort", onUserAbort);
+      if (!linked) client.signal?.removeEventListener("abort", onUserAbort);
     }
     client.onRetry?.({ subject, attempt, delayMs, reason: retryReason });
     try {
@@ -185,7 +190,8 @@ export async function hubRequest(client: HubClient, url: string, init: HubReques
 export function fetchForHubLibrary(client: HubClient, subject: HubSubject): typeof fetch {
   return async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const { response } = await hubRequest(client, url, { headers: init?.headers }, subject);
+    const { response, release } = await hubRequest(client, url, { headers: init?.headers }, subject);
+    release(); // JSON answers are small; the caller's signal is checked again before the next request
     const length = Number(response.headers.get("Content-Length") ?? "0");
     if (length > LIMITS.jsonFileBytes) {
       await response.body?.cancel().catch(() => undefined);

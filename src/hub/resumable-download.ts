@@ -98,9 +98,10 @@ export async function* downloadBlob(client: HubClient, req: BlobRequest): AsyncG
     if (offset < req.size || req.size === 0) {
       const headers: Record<string, string> = { "Accept-Encoding": "identity" };
       if (offset > 0) headers["Range"] = `bytes=${offset}-`;
-      const { response, abort } = await hubRequest(client, req.url, { headers, passStatuses: [416] }, subject);
+      const { response, abort, release } = await hubRequest(client, req.url, { headers, passStatuses: [416] }, subject);
       if (response.status === 416) {
         await response.body?.cancel().catch(() => undefined);
+        release();
         yield await restart("the server refused the resume range");
         continue;
       }
@@ -110,6 +111,7 @@ export async function* downloadBlob(client: HubClient, req: BlobRequest): AsyncG
         const etag = responseEtag(response, subject.endpoint);
         if (!range || range.start !== offset || range.total !== req.size || (etag !== undefined && etag !== req.etag)) {
           await response.body?.cancel().catch(() => undefined);
+          release();
           yield await restart(etag !== undefined && etag !== req.etag ? `the file changed (etag ${etag})` : "the resume range did not match");
           continue;
         }
@@ -156,6 +158,7 @@ export async function* downloadBlob(client: HubClient, req: BlobRequest): AsyncG
         failure = e;
       } finally {
         clearTimeout(idleTimer);
+        release();
         await handle.close();
       }
       if (client.signal?.aborted) {

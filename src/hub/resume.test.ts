@@ -85,6 +85,18 @@ describe("resumable downloads", () => {
     expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(WEIGHTS));
   });
 
+  it("drops the partial file when the resumed response carries another etag", async () => {
+    await interruptedFirstCall();
+    server.requests.length = 0;
+    server.setFaults([{ kind: "other-etag", match: "model.safetensors", times: 1 }]);
+    const { dir } = await collect(downloadModel(REPO, opts()));
+    expect(weightRequests().map((r) => [r.range === undefined ? "none" : "range", r.status])).toEqual([
+      ["range", 206],
+      ["none", 200],
+    ]);
+    expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(WEIGHTS));
+  });
+
   it("downloads afresh when the file changed upstream (new etag)", async () => {
     await interruptedFirstCall();
     const changed = pseudoRandomBytes(WEIGHTS.byteLength, 99);
@@ -103,6 +115,22 @@ describe("resumable downloads", () => {
     expect(e).toMatchObject({ code: "HUB_CHECKSUM_MISMATCH", message: expect.stringContaining(sha256(WEIGHTS)) });
     await expect(stat(partial)).rejects.toThrow();
     const { dir } = await collect(downloadModel(REPO, opts()));
+    expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(WEIGHTS));
+  });
+
+  it("an abort mid-file stops the transfer, keeps the partial, and the next call resumes", async () => {
+    const controller = new AbortController();
+    const gen = downloadModel(REPO, opts({ signal: controller.signal }));
+    const e = await (async () => {
+      for await (const ev of gen) if (ev.type === "progress") controller.abort(new Error("ctrl-c"));
+    })().catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: "HUB_ABORTED", hint: expect.stringContaining("resume") });
+    const partial = (await stat(join(blobsDir(), `${sha256(WEIGHTS)}.incomplete`))).size;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(WEIGHTS.byteLength);
+    server.requests.length = 0;
+    const { dir } = await collect(downloadModel(REPO, opts()));
+    expect(weightRequests()[0]?.range).toBe(`bytes=${partial}-`);
     expect(sha256(await readFile(join(dir, "model.safetensors")))).toBe(sha256(WEIGHTS));
   });
 

@@ -34,6 +34,8 @@ export type HubFault = {
   | { kind: "cut"; afterBytes: number }
   /** answer a Range request with 200 and the whole file, as some proxies do. */
   | { kind: "ignore-range" }
+  /** send ETag/X-Linked-Etag of different content, as after a force-push between two requests. */
+  | { kind: "other-etag" }
 );
 
 export interface HubServerOptions {
@@ -361,6 +363,11 @@ function sendFile(
   } else if (file.lfsOid) {
     headers["X-Linked-Etag"] = `"${file.lfsOid}"`;
     headers["X-Linked-Size"] = String(size);
+  }
+  if (fault?.kind === "other-etag") {
+    const other = createHash("sha256").update("other").update(file.bytes).digest("hex");
+    headers["ETag"] = `"${other}"`;
+    if (headers["X-Linked-Etag"] !== undefined) headers["X-Linked-Etag"] = `"${other}"`;
   }
   let start = 0;
   let end = size; // exclusive
