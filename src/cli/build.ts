@@ -5,6 +5,8 @@ import { buildModel } from "../build/build.js";
 import { checkpointHeader } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import { parseShardSize } from "../formats/safetensors-index.js";
+import { convertPlan } from "../convert/convert-checkpoint.js";
+import { parseConvertType } from "../convert/gguf-hparams.js";
 import { makePlan } from "../plan/plan.js";
 import { planLayout, renderPlan } from "./plan-view.js";
 import { makeProgress } from "./progress.js";
@@ -17,6 +19,7 @@ export const buildCommand = defineCommand({
     ...recipeArgs,
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)" },
+    type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0" },
     "shard-size": { type: "string", description: "HF shard size, e.g. 5GB (default), 500MB, 2GiB" },
     force: { type: "boolean", description: "replace an existing output (never an input)" },
     quiet: { type: "boolean", description: "no progress output" },
@@ -27,11 +30,13 @@ export const buildCommand = defineCommand({
     try {
       const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
       const wantsGguf = /\.gguf$/i.test(args.output);
-      if (wantsGguf !== (plan.format === "gguf")) {
-        throw new BuildError("build.format", `the sources are ${plan.format === "gguf" ? "GGUF" : "HF safetensors"}, but the output ${args.output} ${wantsGguf ? "is" : "is not"} a .gguf file`, {
-          hint: plan.format === "gguf" ? "give an output ending in .gguf" : "build to a directory, then dusk convert it to GGUF",
+      if (plan.format === "gguf" && !wantsGguf) {
+        throw new BuildError("build.format", `the sources are GGUF, but the output ${args.output} is not a .gguf file`, {
+          hint: "give an output ending in .gguf (GGUF → HF is not supported)",
         });
       }
+      // HF sources into a .gguf: restack and convert in one pass.
+      const convertTo = plan.format === "safetensors" && wantsGguf ? parseConvertType(args.type ?? "f16") : undefined;
       if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
       const controller = new AbortController();
       const onSignal = () => controller.abort(new Error("interrupted"));
@@ -42,15 +47,18 @@ export const buildCommand = defineCommand({
         // From the arguments this command was given (main(argv) runs in-process too, where
         // process.argv is the host's), quoted so the card's command can be pasted into a shell.
         const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
-        for await (const e of buildModel(plan, r.checkpoints, {
-          output: args.output,
-          force: args.force,
-          recipeYaml: r.yaml,
-          layout: planLayout(plan),
-          command,
-          signal: controller.signal,
-          ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
-        })) {
+        const events = convertTo
+          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: controller.signal })
+          : buildModel(plan, r.checkpoints, {
+              output: args.output,
+              force: args.force,
+              recipeYaml: r.yaml,
+              layout: planLayout(plan),
+              command,
+              signal: controller.signal,
+              ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
+            });
+        for await (const e of events) {
           if (e.type === "start") progress.start("build", e.totalBytes, "bytes");
           else if (e.type === "progress") progress.update(e.bytes, e.tensor);
           else if (e.type === "done") {

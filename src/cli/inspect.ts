@@ -2,7 +2,7 @@
 
 import { defineCommand } from "citty";
 import { describeCheckpoint } from "../checkpoint/describe.js";
-import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
+import { openModelRef } from "./model-ref.js";
 import { fmt } from "./progress.js";
 
 export const inspectCommand = defineCommand({
@@ -13,7 +13,7 @@ export const inspectCommand = defineCommand({
     tensors: { type: "boolean", description: "list every tensor" },
   },
   async run({ args }) {
-    const c = await openCheckpoint(args.model);
+    const c = await openModelRef(args.model);
     try {
       const s = describeCheckpoint(c);
       const tensors = [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type.name, shape: t.shape, bytes: t.byteLength }));

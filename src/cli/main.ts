@@ -4,6 +4,7 @@
 import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { isDuskError } from "../errors.js";
 import { buildCommand } from "./build.js";
+import { convertCommand } from "./convert.js";
 import { demoCommand } from "./demo.js";
 import { inspectCommand } from "./inspect.js";
 import { planCommand } from "./plan.js";
@@ -19,6 +20,7 @@ export const commands: Record<string, AnyCommand> = {
   plan: planCommand,
   build: buildCommand,
   verify: verifyCommand,
+  convert: convertCommand,
   demo: demoCommand,
 };
 

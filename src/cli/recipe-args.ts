@@ -2,7 +2,8 @@
 // YAML file, or a preset (dus, idus, expand, prune, layers) applied to one or two models.
 
 import { readFile, stat } from "node:fs/promises";
-import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { openModelRef } from "./model-ref.js";
 import { RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import {
@@ -48,7 +49,7 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
   const opened = new Map<string, Checkpoint>();
   const open = async (ref: string) => {
     let c = opened.get(ref);
-    if (!c) opened.set(ref, (c = await openCheckpoint(ref, ref)));
+    if (!c) opened.set(ref, (c = await openModelRef(ref)));
     return c;
   };
   const close = async () => void (await Promise.all([...opened.values()].map((c) => c.close())));

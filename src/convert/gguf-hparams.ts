@@ -2,12 +2,21 @@
 // HParams: `<arch>.block_count`, dims, heads, rope and norm settings, file type.
 
 import type { HParams } from "../arch/hparams.js";
+import { RecipeError } from "../errors.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 
 /** llama.cpp LLAMA_FTYPE_* for whole-model output types */
 export const GGUF_FILE_TYPE: Record<ConvertType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
 export type ConvertType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
 export const CONVERT_TYPES: readonly ConvertType[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
+
+export function parseConvertType(s: string): ConvertType {
+  const t = s.toLowerCase() as ConvertType;
+  if (!CONVERT_TYPES.includes(t)) {
+    throw new RecipeError("convert.type", `unknown GGUF output type ${JSON.stringify(s)}`, { path: "--type", hint: `use one of ${CONVERT_TYPES.join(", ")}` });
+  }
+  return t;
+}
 
 /** The architecture keys, in the order llama.cpp's converter writes them. */
 export function hparamsKv(ggufArch: string, hp: HParams, name: string, outType: ConvertType): GgufKv {

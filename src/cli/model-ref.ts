@@ -1,0 +1,29 @@
+// Model references on the command line: a local path, or a Hub id `org/name[@revision]` that is
+// downloaded into the HF cache first (with progress), then opened from its snapshot directory.
+
+import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { resolveModelDir, type HubEvent } from "../hub/index.js";
+import { makeProgress } from "./progress.js";
+
+/** What a model download fetches by default: weights, configs and tokenizer files. */
+export const MODEL_FILES = ["*.safetensors", "*.json", "tokenizer.model", "*.jinja", "merges.txt", "vocab.json"];
+
+export async function localModelPath(ref: string, options: { quiet?: boolean } = {}): Promise<string> {
+  const progress = makeProgress({ quiet: options.quiet ?? false });
+  let finished = 0; // bytes of files already done
+  const onEvent = (e: HubEvent) => {
+    if (e.type === "resolved") progress.start(`download ${ref}`, e.total, "bytes");
+    else if (e.type === "progress") progress.update(finished + e.bytes, e.file);
+    else if (e.type === "file-done") progress.update((finished += e.total), e.file);
+  };
+  try {
+    return await resolveModelDir(ref, { files: MODEL_FILES, onEvent });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Opens a local path or a downloaded Hub model; the checkpoint keeps `ref` as the user wrote it. */
+export async function openModelRef(ref: string, options: { quiet?: boolean } = {}): Promise<Checkpoint> {
+  return openCheckpoint(await localModelPath(ref, options), ref);
+}
