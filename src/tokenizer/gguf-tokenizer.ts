@@ -1,0 +1,294 @@
+// HF tokenizer files → GGUF `tokenizer.*` metadata, following llama.cpp's converter for Llama-family
+// models: tokenizer.model → SentencePiece ("llama", _create_vocab_sentencepiece); else a Llama-2
+// style tokenizer.json → "llama" (LlamaHfVocab); else byte-level BPE → "gpt2" with a pre-tokenizer
+// name found by hashing the probe's token ids (get_vocab_base / get_vocab_base_pre). Output is a
+// format-agnostic list of typed KVs; the GGUF writer emits them. No file or path access here.
+
+import { createHash } from "node:crypto";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { FormatError } from "../errors.js";
+import { TOKENIZER_LIMITS } from "../limits.js";
+import { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
+import { parseSentencePieceModel, PieceType } from "./sentencepiece-model.js";
+import { specialVocabKv, type GgufTokenizerKv } from "./special-vocab.js";
+import { parseJsonFile, parseTokenizerJson, type HfTokenizerJson } from "./tokenizer-json.js";
+
+export type { GgufTokenizerKv } from "./special-vocab.js";
+
+export interface TokenizerFiles {
+  tokenizerModel?: Uint8Array;
+  tokenizerJson?: string;
+  tokenizerConfig?: string;
+  chatTemplateJinja?: string;
+  specialTokensMap?: string;
+  /** added_tokens.json */
+  addedTokens?: string;
+  /** config.json: its bos/eos/pad_token_id fill ids the tokenizer files leave unset */
+  configJson?: string;
+}
+
+export interface TokenizerToGgufOptions {
+  /** config.json vocab_size: the embedding rows; the token list is padded up to it */
+  vocabSize: number;
+  /** tokenizer.ggml.pre for byte-level BPE, instead of recognising it by hash (CLI: --pre NAME) */
+  preOverride?: string;
+}
+
+/** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
+export const TokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
+
+/** sha256 of Python's str() of a list of ints: "[1, 2, 3]". */
+export function preTokenizerHash(ids: readonly number[]): string {
+  return createHash("sha256").update(`[${ids.join(", ")}]`).digest("hex");
+}
+
+const PRE_BY_HASH = new Map(KNOWN_PRE_TOKENIZER_HASHES); // later duplicates win, as in the converter
+
+export function preTokenizerNameForHash(hash: string): string | undefined {
+  return PRE_BY_HASH.get(hash);
+}
+
+/** gguf-py's does_token_look_special */
+function looksSpecial(t: string): boolean {
+  return (
+    ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(t) ||
+    (t.startsWith("<|") && t.endsWith("|>")) ||
+    (t.startsWith("<\uff5c") && t.endsWith("\uff5c>")) ||
+    (t.startsWith("<unused") && t.endsWith(">"))
+  );
+}
+
+function checkVocabSize(vocabSize: number): void {
+  if (!Number.isSafeInteger(vocabSize) || vocabSize <= 0 || vocabSize > TOKENIZER_LIMITS.vocabSize) {
+    throw new FormatError("VOCAB_SIZE_BAD", "vocab_size out of range", {
+      file: "config.json",
+      field: "vocab_size",
+      expected: `1..${TOKENIZER_LIMITS.vocabSize}`,
+      actual: String(vocabSize),
+    });
+  }
+}
+
+function tooLarge(file: string, tokenizerSize: number, vocabSize: number): never {
+  throw new FormatError("VOCAB_SIZE_MISMATCH", "the tokenizer has more tokens than the model's embedding rows", {
+    file,
+    field: "vocab_size",
+    expected: `≤ ${vocabSize} tokens (config.json vocab_size)`,
+    actual: `${tokenizerSize} tokens`,
+    hint: "the tokenizer files do not belong to this model, or config.json's vocab_size is wrong; copy the tokenizer from the base model",
+  });
+}
+
+function base(model: string, pre: string, tokens: string[], types: number[], scores?: number[]): GgufTokenizerKv[] {
+  const kv: GgufTokenizerKv[] = [
+    { key: "tokenizer.ggml.model", kind: "string", value: model },
+    { key: "tokenizer.ggml.pre", kind: "string", value: pre },
+    { key: "tokenizer.ggml.tokens", kind: "string[]", value: tokens },
+  ];
+  if (scores !== undefined) kv.push({ key: "tokenizer.ggml.scores", kind: "f32[]", value: scores });
+  kv.push({ key: "tokenizer.ggml.token_type", kind: "i32[]", value: types });
+  return kv;
+}
+
+function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTokenizerJson | undefined): GgufTokenizerKv[] {
+  const m = parseSentencePieceModel(files.tokenizerModel!, "tokenizer.model");
+  if (m.pieces.length > vocabSize) tooLarge("tokenizer.model", m.pieces.length, vocabSize);
+  // ids past the pieces stay "[PADi]", score −10000, UNUSED (as _create_vocab_sentencepiece)
+  const tokens = Array.from({ length: vocabSize }, (_, i) => `[PAD${i}]`);
+  const scores = new Array<number>(vocabSize).fill(-10000);
+  const types = new Array<number>(vocabSize).fill(TokenType.unused);
+  m.pieces.forEach((p, i) => {
+    tokens[i] = p.piece;
+    scores[i] = p.score;
+    // USER_DEFINED pieces become NORMAL: the converter only asks IsUnknown/IsControl/IsUnused/IsByte
+    types[i] = p.type === PieceType.userDefined ? TokenType.normal : p.type;
+  });
+  if (files.addedTokens !== undefined) {
+    const added = parseJsonFile(files.addedTokens, "added_tokens.json");
+    if (typeof added !== "object" || added === null || Array.isArray(added)) {
+      throw new FormatError("ADDED_TOKENS_BAD", "added_tokens.json is not an object of token → id", { file: "added_tokens.json" });
+    }
+    for (const [content, id] of Object.entries(added)) {
+      if (!Number.isSafeInteger(id) || (id as number) < 0) continue;
+      if ((id as number) >= vocabSize) tooLarge("added_tokens.json", (id as number) + 1, vocabSize);
+      tokens[id as number] = content;
+      scores[id as number] = -1000;
+      types[id as number] = TokenType.userDefined;
+    }
+  }
+  const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
+  const decoder = typeof tc === "object" && tc !== null ? (tc as Record<string, unknown>).added_tokens_decoder : undefined;
+  if (typeof decoder === "object" && decoder !== null) {
+    for (const [idText, data] of Object.entries(decoder)) {
+      const id = Number(idText);
+      if (!Number.isSafeInteger(id) || id < 0 || typeof data !== "object" || data === null) continue;
+      const d = data as Record<string, unknown>;
+      if (typeof d.content !== "string") continue;
+      if (id >= vocabSize) tooLarge("tokenizer_config.json", id + 1, vocabSize);
+      const special = d.special === true || looksSpecial(d.content);
+      tokens[id] = special ? d.content : d.content.replaceAll("\u2581", " ");
+      types[id] = special ? TokenType.control : TokenType.userDefined;
+      scores[id] = -1000;
+    }
+  }
+  const ts = m.trainerSpec;
+  const trainerIds = { bos: ts.bosId, eos: ts.eosId, unk: ts.unkId, pad: ts.padId };
+  return [
+    ...base("llama", "default", tokens, types, scores),
+    ...specialVocabKv({ ...specialInputs(files, json), trainerIds, nVocab: vocabSize }),
+  ];
+}
+
+function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined) {
+  return {
+    ...(json === undefined ? {} : { tokenizerJson: json.raw }),
+    addedTokens: json?.addedTokens ?? [],
+    ...(files.tokenizerConfig === undefined ? {} : { tokenizerConfig: files.tokenizerConfig }),
+    ...(files.chatTemplateJinja === undefined ? {} : { chatTemplateJinja: files.chatTemplateJinja }),
+    ...(files.specialTokensMap === undefined ? {} : { specialTokensMap: files.specialTokensMap }),
+    ...(files.configJson === undefined ? {} : { configJson: files.configJson }),
+  };
+}
+
+/** id → token text of the model vocab plus added tokens; gaps below the largest id are an error. */
+function idToToken(json: HfTokenizerJson): { byId: Map<number, string>; size: number } {
+  const byId = new Map<number, string>();
+  let size = 0;
+  for (const [piece, id] of json.vocab) byId.set(id, piece);
+  for (const a of json.addedTokens) byId.set(a.id, a.content);
+  for (const id of byId.keys()) size = Math.max(size, id + 1);
+  return { byId, size };
+}
+
+function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number): GgufTokenizerKv[] {
+  const { byId, size } = idToToken(json);
+  if (size > vocabSize) tooLarge("tokenizer.json", size, vocabSize);
+  const tc = files.tokenizerConfig === undefined ? undefined : (parseJsonFile(files.tokenizerConfig, "tokenizer_config.json") as Record<string, unknown>);
+  const specialContents = new Set<string>(json.addedTokens.filter((a) => a.special).map((a) => a.content));
+  for (const typ of ["bos", "eos", "unk", "pad"]) {
+    const v = tc?.[`${typ}_token`];
+    const c = typeof v === "string" ? v : typeof v === "object" && v !== null ? (v as Record<string, unknown>).content : undefined;
+    if (typeof c === "string") specialContents.add(c);
+  }
+  // dusk deviation: LlamaHfVocab writes score −1000 for every token, which leaves llama.cpp's SPM
+  // tokenizer no merge order. We score each merge result by its rank instead (−rank), which is the
+  // order the HF merges encode, so both tokenizers agree. Other tokens: −1000, as there.
+  const rankOfPiece = new Map<string, number>();
+  json.merges.forEach(([a, b], r) => {
+    if (!rankOfPiece.has(a + b)) rankOfPiece.set(a + b, r);
+  });
+  const vocabIds = new Set(json.vocab.values());
+  const addedById = new Map(json.addedTokens.map((a) => [a.id, a] as const));
+  const tokens: string[] = [];
+  const scores: number[] = [];
+  const types: number[] = [];
+  for (let id = 0; id < vocabSize; id++) {
+    const text = byId.get(id);
+    if (text === undefined) {
+      // gaps and padding up to vocab_size (LlamaHfVocab has no padding; llama.cpp then refuses the
+      // embedding of vocab_size rows, so we pad as the SentencePiece path does)
+      tokens.push(`[PAD${id}]`);
+      scores.push(-1000);
+      types.push(TokenType.unused);
+      continue;
+    }
+    tokens.push(text);
+    const rank = rankOfPiece.get(text);
+    scores.push(rank !== undefined && vocabIds.has(id) ? -rank : -1000);
+    if (/^<0x[0-9A-Fa-f]{2}>$/.test(text)) types.push(TokenType.byte);
+    else if (specialContents.has(text)) types.push(TokenType.control);
+    else if (addedById.has(id) && !vocabIds.has(id)) types.push(TokenType.userDefined);
+    else types.push(TokenType.normal);
+  }
+  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: tokens.length })];
+}
+
+function hfTokenizer(json: HfTokenizerJson, files: TokenizerFiles): Tokenizer {
+  const config = files.tokenizerConfig === undefined ? {} : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
+  try {
+    return new Tokenizer(json.raw, typeof config === "object" && config !== null ? config : {});
+  } catch (cause) {
+    throw new FormatError("TOKENIZER_JSON_UNSUPPORTED", `@huggingface/tokenizers cannot load it: ${(cause as Error).message}`, {
+      file: "tokenizer.json",
+      hint: "pass the pre-tokenizer name explicitly with --pre NAME",
+      cause,
+    });
+  }
+}
+
+function fromByteLevel(files: TokenizerFiles, json: HfTokenizerJson, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
+  const { byId, size } = idToToken(json);
+  if (size > opts.vocabSize) tooLarge("tokenizer.json", size, opts.vocabSize);
+  let tok: Tokenizer | undefined;
+  let pre = opts.preOverride;
+  if (pre === undefined) {
+    tok = hfTokenizer(json, files);
+    const hash = preTokenizerHash(tok.encode(PRE_TOKENIZER_PROBE).ids);
+    pre = preTokenizerNameForHash(hash);
+    if (pre === undefined) {
+      throw new FormatError("PRE_TOKENIZER_UNKNOWN", "unrecognised byte-level BPE pre-tokenizer", {
+        file: "tokenizer.json",
+        field: "pre_tokenizer",
+        expected: "one of llama.cpp's known pre-tokenizer hashes",
+        actual: `chkhsh ${hash}`,
+        hint: `name it yourself with --pre NAME (e.g. --pre llama-bpe for Llama-3, --pre qwen2 for Qwen2); known names: ${[...new Set(PRE_BY_HASH.values())].sort().join(", ")}`,
+      });
+    }
+  }
+  const addedById = new Map(json.addedTokens.map((a) => [a.id, a] as const));
+  const tokens: string[] = [];
+  const types: number[] = [];
+  for (let id = 0; id < opts.vocabSize; id++) {
+    const text = byId.get(id);
+    if (text === undefined) {
+      tokens.push(`[PAD${id}]`);
+      types.push(TokenType.unused);
+      continue;
+    }
+    const added = addedById.get(id);
+    if (added === undefined) {
+      tokens.push(text);
+      types.push(TokenType.normal);
+      continue;
+    }
+    let t = text;
+    if (!added.normalized) {
+      tok ??= hfTokenizer(json, files); // as the converter: the form the tokenizer round-trips it to
+      const ids = tok.encode(t, { add_special_tokens: false }).ids;
+      if (ids.length > 0) t = tok.decode(ids);
+    }
+    if (added.special || looksSpecial(t)) types.push(TokenType.control);
+    else {
+      t = t.replaceAll("\u2581", " ");
+      types.push(TokenType.userDefined);
+    }
+    tokens.push(t);
+  }
+  // merges as "a b"; from the array form, spaces inside a part become U+0120 ("Ġ"), as gguf-py does
+  const merges = json.merges.map(([a, b]) => `${a.replaceAll(" ", "\u0120")} ${b.replaceAll(" ", "\u0120")}`);
+  const kv = base("gpt2", pre, tokens, types);
+  if (merges.length > 0) kv.push({ key: "tokenizer.ggml.merges", kind: "string[]", value: merges });
+  return [...kv, ...specialVocabKv(specialInputs(files, json))];
+}
+
+/** The tokenizer.* GGUF keys for a Llama-family checkpoint's tokenizer files. */
+export function tokenizerToGguf(files: TokenizerFiles, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
+  checkVocabSize(opts.vocabSize);
+  const json = files.tokenizerJson === undefined ? undefined : parseTokenizerJson(files.tokenizerJson);
+  if (files.tokenizerModel !== undefined) return fromSentencePiece(files, opts.vocabSize, json);
+  if (json === undefined) {
+    throw new FormatError("TOKENIZER_MISSING", "no tokenizer found", {
+      file: "tokenizer.model / tokenizer.json",
+      hint: "copy tokenizer.model or tokenizer.json (with tokenizer_config.json) from the base model into the checkpoint directory",
+    });
+  }
+  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize);
+  if (json.kind === "byte-level-bpe") return fromByteLevel(files, json, opts);
+  throw new FormatError("TOKENIZER_UNSUPPORTED", "unsupported tokenizer.json model", {
+    file: "tokenizer.json",
+    field: "model",
+    expected: "BPE with byte_fallback (Llama-2/Mistral) or byte-level BPE (Llama-3/Qwen2)",
+    actual: `${json.modelType}, pre_tokenizer ${json.preTokenizerKinds.join("/") || "none"}, decoder ${json.decoderKinds.join("/") || "none"}`,
+    hint: "provide tokenizer.model (SentencePiece) if the model has one",
+  });
+}
