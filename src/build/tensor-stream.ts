@@ -73,6 +73,10 @@ export async function streamTensor(
       out = fromFloat32(f, to);
     }
     pending = write(out);
+    // Mark it handled now: if this write fails while the loop awaits the next read, Node would
+    // otherwise report an unhandled rejection and exit before the caller removes its temp output.
+    // The failure is still thrown where `pending` is awaited.
+    pending.catch(() => undefined);
     [current, spare] = [spare, current];
   }
   if (pending) await pending;
@@ -86,6 +90,15 @@ function sourceBytes(op: TensorOp): number {
 
 async function readChunk(entry: TensorEntry, offset: number, length: number, buffer: Uint8Array): Promise<Uint8Array> {
   const view = buffer.subarray(0, length);
-  await entry.source.readInto(entry.offset + offset, view);
+  try {
+    await entry.source.readInto(entry.offset + offset, view);
+  } catch (cause) {
+    // A short read means the file shrank after its header was read (another process rewrote or
+    // truncated it mid-build): a user-caused failure, so a typed error rather than a RangeError.
+    throw new BuildError("build.source-read", `${entry.source.name}: cannot read ${length} bytes of ${entry.name} at offset ${entry.offset + offset}: ${(cause as Error).message}`, {
+      hint: "the source file changed or was truncated after it was opened; check it (dusk inspect) and build again",
+      cause,
+    });
+  }
   return view;
 }

@@ -59,6 +59,8 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end >= start && end <= src.numLayers)) {
       throw new RecipeError("recipe.layer-range", `layer_range [${start}, ${end}) is outside ${src.ref}, which has ${src.numLayers} layers (0..${src.numLayers - 1})`, {
         path: `slices[${i}].sources[0].layer_range`,
+        // The recipe's YAML file, when it came from one (positions are not kept past parsing).
+        ...(recipe.origin.kind === "mergekit" && recipe.origin.file !== undefined ? { file: recipe.origin.file } : {}),
         hint: `layer_range is [start, end) with 0 <= start <= end <= ${src.numLayers}`,
       });
     }
