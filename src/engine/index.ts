@@ -19,3 +19,4 @@ export type { LayerGrads } from "./backward.js";
 export { attentionBackward } from "./attention-backward.js";
 export { nextTokenLossAndGradients } from "./loss-backward.js";
 export type { ModelGrads } from "./loss-backward.js";
+export { checkpointWeights, planWeights, engineConfigFrom } from "./checkpoint-weights.js";
