@@ -1,0 +1,88 @@
+// Chat prompts: render a conversation with the model's Jinja chat template exactly as HF's
+// apply_chat_template does (@huggingface/jinja, trim/lstrip blocks, bos_token/eos_token given as
+// text), and a small session that keeps the turns and generates each reply. Not sampling and not
+// template-less "chat wrappers": a model without a template needs one given explicitly.
+
+import { Template } from "@huggingface/jinja";
+import { RuntimeError } from "../errors.js";
+import { generate, type GenerateOptions, type GenerationResult } from "./generate.js";
+import type { LoadedModel } from "./loaded-model.js";
+import type { Sampling } from "./sampling.js";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface ChatTemplateTokens {
+  bosToken: string;
+  eosToken: string;
+}
+
+/** Parses once; errors name the template's source (the GGUF key or a file). */
+export function compileChatTemplate(source: string, origin = "tokenizer.chat_template"): Template {
+  try {
+    return new Template(source);
+  } catch (e) {
+    throw new RuntimeError("runtime.chat-template", `${origin}: the chat template does not parse (${(e as Error).message})`, {
+      hint: "give a working template with --template FILE",
+      cause: e,
+    });
+  }
+}
+
+/** The prompt text for `messages`, ending with the assistant's opening when `addGenerationPrompt`. */
+export function renderChat(template: Template, messages: readonly ChatMessage[], tokens: ChatTemplateTokens, o: { addGenerationPrompt?: boolean; origin?: string } = {}): string {
+  try {
+    return template.render({
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      add_generation_prompt: o.addGenerationPrompt ?? true,
+      bos_token: tokens.bosToken,
+      eos_token: tokens.eosToken,
+    });
+  } catch (e) {
+    throw new RuntimeError("runtime.chat-template", `${o.origin ?? "tokenizer.chat_template"}: rendering the conversation failed (${(e as Error).message})`, {
+      hint: "the template may not support this conversation (e.g. a system message, or roles that do not alternate)",
+      cause: e,
+    });
+  }
+}
+
+/** A conversation with one model: each `send` renders all turns, generates, and records the reply. */
+export class ChatSession {
+  readonly messages: ChatMessage[] = [];
+  private readonly template: Template;
+  /** where the template came from, for error messages */
+  private readonly origin: string;
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly sampling: Sampling,
+    o: { template?: string; templateOrigin?: string; system?: string } = {},
+  ) {
+    const source = o.template ?? model.chatTemplate;
+    if (source === undefined) {
+      throw new RuntimeError("runtime.no-chat-template", `${model.path} has no tokenizer.chat_template`, {
+        hint: "give one with --template FILE (a Jinja chat template), or use dusk run for plain completion",
+      });
+    }
+    this.origin = o.templateOrigin ?? (o.template === undefined ? `${model.path}: tokenizer.chat_template` : "the chat template");
+    this.template = compileChatTemplate(source, this.origin);
+    if (o.system !== undefined) this.messages.push({ role: "system", content: o.system });
+  }
+
+  /** The prompt text the next reply would be generated from. */
+  render(messages: readonly ChatMessage[] = this.messages): string {
+    return renderChat(this.template, messages, { bosToken: this.model.bosText, eosToken: this.model.eosText }, { origin: this.origin });
+  }
+
+  async send(userText: string, o: GenerateOptions = {}): Promise<GenerationResult> {
+    const turn: ChatMessage[] = [...this.messages, { role: "user", content: userText }];
+    // HF tokenizes a rendered template with add_special_tokens=False: the template writes BOS itself.
+    const prompt = this.model.tokenize(this.render(turn), { addBos: false, special: true });
+    const result = await generate(this.model, prompt, this.sampling, o);
+    // Trimmed as chat UIs store replies: the template adds its own separators around content.
+    this.messages.push({ role: "user", content: userText }, { role: "assistant", content: result.text.trim() });
+    return result;
+  }
+}

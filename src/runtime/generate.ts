@@ -1,0 +1,147 @@
+// Text generation on a LoadedModel: a prompt (text or tokens) and sampling in, streamed text
+// pieces out, ending in a result with token counts and speed. Uses the sequence API directly
+// (as node-llama-cpp's LlamaCompletion does), reusing the KV cache of a shared prompt prefix.
+// Not presets (presets.ts) and not chat templates (chat-template.ts).
+
+import type { Token } from "node-llama-cpp";
+import { RuntimeError } from "../errors.js";
+import type { LoadedModel } from "./loaded-model.js";
+import { randomSeed, validateLimits, validateSampling, type Sampling } from "./sampling.js";
+import { StopStringMatcher } from "./stop-strings.js";
+
+export interface GenerateOptions {
+  /** default 256 */
+  maxTokens?: number;
+  stop?: readonly string[];
+  /** default: a random seed, reported in the result */
+  seed?: number;
+  /** called with each piece of text as soon as it is final (stop strings held back) */
+  onToken?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export type StopReason = "eos" | "stop" | "max-tokens" | "context" | "aborted";
+
+export interface GenerationResult {
+  text: string;
+  /** generated tokens (a stop string's tokens included, EOS not) */
+  tokens: number;
+  promptTokens: number;
+  stopReason: StopReason;
+  seed: number;
+  /** start → first generated token (prompt evaluation) */
+  promptSeconds: number;
+  seconds: number;
+  /** generated tokens after the first / time after the first (llama.cpp's "eval" rate) */
+  tokensPerSecond: number;
+}
+
+export const DEFAULT_MAX_TOKENS = 256;
+/** Why 4: a UTF-8 character is at most 4 bytes, so 4 byte-tokens always complete one. */
+const MAX_PARTIAL_TOKENS = 4;
+/** tokens of context given to the detokenizer so SentencePiece spacing comes out right */
+const DETOKENIZE_CONTEXT = 8;
+
+/** Generates from a text prompt (BOS added when the model wants it) or from ready tokens. */
+export async function generate(model: LoadedModel, prompt: string | readonly Token[], sampling: Sampling, o: GenerateOptions = {}): Promise<GenerationResult> {
+  validateSampling(sampling);
+  const limits = validateLimits({ maxTokens: o.maxTokens ?? DEFAULT_MAX_TOKENS, stop: o.stop ?? [], seed: o.seed ?? randomSeed() });
+  const promptTokens = typeof prompt === "string" ? model.tokenize(prompt) : [...prompt];
+  if (promptTokens.length === 0) throw new RuntimeError("runtime.prompt", "the prompt is empty", { hint: "give some text to continue" });
+  const room = model.contextSize - promptTokens.length;
+  if (room < 1) {
+    throw new RuntimeError("runtime.prompt-too-long", `the prompt is ${promptTokens.length} tokens, but the context holds ${model.contextSize}`, {
+      hint: `raise the context with --ctx ${nextPow2(promptTokens.length + limits.maxTokens)} (the model was trained on ${model.model.trainContextSize}), or shorten the prompt`,
+    });
+  }
+  const maxTokens = Math.min(limits.maxTokens, room);
+
+  return model.withSequence(async (sequence) => {
+    const started = performance.now();
+    let firstAt = 0;
+    const input = promptTokens.slice();
+    // Keep the cached prefix; always decode at least the last prompt token to get logits.
+    const last = input.pop()!;
+    await sequence.adaptStateToTokens(input, false);
+    input.push(last);
+    input.splice(0, sequence.nextTokenIndex);
+
+    const history: Token[] = promptTokens.slice();
+    const penaltyOn = sampling.repeatLastN > 0 && (sampling.repeatPenalty !== 1 || sampling.presencePenalty !== 0 || sampling.frequencyPenalty !== 0);
+    const stops = new StopStringMatcher(limits.stop);
+    const pending: Token[] = [];
+    let text = "";
+    let count = 0;
+    let stopReason: StopReason = "eos";
+    const emit = (piece: string) => {
+      if (piece === "") return;
+      text += piece;
+      o.onToken?.(piece);
+    };
+    const release = () => {
+      const piece = model.detokenize(pending, history.slice(-DETOKENIZE_CONTEXT - pending.length, history.length - pending.length));
+      pending.length = 0;
+      const r = stops.push(piece);
+      emit(r.text);
+      return r.stopped;
+    };
+
+    const tokens = sequence.evaluate(input, {
+      temperature: sampling.temperature,
+      topK: sampling.topK,
+      topP: sampling.topP,
+      minP: sampling.minP,
+      seed: limits.seed,
+      ...(penaltyOn
+        ? {
+            repeatPenalty: {
+              punishTokens: () => history.slice(-sampling.repeatLastN),
+              maxPunishTokens: sampling.repeatLastN,
+              penalty: sampling.repeatPenalty,
+              presencePenalty: sampling.presencePenalty,
+              frequencyPenalty: sampling.frequencyPenalty,
+            },
+          }
+        : {}),
+      yieldEogToken: false,
+    });
+    for await (const token of tokens) {
+      if (count === 0) firstAt = performance.now();
+      count++;
+      history.push(token);
+      pending.push(token);
+      const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
+      if (!partial && release()) {
+        stopReason = "stop";
+        break;
+      }
+      if (o.signal?.aborted) {
+        stopReason = "aborted";
+        break;
+      }
+      if (count >= maxTokens) {
+        stopReason = maxTokens < limits.maxTokens ? "context" : "max-tokens";
+        break;
+      }
+    }
+    if (stopReason !== "stop") {
+      if (pending.length > 0 && release()) stopReason = "stop";
+      emit(stops.flush());
+    }
+    const ended = performance.now();
+    return {
+      text,
+      tokens: count,
+      promptTokens: promptTokens.length,
+      stopReason,
+      seed: limits.seed,
+      promptSeconds: ((firstAt || ended) - started) / 1000,
+      seconds: (ended - started) / 1000,
+      tokensPerSecond: count > 1 ? ((count - 1) * 1000) / (ended - firstAt) : 0,
+    };
+  });
+}
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(n, 32)));
+}

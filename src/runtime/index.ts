@@ -1,0 +1,21 @@
+// Public surface of dusk's runtime, the only importer of node-llama-cpp: load a model (GGUF, HF
+// directory via the conversion cache, Hub id), generate with validated sampling and presets, and
+// chat through the model's template. Scoring builds on LoadedModel (llama, model, sequence).
+
+export { openModel, resolveGgufPath, LoadedModel, DEFAULT_CONTEXT_CAP } from "./loaded-model.js";
+export type { OpenModelOptions } from "./loaded-model.js";
+export { cachedGguf, defaultCacheDir, sourceFingerprint } from "./gguf-cache.js";
+export type { CachedGguf } from "./gguf-cache.js";
+export { generate, DEFAULT_MAX_TOKENS } from "./generate.js";
+export type { GenerateOptions, GenerationResult, StopReason } from "./generate.js";
+export { StopStringMatcher } from "./stop-strings.js";
+export { validateSampling, validateLimits, checkSamplingValue, describeRange, randomSeed, SAMPLING_RANGES, SAMPLING_FLAGS, STOP_LIMITS } from "./sampling.js";
+export type { Sampling, GenerationLimits } from "./sampling.js";
+export { BUILTIN_PRESETS, DEFAULT_PRESET, listPresets, findPreset, resolveSampling } from "./presets.js";
+export type { Preset } from "./presets.js";
+export { defaultConfigFile, loadUserPresets, parsePresetsConfig } from "./presets-config.js";
+export type { UserPreset } from "./presets-config.js";
+export { ChatSession, compileChatTemplate, renderChat } from "./chat-template.js";
+export type { ChatMessage, ChatTemplateTokens } from "./chat-template.js";
+export { llamaInstance, llamaLogSince, logMark } from "./llama-instance.js";
+export type { GpuChoice } from "./llama-instance.js";
