@@ -338,6 +338,40 @@ describe("dusk verify", () => {
   });
 });
 
+describe("dusk verify: sources and JSON", () => {
+  it("--json reports; a recipe naming a missing source says so with a hint; --against points elsewhere", async () => {
+    const out = join(root, "verify-json");
+    const b = await runCli(["build", "--preset", "prune", "--drop-range", "0:16", modelA, "-o", out, "--json"]);
+    expect(b.code).toBe(0);
+    const summary = JSON.parse(b.stdout) as { output: string; files: string[]; metrics: { numLayers: number } };
+    expect(summary.output).toBe(out);
+    expect(summary.metrics.numLayers).toBe(16);
+    expect(summary.files).toContain("model.safetensors");
+
+    const ok = await runCli(["verify", out, "--json"]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, tensors: 3 + 16 * 9, mismatches: [] });
+
+    // The same recipe with a relative model path that does not exist from here.
+    const recorded = await readFile(join(out, "mergekit_config.yml"), "utf8");
+    const moved = join(root, "moved.yml");
+    await writeFile(moved, recorded.replaceAll(modelA, "./no-such-model-dir"));
+    const missing = await runCli(["verify", out, "--recipe", moved, "--quiet"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("error: the recipe names source ./no-such-model-dir, and there is nothing at ");
+    expect(missing.stderr).toMatch(/\nhint: .*--against/);
+    const against = await runCli(["verify", out, "--recipe", moved, "--against", modelA, "--quiet"]);
+    expect(against.stderr).toBe("");
+    expect(against.code).toBe(0);
+    // …and against a different model of the same shape, every layer tensor differs.
+    const wrong = await runCli(["verify", out, "--recipe", moved, "--against", modelB, "--json"]);
+    expect(wrong.code).toBe(1);
+    const report = JSON.parse(wrong.stdout) as { ok: boolean; mismatches: { tensor: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.mismatches).toHaveLength(3 + 16 * 9);
+  });
+});
+
 describe("dusk inspect", () => {
   it("prints the family, layers, dims, dtypes and size", async () => {
     const r = await runCli(["inspect", modelA]);

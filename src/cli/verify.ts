@@ -2,11 +2,11 @@
 // against its sources under the recipe — the recipe recorded in the output unless one is given.
 
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { verifyOutput } from "../build/verify.js";
 import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { BuildError } from "../errors.js";
+import { BuildError, FormatError } from "../errors.js";
 import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
 import { parseMergekitYaml, type Recipe } from "../recipe/index.js";
@@ -46,7 +46,14 @@ export const verifyCommand = defineCommand({
         }
         sources = [];
         for (let i = 0; i < refs.length; i++) {
-          const c = await openCheckpoint(against[i]!, refs[i]!);
+          const c = await openCheckpoint(against[i]!, refs[i]!).catch((e: unknown) => {
+            // Recorded paths are relative to where the build ran; say how to point elsewhere.
+            if (args.against || !(e instanceof FormatError) || e.code !== "checkpoint.missing") throw e;
+            throw new BuildError("verify.source-missing", `the recipe names source ${refs[i]}, and there is nothing at ${resolve(refs[i]!)}`, {
+              hint: "run verify where the build ran (recipe paths are relative to it), or pass --against PATH[,PATH…] in the recipe's order",
+              cause: e,
+            });
+          });
           opened.push(c);
           sources.push(c);
         }
