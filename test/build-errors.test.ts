@@ -395,6 +395,17 @@ describe("bin/dusk.js as a child process", () => {
     expect(await leftoverTemps(out)).toEqual([]);
   });
 
+  it("a reader that closes the pipe early (dusk inspect --tensors | head) ends it quietly, exit 0", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [bin, "inspect", "--tensors", model32], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy(); // every write the child makes now fails with EPIPE
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    expect(stderr).not.toContain("EPIPE");
+    expect(code).toBe(0);
+  });
+
   it("exits 0 for a good build and prints what it built", async () => {
     const out = outPath();
     const r = await run(process.execPath, [bin, "build", "--preset", "dus", "--drop", "1", pristine, "-o", out]);

@@ -32,6 +32,7 @@ export const mainCommand = defineCommand({
 
 /** Runs the CLI in-process and returns the exit code (tests call this directly). */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const verbose = argv.includes("--verbose");
   const rawArgs = argv.filter((a) => a !== "--verbose");
   try {
@@ -56,6 +57,23 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     return reportError(e, verbose);
+  }
+}
+
+let pipeGuarded = false;
+
+/**
+ * `dusk inspect --tensors m | head`: when the reader closes the pipe, stop as other Unix tools do
+ * (exit 0, no "Unhandled 'error' event" stack). Any other stream error stays fatal.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
   }
 }
 
