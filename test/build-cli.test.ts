@@ -50,12 +50,12 @@ async function readConfig(dir: string): Promise<Record<string, unknown>> {
 }
 
 /** Every output layer's tensors equal the base layer the layout names; non-layer tensors too. */
-function expectLayout(out: Map<string, Uint8Array>, layout: Layout, bases: Record<string, Map<string, Uint8Array>>) {
+function expectLayout(out: Map<string, Uint8Array>, layout: Layout, bases: Record<string, Map<string, Uint8Array>>, tensorsPerLayer = 9) {
   expect(out.has(`model.layers.${layout.length}.input_layernorm.weight`)).toBe(false);
   layout.forEach(([letter, baseLayer], i) => {
     const got = layerTensors(out, i);
     const want = layerTensors(bases[letter]!, baseLayer);
-    expect(got.size, `output layer ${i}`).toBe(9);
+    expect(got.size, `output layer ${i}`).toBe(tensorsPerLayer);
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [template, bytes] of want) {
       expect(Buffer.compare(got.get(template)!, bytes), `output layer ${i} ${template} = ${letter}${baseLayer}`).toBe(0);
@@ -246,6 +246,24 @@ describe("presets through dusk build", () => {
     const v = await runCli(["verify", out, "--quiet"]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^ok: all 435 tensors/);
+  });
+
+  it("other families: qwen2 (QKV biases, tied head, BF16) and mistral (F16) keep their config and verify", async () => {
+    for (const [family, dtype, tied, perLayer] of [["qwen2", "BF16", true, 12], ["mistral", "F16", false, 9]] as const) {
+      const src = join(root, `model-${family}`);
+      await writeTinyHfModel(src, { ...SHAPE, layers: 8, family, dtype, tied, seed: 44 });
+      const out = join(root, `idus-${family}`);
+      await build(["--preset", "idus", "--drop", "2", "--group", "2", src, "-o", out]);
+      // A[0,2) B[2,4) A[2,4) B[4,6) A[4,6) B[6,8)
+      expectLayout(await readTensorBytes(out), fromA([0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7]), { A: await readTensorBytes(src) }, perLayer);
+      const config = await readConfig(out);
+      const original = await readConfig(src);
+      expect(config).toEqual({ ...original, num_hidden_layers: 12 });
+      expect((await readTensorBytes(out)).has("lm_head.weight")).toBe(!tied);
+      const v = await runCli(["verify", out, "--quiet"]);
+      expect(v.stderr).toBe("");
+      expect(v.code).toBe(0);
+    }
   });
 
   it("reads a sharded input: same bytes as the same weights unsharded", async () => {
