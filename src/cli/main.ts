@@ -4,10 +4,13 @@
 import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { isDuskError } from "../errors.js";
 import { buildCommand } from "./build.js";
+import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
 import { demoCommand } from "./demo.js";
 import { inspectCommand } from "./inspect.js";
 import { planCommand } from "./plan.js";
+import { presetsCommand } from "./presets.js";
+import { runModelCommand } from "./run.js";
 import { verifyCommand } from "./verify.js";
 
 export const VERSION = "0.1.0";
@@ -20,6 +23,9 @@ export const commands: Record<string, AnyCommand> = {
   plan: planCommand,
   build: buildCommand,
   verify: verifyCommand,
+  run: runModelCommand,
+  chat: chatCommand,
+  presets: presetsCommand,
   convert: convertCommand,
   demo: demoCommand,
 };
