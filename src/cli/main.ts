@@ -12,6 +12,11 @@ import { planCommand } from "./plan.js";
 import { presetsCommand } from "./presets.js";
 import { runModelCommand } from "./run.js";
 import { verifyCommand } from "./verify.js";
+import { compareCommand } from "./compare.js";
+import { dataCommand } from "./data.js";
+import { evalCommand } from "./eval.js";
+import { pplCommand } from "./ppl.js";
+import { serveCommand } from "./serve.js";
 
 export const VERSION = "0.1.0";
 
@@ -27,6 +32,11 @@ export const commands: Record<string, AnyCommand> = {
   chat: chatCommand,
   presets: presetsCommand,
   convert: convertCommand,
+  eval: evalCommand,
+  ppl: pplCommand,
+  compare: compareCommand,
+  data: dataCommand,
+  serve: serveCommand,
   demo: demoCommand,
 };
 
