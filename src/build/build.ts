@@ -1,8 +1,8 @@
 // Executes a Plan as a stream into an atomic output: a temporary sibling renamed into place only
 // when every byte is written. An interrupted or failed build leaves nothing that looks complete.
 
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rename, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
@@ -23,6 +23,8 @@ export interface BuildOptions {
   recipeYaml: string;
   /** compact layout text for the card and metadata */
   layout: string;
+  /** GGUF output as a gguf-split set: OUTPUT names the first part (`x-00001-of-0000N.gguf` style) */
+  split?: { maxTensors?: number; maxBytes?: number };
   /** the command that rebuilds this output, for the model card */
   command?: string;
   signal?: AbortSignal;
@@ -37,10 +39,11 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
     }
   });
   const started = Date.now();
+  const split = plan.format === "gguf" ? options.split : undefined;
   const out = await prepareOutput(
-    options.output,
+    split ? splitDirectory(options.output) : options.output,
     checkpoints.flatMap((c) => [c.path, ...c.files]),
-    { kind: plan.format === "gguf" ? "file" : "directory", force: options.force ?? false },
+    { kind: plan.format === "gguf" && !split ? "file" : "directory", force: options.force ?? false },
   );
   let committed = false;
   try {
@@ -48,7 +51,7 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
     let files: string[];
     const events =
       plan.format === "gguf"
-        ? writeGgufOutput(plan, checkpoints, out.tmpPath, { recipeYaml: options.recipeYaml, layout: options.layout })
+        ? writeGgufOutput(plan, checkpoints, out.tmpPath, { recipeYaml: options.recipeYaml, layout: options.layout, ...(split ? { split } : {}) }, splitPrefix(options.output))
         : writeSafetensorsOutput(plan, checkpoints, out.tmpPath, { shardBytes: options.shardBytes ?? DEFAULT_SHARD_BYTES });
     for (;;) {
       if (options.signal?.aborted) throw new BuildError("build.aborted", "the build was interrupted; nothing was written", { cause: options.signal.reason });
@@ -65,11 +68,41 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
       await writeFile(join(out.tmpPath, "README.md"), modelCard({ plan, layout: options.layout, command, recipeYaml: options.recipeYaml }));
       files.push("mergekit_config.yml", "README.md");
     }
-    await out.commit();
+    if (split) {
+      files = await commitSplitParts(out.tmpPath, files, dirname(out.path), options.force ?? false);
+      await out.abort(); // only the emptied temporary directory is left to remove
+    } else {
+      await out.commit();
+    }
     committed = true;
     yield { type: "done", output: out.path, files, bytes: plan.metrics.outputBytes, seconds: (Date.now() - started) / 1000 };
   } finally {
     // Also runs when the consumer stops iterating early (Ctrl-C in the CLI).
     if (!committed) await out.abort();
   }
+}
+
+/**
+ * A split GGUF output is named by its set prefix (`-o out/idus-1.gguf` → `out/idus-1-00001-of-…`).
+ * Its parts are written into a temporary directory, then moved beside it, the first part (which
+ * holds the metadata) last, so an interrupted set never has a first part.
+ */
+function splitPrefix(output: string): string {
+  return basename(output).replace(/\.gguf$/i, "");
+}
+
+function splitDirectory(output: string): string {
+  return join(dirname(output), `${splitPrefix(output)}.parts`);
+}
+
+async function commitSplitParts(tmpDir: string, files: string[], into: string, force: boolean): Promise<string[]> {
+  if (!force) {
+    for (const f of files) {
+      if (await stat(join(into, f)).then(() => true, () => false)) {
+        throw new BuildError("build.output-exists", `${join(into, f)} already exists`, { hint: "choose another path, or pass --force to replace it" });
+      }
+    }
+  }
+  for (const f of [...files.slice(1), files[0]!]) await rename(join(tmpDir, f), join(into, f));
+  return files.map((f) => join(into, f));
 }

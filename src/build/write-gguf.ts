@@ -6,12 +6,16 @@ import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufGetString, ggufValue, type GgufKv, type GgufValue } from "../formats/gguf-value.js";
 import { GgufWriter } from "../formats/gguf-writer.js";
+import { planGgufSplit } from "../formats/gguf-split.js";
+import { basename, join } from "node:path";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
 import type { BuildEvent } from "./events.js";
 import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
 
 export interface GgufOutputOptions {
+  /** write a gguf-split set instead of one file (parts named `prefix-0000i-of-0000N.gguf`) */
+  split?: { maxTensors?: number; maxBytes?: number };
   /** the recipe as mergekit YAML, recorded in `general.dusk.recipe` */
   recipeYaml: string;
   /** compact layout text such as `0..23, 8..31` */
@@ -44,34 +48,46 @@ function perLayer(key: string, value: GgufValue, arch: string, baseLayers: numbe
   return { ...value, items: plan.layers.map((l) => value.items[l.layer]!) };
 }
 
+/**
+ * Writes the output as one file at `file`, or — with `options.split` — as a gguf-split set in the
+ * directory `file` (the caller renames the parts into place). Returns the written file names.
+ */
 export async function* writeGgufOutput(
   plan: Plan,
   checkpoints: readonly Checkpoint[],
   file: string,
   options: GgufOutputOptions,
+  partPrefix = "model",
 ): AsyncGenerator<BuildEvent, string[]> {
   const base = checkpoints[plan.configSource]!;
   const kv = outputGgufKv(plan, base, options);
-  const sink = await FileSink.create(file);
+  if (base.gguf!.alignment !== 32) kv.set("general.alignment", ggufValue.u32(base.gguf!.alignment));
+  const specs = plan.tensors.map((t) => ({ name: t.name, type: tensorType(t.type)!, shape: t.shape }));
+  const parts = options.split ? planGgufSplit(partPrefix, kv, specs, options.split) : [{ fileName: file, kv, tensors: specs }];
+  const byName = new Map(plan.tensors.map((t) => [t.name, t]));
   const buffers = newChunkBuffers();
   let bytes = 0;
-  try {
-    const writer = new GgufWriter(sink, {
-      kv,
-      tensors: plan.tensors.map((t) => ({ name: t.name, type: tensorType(t.type)!, shape: t.shape })),
-      alignment: base.gguf!.alignment,
-    });
-    await writer.writeHeader();
-    let index = 0;
-    for (const op of plan.tensors) {
-      const entry = checkpoints[op.source]!.tensors.get(op.from)!;
-      await streamTensor(op, entry, (chunk) => writer.writeTensorData(chunk), buffers);
-      bytes += op.byteLength;
-      yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes: plan.metrics.outputBytes };
+  let index = 0;
+  const files: string[] = [];
+  for (const part of parts) {
+    const path = options.split ? join(file, part.fileName) : file;
+    yield { type: "file", name: basename(path) };
+    const sink = await FileSink.create(path);
+    try {
+      const writer = new GgufWriter(sink, { kv: part.kv, tensors: part.tensors });
+      await writer.writeHeader();
+      for (const spec of part.tensors) {
+        const op = byName.get(spec.name)!;
+        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
+        await streamTensor(op, entry, (chunk) => writer.writeTensorData(chunk), buffers);
+        bytes += op.byteLength;
+        yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes: plan.metrics.outputBytes };
+      }
+      await writer.finish();
+    } finally {
+      await sink.close();
     }
-    await writer.finish();
-  } finally {
-    await sink.close();
+    files.push(basename(path));
   }
-  return [file];
+  return files;
 }

@@ -20,6 +20,8 @@ export const buildCommand = defineCommand({
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)" },
     type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0" },
+    "split-max-tensors": { type: "string", description: "GGUF output: write a gguf-split set with at most N tensors per part" },
+    "split-max-size": { type: "string", description: "GGUF output: write a gguf-split set with parts of at most this size (e.g. 2GB)" },
     "shard-size": { type: "string", description: "HF shard size, e.g. 5GB (default), 500MB, 2GiB" },
     force: { type: "boolean", description: "replace an existing output (never an input)" },
     quiet: { type: "boolean", description: "no progress output" },
@@ -57,6 +59,8 @@ export const buildCommand = defineCommand({
               command,
               signal: controller.signal,
               ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
+              ...(args["split-max-tensors"] ? { split: { maxTensors: Number(args["split-max-tensors"]) } } : {}),
+              ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
             });
         for await (const e of events) {
           if (e.type === "start") progress.start("build", e.totalBytes, "bytes");
