@@ -79,7 +79,7 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   const baseLayer0 = sources[0]!.layers.get(0) ?? new Map<string, HeaderTensor>();
 
   const op = (name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number }): TensorOp => {
-    const type = chooseType(arch, scheme, t, outType);
+    const type = chooseType(scheme, t, outType);
     const transform = chooseTransform(t, type, factor, sources[source]!.header.ref);
     const info = tensorType(type)!;
     const byteLength = type === t.type ? t.byteLength : (t.byteLength / tensorType(t.type)!.blockBytes) * info.blockBytes;
@@ -200,12 +200,11 @@ function indexSource(header: SourceHeader): IndexedSource {
   return { header, layers, others };
 }
 
-function chooseType(arch: Architecture, scheme: NameScheme, t: HeaderTensor, outType: string | undefined): string {
+function chooseType(scheme: NameScheme, t: HeaderTensor, outType: string | undefined): string {
   const from = tensorType(t.type);
   if (!outType || !from?.float) return t.type;
   // GGUF keeps 1-D tensors (norms, biases) in F32, as llama.cpp's converter does.
   if (scheme === "gguf" && t.shape.length === 1) return t.type;
-  void arch;
   return outType;
 }
 
