@@ -6,7 +6,7 @@ import { readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { RuntimeError } from "../src/errors.js";
+import { FormatError, RuntimeError } from "../src/errors.js";
 import { BUILTIN_PRESETS, cachedGguf, ChatSession, generate, openModel, type LoadedModel, type Sampling } from "../src/runtime/index.js";
 import { runCli, tempDirs } from "./helpers/cli.js";
 import { makeTinyGguf } from "./helpers/models.js";
@@ -20,7 +20,8 @@ let model: LoadedModel;
 
 beforeAll(async () => {
   ({ hf, gguf } = await makeTinyGguf({ layers: 4, hidden: 64, seed: 11, std: 0.08 }, "f32"));
-  model = await openModel(gguf, { contextSize: 512, threads: 2 });
+  // One thread: on a shared 2-core machine, two llama.cpp threads spin-wait on each other.
+  model = await openModel(gguf, { contextSize: 512, threads: 1 });
 }, 60_000);
 afterAll(async () => {
   await model?.dispose();
@@ -78,6 +79,13 @@ describe("generation", () => {
     await expect(generate(model, "x", { ...greedy, ...bad }, { maxTokens: 4 })).rejects.toThrow(message);
   });
 
+  it("generation stops when the context is full", async () => {
+    const prompt = "to be or not to be ".repeat(200);
+    const promptTokens = model.tokenize(prompt).slice(0, model.contextSize - 3);
+    const r = await generate(model, promptTokens, greedy, { maxTokens: 50 });
+    expect(r).toMatchObject({ stopReason: "context", tokens: 3, promptTokens: model.contextSize - 3 });
+  });
+
   it("invalid max tokens / seed are refused", async () => {
     await expect(generate(model, "x", greedy, { maxTokens: 0 })).rejects.toThrow(/maxTokens.*0/);
     await expect(generate(model, "x", greedy, { seed: 1.5 })).rejects.toThrow(/seed.*1\.5/);
@@ -101,14 +109,28 @@ describe("loading", () => {
     await expect(openModel(missing)).rejects.toThrow(new RegExp(`model not found: ${missing}`));
   });
 
-  it("an invalid GGUF reports llama.cpp's complaint", async () => {
-    const dir = await temps.make();
-    const bad = join(dir, "truncated.gguf");
+  it("a truncated GGUF fails in dusk's own parser, naming the file, field and offset", async () => {
+    const bad = join(await temps.make(), "truncated.gguf");
     await writeFile(bad, (await readFile(gguf)).subarray(0, 4096));
+    const err = (await openModel(bad).catch((e: unknown) => e)) as FormatError;
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err.file).toBe(bad);
+    expect(err.message).toMatch(/offset \d+/);
+  });
+
+  it("a GGUF llama.cpp refuses reports llama.cpp's own complaint", async () => {
+    const bytes = Buffer.from(await readFile(gguf));
+    const key = Buffer.from("general.architecture");
+    // key, u32 value type (string), u64 length, then the value "llama": make it "llamb"
+    const at = bytes.indexOf(key) + key.length + 4 + 8;
+    expect(bytes.subarray(at, at + 5).toString()).toBe("llama");
+    bytes.write("llamb", at);
+    const bad = join(await temps.make(), "unknown-arch.gguf");
+    await writeFile(bad, bytes);
     const err = (await openModel(bad).catch((e: unknown) => e)) as RuntimeError;
     expect(err).toBeInstanceOf(RuntimeError);
-    expect(err.message).toContain(bad);
-    expect(err.message).toMatch(/could not load/);
+    expect(err.message).toContain(`${bad}: llama.cpp could not load the model`);
+    expect(err.message).toContain("unknown model architecture: 'llamb'");
   });
 
   it("an HF directory is converted once into the cache, reused, and re-converted when it changes", async () => {
@@ -121,7 +143,7 @@ describe("loading", () => {
     expect((await stat(again.path)).mtimeMs).toBe(mtime);
 
     // openModel on the directory loads the cached f16 file and generates like the f32 one starts.
-    const fromDir = await openModel(hf, { cacheDir, contextSize: 256 });
+    const fromDir = await openModel(hf, { cacheDir, contextSize: 256, threads: 1 });
     try {
       expect(fromDir.path).toBe(first.path);
       const r = await generate(fromDir, "To be", greedy, { maxTokens: 4 });
@@ -164,11 +186,11 @@ describe("chat", () => {
 
 describe("CLI", () => {
   it("dusk run streams text and prints stats; --json gives text, token count and tokens/s", async () => {
-    const r = await runCli(["run", gguf, "To be, or not", "--preset", "greedy", "--max-tokens", "12", "--ctx", "256"]);
+    const r = await runCli(["run", gguf, "To be, or not", "--preset", "greedy", "--max-tokens", "12", "--ctx", "256", "--threads", "1"]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().length).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/12 tokens .*tokens\/s.*stop: max-tokens.*preset greedy/);
-    const j = await runCli(["run", gguf, "To be, or not", "--preset", "greedy", "--max-tokens", "12", "--ctx", "256", "--json"]);
+    const j = await runCli(["run", gguf, "To be, or not", "--preset", "greedy", "--max-tokens", "12", "--ctx", "256", "--threads", "1", "--json"]);
     expect(j.code).toBe(0);
     const out = JSON.parse(j.stdout) as { text: string; tokens: number; tokensPerSecond: number; preset: string };
     expect(out).toMatchObject({ tokens: 12, preset: "greedy" });
@@ -190,7 +212,7 @@ describe("CLI", () => {
   it("dusk chat reads one user turn per piped stdin line and stops at /exit", async () => {
     const stdin = vi.spyOn(process, "stdin", "get").mockReturnValue(Readable.from(["Hello\nHow are", " you?\n/exit\nignored\n"]) as unknown as typeof process.stdin);
     try {
-      const r = await runCli(["chat", gguf, "--preset", "greedy", "--max-tokens", "6", "--ctx", "256", "--json"]);
+      const r = await runCli(["chat", gguf, "--preset", "greedy", "--max-tokens", "6", "--ctx", "256", "--threads", "1", "--json"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const turns = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { user: string; reply: string; tokens: number });

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { BuildEvent } from "../build/events.js";
 import { RuntimeError } from "../errors.js";
+import { FileSource } from "../formats/byte-source.js";
+import { parseGguf } from "../formats/gguf.js";
 import { parseModelRef, resolveModelDir } from "../hub/index.js";
 import type { HubEvent } from "../hub/index.js";
 import { cachedGguf } from "./gguf-cache.js";
@@ -49,6 +51,7 @@ export class LoadedModel {
 
   /** @internal openModel's constructor */
   static async create(llama: Llama, path: string, ref: string, o: OpenModelOptions): Promise<LoadedModel> {
+    await checkGgufHeader(path);
     const mark = logMark();
     let model: LlamaModel;
     try {
@@ -178,6 +181,19 @@ export async function resolveGgufPath(ref: string, o: Pick<OpenModelOptions, "ca
 function checkInt(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) {
     throw new RuntimeError("runtime.option", `${name} is ${v}, allowed an integer in [${min}, ${max}]`, { hint: `give ${name.split(" ")[0]} a value in [${min}, ${max}]` });
+  }
+}
+
+/**
+ * Our own bounded GGUF parse first: a truncated or foreign file then fails with a FormatError
+ * naming the offset and field, instead of node-llama-cpp's generic failure.
+ */
+async function checkGgufHeader(path: string): Promise<void> {
+  const source = await FileSource.open(path);
+  try {
+    await parseGguf(source);
+  } finally {
+    await source.close();
   }
 }
 
