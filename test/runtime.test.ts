@@ -107,6 +107,8 @@ describe("loading", () => {
   it("a missing model file is an error naming the path", async () => {
     const missing = join(await temps.make(), "nope.gguf");
     await expect(openModel(missing)).rejects.toThrow(new RegExp(`model not found: ${missing}`));
+    // A bare or org/name-looking .gguf name is a file, not a Hub id.
+    await expect(openModel("some-org/missing.gguf")).rejects.toThrow(/model not found: \/.*some-org\/missing\.gguf/);
   });
 
   it("a truncated GGUF fails in dusk's own parser, naming the file, field and offset", async () => {

@@ -4,7 +4,7 @@
 // Not generation (generate.ts) and not chat templates (chat-template.ts).
 
 import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { BuildEvent } from "../build/events.js";
 import { RuntimeError } from "../errors.js";
@@ -149,7 +149,8 @@ export async function openModel(ref: string, o: OpenModelOptions = {}): Promise<
 
 /** What the user typed → the GGUF path llama.cpp will load. */
 export async function resolveGgufPath(ref: string, o: Pick<OpenModelOptions, "cacheDir" | "onEvent" | "signal"> = {}): Promise<string> {
-  const parsed = parseModelRef(ref);
+  // A name ending in .gguf is always a file, even without ./ (never a Hub id to download).
+  const parsed = /\.gguf$/i.test(ref) ? { kind: "local" as const, path: resolve(ref) } : parseModelRef(ref);
   let path: string;
   if (parsed.kind === "local") {
     path = parsed.path;
