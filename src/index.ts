@@ -29,3 +29,4 @@ export * from "./convert/gguf-hparams.js";
 export * from "./convert/quantize.js";
 export * from "./tokenizer/index.js";
 export * from "./fixtures/corpus.js";
+export * from "./runtime/index.js";
