@@ -15,6 +15,7 @@ import { verifyCommand } from "./verify.js";
 import { compareCommand } from "./compare.js";
 import { dataCommand } from "./data.js";
 import { evalCommand } from "./eval.js";
+import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
 
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write((await renderUsage(sub, mainCommand)) + "\n");
       return 0;
     }
+    await rejectUnknownFlags(sub, rawArgs.slice(1), rawArgs[0]!);
     await runCommand(sub, { rawArgs: rawArgs.slice(1) });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
@@ -98,7 +100,7 @@ export function reportError(e: unknown, verbose: boolean): number {
     process.stderr.write(`error: ${e.message}\n`);
     if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
-    return 1;
+    return e instanceof UsageError ? 2 : 1;
   }
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === "object" && typeof err.code === "string" && typeof err.message === "string" && (err.code.startsWith("E") || err.name === "CLIError")) {
