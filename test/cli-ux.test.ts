@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
 import { exists, runCli, tempDirs } from "./helpers/cli.js";
+import { makeTinyHf } from "./helpers/models.js";
 
 const temps = tempDirs("dusk-ux-");
 let root: string;
@@ -57,5 +58,18 @@ describe("unknown flags", () => {
     const r = await runCli(["inspect", "--json", "--", model]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toHaveProperty("family", "llama");
+  });
+});
+
+describe("verify", () => {
+  it("a GGUF restacked and converted from HF in one pass is refused with a way to verify, not 870 mismatches", async () => {
+    const hf = await makeTinyHf({ layers: 8, hidden: 32, heads: 4, kvHeads: 2 }, join(root, "with-tokenizer"));
+    const out = join(root, "idus.gguf");
+    const b = await runCli(["build", "--preset", "idus", "--group", "2", hf, "-o", out, "--type", "q8_0", "--quiet"]);
+    expect(b.code).toBe(0);
+    const v = await runCli(["verify", out, "--quiet"]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toBe("");
+    expect(v.stderr).toMatch(/^error: .*idus\.gguf is a GGUF built from HF safetensors sources.*\nhint: .*dusk verify DIR, then dusk convert DIR/);
   });
 });

@@ -67,6 +67,13 @@ export const verifyCommand = defineCommand({
       if (args.dtype === undefined && typeof builtDtype === "string" && plan.config && plan.config.torch_dtype !== builtDtype) {
         plan = makePlan(recipe, headers, { dtype: builtDtype });
       }
+      if (out.gguf && plan.format !== "gguf") {
+        // `dusk build … -o x.gguf --type …` restacks and converts in one pass: the output's tensors
+        // are renamed, permuted and re-typed, so there are no source bytes to compare them with.
+        throw new BuildError("verify.converted", `${args.output} is a GGUF built from HF safetensors sources (restacked and converted in one pass); verify compares restacked bytes and cannot check a conversion`, {
+          hint: "to verify the layout, build to a directory (-o DIR), dusk verify DIR, then dusk convert DIR -o OUT.gguf",
+        });
+      }
       const progress = makeProgress({ quiet: args.quiet || args.json });
       for await (const e of verifyOutput(out, plan, sources)) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
@@ -77,7 +84,8 @@ export const verifyCommand = defineCommand({
           else if (e.mismatches.length === 0) process.stdout.write(`ok: all ${e.tensors} tensors of ${args.output} match their sources under the plan\n`);
           else for (const m of e.mismatches) process.stdout.write(`MISMATCH ${m.tensor}: ${m.problem}\n`);
           if (e.mismatches.length > 0) {
-            throw new BuildError("verify.mismatch", `${e.mismatches.length} of ${e.tensors} tensors do not match`, { hint: "rebuild the output; if it persists, the sources changed since the build" });
+            const differing = new Set(e.mismatches.map((m) => m.tensor)).size;
+            throw new BuildError("verify.mismatch", `${differing} of ${e.tensors} tensors do not match`, { hint: "rebuild the output; if it persists, the sources changed since the build" });
           }
         }
       }
