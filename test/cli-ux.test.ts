@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
 import { exists, runCli, tempDirs } from "./helpers/cli.js";
-import { makeTinyHf } from "./helpers/models.js";
+import { makeTinyHf, toGguf } from "./helpers/models.js";
 
 const temps = tempDirs("dusk-ux-");
 let root: string;
@@ -71,5 +71,39 @@ describe("verify", () => {
     expect(v.code).toBe(1);
     expect(v.stdout).toBe("");
     expect(v.stderr).toMatch(/^error: .*idus\.gguf is a GGUF built from HF safetensors sources.*\nhint: .*dusk verify DIR, then dusk convert DIR/);
+  });
+});
+
+describe("build output flags", () => {
+  it("flags that would do nothing for this kind of output are refused (exit 2), nothing written", async () => {
+    const hf = await makeTinyHf({ layers: 8, hidden: 32, heads: 4, kvHeads: 2 }, join(root, "flags-hf"));
+    const gguf = await toGguf(hf, "f16", join(root, "flags.gguf"));
+    const cases: [string[], RegExp][] = [
+      [[hf, "-o", join(root, "f1"), "--type", "q8_0"], /--type sets a GGUF tensor type, but the output is an HF directory/],
+      [[gguf, "-o", join(root, "f2.gguf"), "--type", "q8_0"], /--type converts HF sources; these sources are GGUF/],
+      [[hf, "-o", join(root, "f3.gguf"), "--split-max-tensors", "50"], /--split-max-tensors applies to GGUF→GGUF restacks/],
+      [[hf, "-o", join(root, "f4"), "--split-max-size", "1MB"], /--split-max-size applies to GGUF outputs/],
+      [[gguf, "-o", join(root, "f5.gguf"), "--shard-size", "1MB"], /--shard-size applies to HF directory outputs/],
+      [[gguf, "-o", join(root, "f6.gguf"), "--split-max-tensors", "abc"], /--split-max-tensors must be a positive whole number, found "abc"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(["build", "--preset", "dus", ...args, "--quiet"]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/\nhint: /);
+      expect(await exists(args[2]!)).toBe(false);
+    }
+  });
+
+  it("a split GGUF build reports its first part as the output (not the removed .parts directory)", async () => {
+    const gguf = await toGguf(await makeTinyHf({ layers: 8, hidden: 32, heads: 4, kvHeads: 2 }, join(root, "split-hf")), "f16", join(root, "split-src.gguf"));
+    const r = await runCli(["build", "--preset", "dus", gguf, "-o", join(root, "split.gguf"), "--split-max-tensors", "40", "--json", "--quiet"]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { output: string; files: string[] };
+    expect(summary.output).toBe(summary.files[0]);
+    expect(summary.output).toMatch(/split-00001-of-0000\d\.gguf$/);
+    expect(await exists(summary.output)).toBe(true);
+    const one = await runCli(["build", "--preset", "dus", gguf, "-o", join(root, "one.gguf"), "--quiet"]);
+    expect(one.stdout).toMatch(/^built .*one\.gguf \(1 file, 12 layers\)/);
   });
 });

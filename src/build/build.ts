@@ -75,7 +75,8 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
       await out.commit();
     }
     committed = true;
-    yield { type: "done", output: out.path, files, bytes: plan.metrics.outputBytes, seconds: (Date.now() - started) / 1000 };
+    // A split set's output is its first part (the .parts directory it was written in is gone).
+    yield { type: "done", output: split ? files[0]! : out.path, files, bytes: plan.metrics.outputBytes, seconds: (Date.now() - started) / 1000 };
   } finally {
     // Also runs when the consumer stops iterating early (Ctrl-C in the CLI).
     if (!committed) await out.abort();

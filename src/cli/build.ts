@@ -11,6 +11,7 @@ import { makePlan } from "../plan/plan.js";
 import { planLayout, renderPlan } from "./plan-view.js";
 import { makeProgress } from "./progress.js";
 import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { UsageError } from "./flag-check.js";
 
 export const buildCommand = defineCommand({
   meta: { name: "build", description: "Build a deeper (or pruned) model from a preset or a mergekit passthrough YAML; HF safetensors or GGUF, streamed" },
@@ -39,6 +40,7 @@ export const buildCommand = defineCommand({
       }
       // HF sources into a .gguf: restack and convert in one pass.
       const convertTo = plan.format === "safetensors" && wantsGguf ? parseConvertType(args.type ?? "f16") : undefined;
+      rejectIdleOutputFlags(args, plan.format === "gguf" ? "restack" : convertTo ? "convert" : "hf");
       if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
       const controller = new AbortController();
       const onSignal = () => controller.abort(new Error("interrupted"));
@@ -59,7 +61,7 @@ export const buildCommand = defineCommand({
               command,
               signal: controller.signal,
               ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
-              ...(args["split-max-tensors"] ? { split: { maxTensors: Number(args["split-max-tensors"]) } } : {}),
+              ...(args["split-max-tensors"] ? { split: { maxTensors: positiveInt(args["split-max-tensors"], "--split-max-tensors") } } : {}),
               ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
             });
         for await (const e of events) {
@@ -68,7 +70,7 @@ export const buildCommand = defineCommand({
           else if (e.type === "done") {
             progress.stop();
             if (args.json) process.stdout.write(JSON.stringify({ output: e.output, files: e.files, bytes: e.bytes, seconds: e.seconds, metrics: plan.metrics }, null, 2) + "\n");
-            else process.stdout.write(`built ${e.output} (${e.files.length} files, ${plan.layers.length} layers) in ${e.seconds.toFixed(1)} s\n`);
+            else process.stdout.write(`built ${e.output} (${e.files.length} ${e.files.length === 1 ? "file" : "files"}, ${plan.layers.length} layers) in ${e.seconds.toFixed(1)} s\n`);
           }
         }
       } finally {
@@ -85,4 +87,31 @@ export const buildCommand = defineCommand({
 /** `it's` → `'it'\''s'`; plain words (paths, flags) stay as they are. */
 function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+type OutputKind = "hf" | "restack" | "convert";
+
+/**
+ * Output flags that would do nothing for this kind of build are refused rather than ignored:
+ * --type only converts HF sources into a .gguf (GGUF sources are restacked as they are), the
+ * split flags only apply to GGUF→GGUF restacks, --shard-size only to HF directories.
+ */
+function rejectIdleOutputFlags(args: Record<string, unknown>, kind: OutputKind): void {
+  const given = (flag: string) => args[flag] !== undefined && args[flag] !== "";
+  const refuse = (flag: string, why: string, hint: string): never => {
+    throw new UsageError("build.flag-unused", `${flag} ${why}`, { hint });
+  };
+  if (given("type") && kind === "hf") refuse("--type", "sets a GGUF tensor type, but the output is an HF directory", "end -o with .gguf to convert in the same pass, or use --dtype for the HF float type");
+  if (given("type") && kind === "restack") refuse("--type", "converts HF sources; these sources are GGUF and are restacked with their tensor types unchanged", "drop --type, or build from the HF model to pick a GGUF type");
+  for (const flag of ["split-max-tensors", "split-max-size"]) {
+    if (given(flag) && kind === "hf") refuse(`--${flag}`, "applies to GGUF outputs; this output is an HF directory", "use --shard-size for HF shards");
+    if (given(flag) && kind === "convert") refuse(`--${flag}`, "applies to GGUF→GGUF restacks; a build from HF sources into a .gguf writes one file", "build the .gguf first, then restack it with the split flag (e.g. --preset layers --layers 0-N)");
+  }
+  if (given("shard-size") && kind !== "hf") refuse("--shard-size", "applies to HF directory outputs; this output is a .gguf", "use --split-max-size or --split-max-tensors for a GGUF split set");
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError("build.flag-value", `${flag} must be a positive whole number, found ${JSON.stringify(value)}`, { hint: `e.g. ${flag} 128` });
+  return n;
 }
