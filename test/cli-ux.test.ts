@@ -107,3 +107,12 @@ describe("build output flags", () => {
     expect(one.stdout).toMatch(/^built .*one\.gguf \(1 file, 12 layers\)/);
   });
 });
+
+describe("model references", () => {
+  it("a missing org/name-looking .gguf is a missing file, not a Hub download", async () => {
+    const r = await runCli(["inspect", "some-org/missing.gguf"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: \/.*some-org\/missing\.gguf: no such file or directory\nhint: /);
+    expect(r.stderr).not.toMatch(/huggingface|Hub/i);
+  });
+});

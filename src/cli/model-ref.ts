@@ -1,6 +1,7 @@
 // Model references on the command line: a local path, or a Hub id `org/name[@revision]` that is
 // downloaded into the HF cache first (with progress), then opened from its snapshot directory.
 
+import { resolve } from "node:path";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { resolveModelDir, type HubEvent } from "../hub/index.js";
 import { makeProgress } from "./progress.js";
@@ -9,6 +10,9 @@ import { makeProgress } from "./progress.js";
 export const MODEL_FILES = ["*.safetensors", "*.json", "tokenizer.model", "*.jinja", "merges.txt", "vocab.json"];
 
 export async function localModelPath(ref: string, options: { quiet?: boolean } = {}): Promise<string> {
+  // A name ending in .gguf is always a file, even without ./ (never a Hub id to download), as
+  // in the runtime's resolveGgufPath: `dusk inspect org/typo.gguf` says the file is missing.
+  if (/\.gguf$/i.test(ref)) return resolve(ref);
   const progress = makeProgress({ quiet: options.quiet ?? false });
   let finished = 0; // bytes of files already done
   const onEvent = (e: HubEvent) => {
