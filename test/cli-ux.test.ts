@@ -116,3 +116,16 @@ describe("model references", () => {
     expect(r.stderr).not.toMatch(/huggingface|Hub/i);
   });
 });
+
+describe("build errors come alone", () => {
+  it("an existing output or the input as output: error and hint only, the plan is not printed first", async () => {
+    const out = join(root, "exists");
+    expect((await runCli(["build", "--preset", "dus", model, "-o", out, "--quiet"])).code).toBe(0);
+    for (const target of [out, model]) {
+      const r = await runCli(["build", "--preset", "dus", model, "-o", target]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^error: [^\n]*\nhint: [^\n]*\n$/);
+    }
+  });
+});

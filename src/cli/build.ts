@@ -41,7 +41,6 @@ export const buildCommand = defineCommand({
       // HF sources into a .gguf: restack and convert in one pass.
       const convertTo = plan.format === "safetensors" && wantsGguf ? parseConvertType(args.type ?? "f16") : undefined;
       rejectIdleOutputFlags(args, plan.format === "gguf" ? "restack" : convertTo ? "convert" : "hf");
-      if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
       const controller = new AbortController();
       const onSignal = () => controller.abort(new Error("interrupted"));
       process.once("SIGINT", onSignal);
@@ -65,7 +64,11 @@ export const buildCommand = defineCommand({
               ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
             });
         for await (const e of events) {
-          if (e.type === "start") progress.start("build", e.totalBytes, "bytes");
+          if (e.type === "start") {
+            // Shown once the output is accepted (not before "already exists" or "is the input").
+            if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
+            progress.start("build", e.totalBytes, "bytes");
+          }
           else if (e.type === "progress") progress.update(e.bytes, e.tensor);
           else if (e.type === "done") {
             progress.stop();
