@@ -11,7 +11,8 @@ import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { tensorType } from "../formats/tensor-types.js";
-import type { Plan } from "../plan/types.js";
+import type { Plan, TensorOp } from "../plan/types.js";
+import type { TensorEntry } from "../formats/tensor.js";
 import { tokenizerGgufKv } from "../tokenizer/index.js";
 import { convertToGguf, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
@@ -50,7 +51,13 @@ export async function readTokenizerKv(dir: string, vocabSize: number, pre?: stri
   return tokenizerGgufKv(files, { vocabSize, ...(pre === undefined ? {} : { pre }) });
 }
 
+/** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
+function copyOp(t: TensorEntry): TensorOp {
+  return { name: t.name, source: 0, from: t.name, fromType: t.type.name, type: t.type.name, shape: t.shape, byteLength: t.byteLength, transform: { kind: "copy" } };
+}
+
 export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions): AsyncGenerator<BuildEvent> {
+  const buffers = newChunkBuffers();
   if (c.format !== "safetensors" || !c.config) {
     throw new BuildError("convert.input", `${c.path} is already GGUF`, { hint: "dusk convert reads HF safetensors directories" });
   }
@@ -58,7 +65,12 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
     arch: c.arch,
     config: c.config,
     configFile: join(c.path, "config.json"),
-    tensors: [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type, shape: t.shape, read: () => t.source.read(t.offset, t.byteLength) })),
+    tensors: [...c.tensors.values()].map((t) => ({
+      name: t.name,
+      type: t.type,
+      shape: t.shape,
+      stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(copyOp(t), t, write, buffers),
+    })),
     tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre),
     name: options.name ?? basename(c.path),
   };
@@ -84,15 +96,7 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       name: op.name,
       type: tensorType(op.type)!,
       shape: op.shape,
-      read: async () => {
-        const out = new Uint8Array(op.byteLength);
-        let at = 0;
-        await streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, async (chunk) => {
-          out.set(chunk, at);
-          at += chunk.byteLength;
-        }, buffers);
-        return out;
-      },
+      stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
     })),
     tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),

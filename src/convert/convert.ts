@@ -9,7 +9,7 @@ import type { ByteSink } from "../formats/byte-source.js";
 import { convertTensorBytes, toFloat32 } from "../formats/dtype-convert.js";
 import { GgufWriter } from "../formats/gguf-writer.js";
 import type { GgufKv } from "../formats/gguf-value.js";
-import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
+import { tensorByteLength, tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
 import { readHParams, type HParams } from "../arch/hparams.js";
 import { hparamsKv, type ConvertType } from "./gguf-hparams.js";
 import { permuteQK } from "./qk-permute.js";
@@ -21,7 +21,11 @@ export interface ConvertTensor {
   type: TensorTypeInfo;
   /** outermost first */
   shape: number[];
-  read(): Promise<Uint8Array>;
+  /**
+   * Calls `write` with the tensor's bytes in order, in chunks of whole elements; each chunk is
+   * valid until the promise `write` returns resolves.
+   */
+  stream(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
 export interface ConvertInput {
@@ -100,16 +104,36 @@ export async function* convertToGguf(input: ConvertInput, sink: ByteSink, outTyp
   await writer.writeHeader();
   let bytes = writer.layout.dataOffset;
   let index = 0;
+  const scratch = new Uint8Array(CONVERT_CHUNK_BYTES * 2);
   for (const t of tensors) {
-    const data = encodeTensor(await t.input.read(), t);
-    await writer.writeTensorData(data);
-    bytes += data.byteLength;
+    if (t.permuteHeads === undefined && t.type.float) {
+      // Float → float without a permutation streams chunk by chunk: memory stays at a chunk.
+      const same = t.input.type.name === t.type.name;
+      await t.input.stream((chunk) => writer.writeTensorData(same ? chunk : convertTensorBytes(chunk, t.input.type, t.type, scratch)));
+    } else {
+      await writer.writeTensorData(encodeWhole(await readWhole(t.input), t));
+    }
+    bytes = writer.layout.tensors[index]!.offset + writer.layout.tensors[index]!.byteLength;
     yield { type: "progress", tensor: t.name, index: index++, bytes, totalBytes };
   }
   await writer.finish();
 }
 
-function encodeTensor(raw: Uint8Array, t: OutputTensor): Uint8Array {
+/** why 8 MiB: the same chunk as builds; the scratch holds a chunk widened from 2 to 4 bytes */
+const CONVERT_CHUNK_BYTES = 8 * 1024 * 1024;
+
+async function readWhole(t: ConvertTensor): Promise<Uint8Array> {
+  const out = new Uint8Array(tensorByteLength(t.type, t.shape)!);
+  let at = 0;
+  await t.stream(async (chunk) => {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  });
+  return out;
+}
+
+/** Q/K rows move across the whole tensor and quantization needs f32 blocks: one tensor at a time. */
+function encodeWhole(raw: Uint8Array, t: OutputTensor): Uint8Array {
   const rows = t.input.shape[0]!;
   const from = t.input.type;
   let bytes = raw;
