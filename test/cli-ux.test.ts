@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
-import { exists, runCli, tempDirs } from "./helpers/cli.js";
+import { exists, leftoverTemps, runCli, tempDirs } from "./helpers/cli.js";
 import { makeTinyHf, toGguf } from "./helpers/models.js";
 
 const temps = tempDirs("dusk-ux-");
@@ -127,5 +127,35 @@ describe("build errors come alone", () => {
       expect(r.stdout).toBe("");
       expect(r.stderr).toMatch(/^error: [^\n]*\nhint: [^\n]*\n$/);
     }
+  });
+});
+
+describe("a closed pipe during a build", () => {
+  it("dusk build … 2>&1 | head: the build is interrupted, its temporary removed, exit non-zero (not 0)", async () => {
+    const { spawn } = await import("node:child_process");
+    const bin = join(import.meta.dirname, "..", "bin", "dusk.js");
+    const source = join(root, "pipe-source");
+    await makeTinyHf({ layers: 8, hidden: 128, heads: 4, kvHeads: 2 }, source);
+    for (const output of [join(root, "pipe-out"), join(root, "pipe-out.gguf")]) {
+      const args = output.endsWith(".gguf") ? ["build", "--preset", "dus", source, "-o", output, "--type", "f16"] : ["build", "--preset", "dus", source, "-o", output];
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stderr.destroy(); // the plan and progress lines now fail with EPIPE
+      let stdout = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      const code = await new Promise<number | null>((done) => child.on("close", done));
+      expect(code, output).toBe(1);
+      expect(stdout).toBe("");
+      expect(await exists(output)).toBe(false);
+      expect(await leftoverTemps(output)).toEqual([]);
+    }
+  });
+
+  it("an error whose message meets the closed pipe keeps its exit code (not 0)", async () => {
+    const { spawn } = await import("node:child_process");
+    const bin = join(import.meta.dirname, "..", "bin", "dusk.js");
+    const child = spawn(process.execPath, [bin, "build", "--preset", "dus", join(root, "no-such-model"), "-o", join(root, "never2")], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    expect(code).toBe(1);
   });
 });

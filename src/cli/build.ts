@@ -12,6 +12,7 @@ import { planLayout, renderPlan } from "./plan-view.js";
 import { makeProgress } from "./progress.js";
 import { recipeArgs, resolveRecipe } from "./recipe-args.js";
 import { UsageError } from "./flag-check.js";
+import { interruptible } from "./interrupt.js";
 
 export const buildCommand = defineCommand({
   meta: { name: "build", description: "Build a deeper (or pruned) model from a preset or a mergekit passthrough YAML; HF safetensors or GGUF, streamed" },
@@ -41,24 +42,21 @@ export const buildCommand = defineCommand({
       // HF sources into a .gguf: restack and convert in one pass.
       const convertTo = plan.format === "safetensors" && wantsGguf ? parseConvertType(args.type ?? "f16") : undefined;
       rejectIdleOutputFlags(args, plan.format === "gguf" ? "restack" : convertTo ? "convert" : "hf");
-      const controller = new AbortController();
-      const onSignal = () => controller.abort(new Error("interrupted"));
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      const interrupt = interruptible();
       const progress = makeProgress({ quiet: args.quiet || args.json });
       try {
         // From the arguments this command was given (main(argv) runs in-process too, where
         // process.argv is the host's), quoted so the card's command can be pasted into a shell.
         const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
         const events = convertTo
-          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: controller.signal })
+          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal })
           : buildModel(plan, r.checkpoints, {
               output: args.output,
               force: args.force,
               recipeYaml: r.yaml,
               layout: planLayout(plan),
               command,
-              signal: controller.signal,
+              signal: interrupt.signal,
               ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
               ...(args["split-max-tensors"] ? { split: { maxTensors: positiveInt(args["split-max-tensors"], "--split-max-tensors") } } : {}),
               ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
@@ -78,8 +76,7 @@ export const buildCommand = defineCommand({
         }
       } finally {
         progress.stop();
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        interrupt.release();
       }
     } finally {
       await r.close();

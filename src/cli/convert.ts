@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { openModelRef } from "./model-ref.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import { CONVERT_TYPES, parseConvertType } from "../convert/gguf-hparams.js";
+import { interruptible } from "./interrupt.js";
 import { makeProgress } from "./progress.js";
 
 export const convertCommand = defineCommand({
@@ -21,13 +22,11 @@ export const convertCommand = defineCommand({
   async run({ args }) {
     const type = parseConvertType(args.type);
     const c = await openModelRef(args.model);
-    const controller = new AbortController();
-    const onSignal = () => controller.abort(new Error("interrupted"));
-    process.once("SIGINT", onSignal);
+    const interrupt = interruptible();
     const progress = makeProgress({ quiet: args.quiet || args.json });
     try {
       for await (const e of convertCheckpoint(c, {
-        output: args.output, type, force: args.force, signal: controller.signal,
+        output: args.output, type, force: args.force, signal: interrupt.signal,
         ...(args.name ? { name: args.name } : {}), ...(args.pre ? { pre: args.pre } : {}),
       })) {
         if (e.type === "start") progress.start("convert", e.totalBytes, "bytes");
@@ -40,7 +39,7 @@ export const convertCommand = defineCommand({
       }
     } finally {
       progress.stop();
-      process.off("SIGINT", onSignal);
+      interrupt.release();
       await c.close();
     }
   },

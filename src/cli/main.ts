@@ -16,6 +16,7 @@ import { compareCommand } from "./compare.js";
 import { dataCommand } from "./data.js";
 import { evalCommand } from "./eval.js";
 import { rejectUnknownFlags, UsageError } from "./flag-check.js";
+import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
 
@@ -79,23 +80,38 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 let pipeGuarded = false;
+/** the exit code of an error already reported (its message may be what hit the closed pipe) */
+let reportedExitCode: number | undefined;
 
 /**
  * `dusk inspect --tensors m | head`: when the reader closes the pipe, stop as other Unix tools do
- * (exit 0, no "Unhandled 'error' event" stack). Any other stream error stays fatal.
+ * (exit 0, no "Unhandled 'error' event" stack). A build or convert in progress is interrupted
+ * instead, so it removes its temporary and exits non-zero (`dusk build … 2>&1 | head` must not
+ * look like a success); later writes to the closed pipe are ignored. Other stream errors stay fatal.
  */
 function exitQuietlyOnBrokenPipe(): void {
   if (pipeGuarded) return;
   pipeGuarded = true;
+  let broken = false;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") process.exit(0);
+      if (e.code === "EPIPE" || (broken && e.code === "ERR_STREAM_DESTROYED")) {
+        if (broken) return;
+        broken = true;
+        if (!interruptAll("the output pipe was closed")) process.exit(reportedExitCode ?? 0);
+        return;
+      }
       throw e;
     });
   }
 }
 
 export function reportError(e: unknown, verbose: boolean): number {
+  // A failed write to a closed pipe is reported by an 'error' event after write() returns.
+  return (reportedExitCode = writeError(e, verbose));
+}
+
+function writeError(e: unknown, verbose: boolean): number {
   if (isDuskError(e)) {
     process.stderr.write(`error: ${e.message}\n`);
     if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
