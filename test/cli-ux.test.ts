@@ -159,3 +159,30 @@ describe("a closed pipe during a build", () => {
     expect(code).toBe(1);
   });
 });
+
+describe("help", () => {
+  it("is plain text when stdout is not a terminal: no colour codes, no padded line ends", async () => {
+    for (const argv of [["--help"], ["build", "--help"], ["convert", "-h"]]) {
+      const r = await runCli(argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/\x1b\[/); // eslint-disable-line no-control-regex
+      expect(r.stdout).not.toMatch(/[ \t]+$/m);
+    }
+  });
+
+  it("names values by what they are and states a default once", async () => {
+    const build = (await runCli(["build", "--help"])).stdout;
+    expect(build).toContain("--drop-range=<a:b>");
+    expect(build).toContain("--group=<g>");
+    expect(build).not.toContain("<drop_range>");
+    const convert = (await runCli(["convert", "--help"])).stdout;
+    expect(convert.match(/default:? f16/gi)).toHaveLength(1);
+  });
+
+  it("dusk help CMD is CMD --help; a subcommand's --help is its own", async () => {
+    expect((await runCli(["help", "verify"])).stdout).toBe((await runCli(["verify", "--help"])).stdout);
+    const pull = await runCli(["data", "pull", "--help"]);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toContain("USAGE dusk data pull [OPTIONS] --to=<to>");
+  });
+});

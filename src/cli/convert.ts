@@ -11,8 +11,8 @@ export const convertCommand = defineCommand({
   meta: { name: "convert", description: "Convert an HF Llama/Mistral/Qwen2 checkpoint to GGUF (as llama.cpp's converter does), streamed" },
   args: {
     model: { type: "positional", description: "HF model directory", required: true },
-    output: { type: "string", alias: "o", description: "output .gguf file", required: true },
-    type: { type: "string", description: `tensor type: ${CONVERT_TYPES.join(", ")} (default f16; 1-D tensors stay f32)`, default: "f16" },
+    output: { type: "string", alias: "o", description: "output .gguf file", required: true, valueHint: "file.gguf" },
+    type: { type: "string", description: `tensor type: ${CONVERT_TYPES.join(", ")} (1-D tensors stay f32)`, default: "f16", valueHint: "type" },
     name: { type: "string", description: "general.name (default: the directory name)" },
     pre: { type: "string", description: "override the BPE pre-tokenizer name (byte-level BPE tokenizers)" },
     force: { type: "boolean", description: "replace an existing output" },

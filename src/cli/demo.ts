@@ -19,7 +19,7 @@ const MARKER = ".dusk-demo";
 export const demoCommand = defineCommand({
   meta: { name: "demo", description: "Generate a small 32-layer model, build DUS, iDUS-8 and iDUS-1 from it, and verify the outputs" },
   args: {
-    dir: { type: "string", description: "working directory (default ./dusk-demo; replaced if it holds an earlier demo)", default: "dusk-demo" },
+    dir: { type: "string", description: "working directory (replaced if it holds an earlier demo)", default: "dusk-demo" },
     json: { type: "boolean", description: "print a JSON summary" },
   },
   async run({ args }) {

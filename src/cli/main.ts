@@ -54,8 +54,11 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
   const rawArgs = argv.filter((a) => a !== "--verbose");
   try {
+    if (rawArgs[0] === "help" && rawArgs[1] !== undefined && Object.hasOwn(commands, rawArgs[1])) {
+      return main([rawArgs[1], "--help"]); // `dusk help build` = `dusk build --help`
+    }
     if (rawArgs.length === 0 || rawArgs[0] === "--help" || rawArgs[0] === "-h" || rawArgs[0] === "help") {
-      process.stdout.write((await renderUsage(mainCommand)) + "\n");
+      process.stdout.write((await usage(mainCommand)) + "\n");
       return rawArgs.length === 0 ? 1 : 0;
     }
     if (rawArgs[0] === "--version" || rawArgs[0] === "-v") {
@@ -68,7 +71,13 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
-      process.stdout.write((await renderUsage(sub, mainCommand)) + "\n");
+      // `dusk data pull --help`: the subcommand's own usage, titled with its full name.
+      const nested = sub.subCommands as Record<string, AnyCommand> | undefined;
+      const name = rawArgs.slice(1).find((a) => !a.startsWith("-"));
+      const help = nested && name !== undefined && Object.hasOwn(nested, name)
+        ? await usage(nested[name]!, defineCommand({ meta: { name: `dusk ${rawArgs[0]}` } }))
+        : await usage(sub, mainCommand);
+      process.stdout.write(help + "\n");
       return 0;
     }
     await rejectUnknownFlags(sub, rawArgs.slice(1), rawArgs[0]!);
@@ -77,6 +86,16 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return reportError(e, verbose);
   }
+}
+
+/**
+ * citty's usage text, without its colours when stdout is not a terminal or NO_COLOR is set (citty
+ * only checks NO_COLOR=1 and CI), and without the spaces it pads every line's end with.
+ */
+async function usage(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
+  const text = (await renderUsage(cmd, parent)).replace(/[ \t]+$/gm, "");
+  // eslint-disable-next-line no-control-regex
+  return process.stdout.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 let pipeGuarded = false;

@@ -14,14 +14,14 @@ export const PRESETS = ["dus", "idus", "expand", "prune", "layers"] as const;
 
 /** The citty args every recipe-taking command accepts. */
 export const recipeArgs = {
-  preset: { type: "string", description: `layout preset: ${PRESETS.join(", ")}` },
-  drop: { type: "string", description: "dus/idus: layers m dropped from the end of A and the start of B (default n/4)" },
-  group: { type: "string", description: "idus: layers per interlocked group g (1 = iDUS-1layer; n−m = dus)" },
-  every: { type: "string", description: "expand: insert an identity copy after every k layers" },
-  blocks: { type: "string", description: "expand: number of blocks to insert, evenly spaced (LLaMA-Pro)" },
-  scale: { type: "string", description: "expand: scale of the inserted copies' o_proj/down_proj (default 0 = identity)" },
-  "drop-range": { type: "string", description: "prune: layers a:b to remove ([a, b))" },
-  layers: { type: "string", description: "layers: explicit list such as 0-23,8-31 or 0,8,1,9 (b: prefix = second model)" },
+  preset: { type: "string", description: `layout preset: ${PRESETS.join(", ")}`, valueHint: "name" },
+  drop: { type: "string", description: "dus/idus: layers m dropped from the end of A and the start of B (default n/4)", valueHint: "m" },
+  group: { type: "string", description: "idus: layers per interlocked group g (1 = iDUS-1layer; n−m = dus)", valueHint: "g" },
+  every: { type: "string", description: "expand: insert an identity copy after every k layers", valueHint: "k" },
+  blocks: { type: "string", description: "expand: number of blocks to insert, evenly spaced (LLaMA-Pro)", valueHint: "p" },
+  scale: { type: "string", description: "expand: scale of the inserted copies' o_proj/down_proj (default 0 = identity)", valueHint: "s" },
+  "drop-range": { type: "string", description: "prune: layers a:b to remove ([a, b))", valueHint: "a:b" },
+  layers: { type: "string", description: "layers: explicit list such as 0-23,8-31 or 0,8,1,9 (b: prefix = second model)", valueHint: "list" },
 } as const;
 
 export interface RecipeArgValues {
