@@ -6,8 +6,12 @@ import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.j
 import { resolveModelDir, type HubEvent } from "../hub/index.js";
 import { makeProgress } from "./progress.js";
 
-/** What a model download fetches by default: weights, configs and tokenizer files. */
-export const MODEL_FILES = ["*.safetensors", "*.json", "tokenizer.model", "*.jinja", "merges.txt", "vocab.json"];
+/**
+ * What a model download fetches: weights, configs and tokenizer files. A predicate, not a list of
+ * names, because named files must exist in the repo and most repos lack some of these.
+ */
+const MODEL_FILE = /(^|\/)([^/]+\.safetensors|[^/]+\.json|tokenizer\.model|[^/]+\.jinja|merges\.txt)$/;
+export const MODEL_FILES = (path: string): boolean => MODEL_FILE.test(path);
 
 export async function localModelPath(ref: string, options: { quiet?: boolean } = {}): Promise<string> {
   // A name ending in .gguf is always a file, even without ./ (never a Hub id to download), as
