@@ -67,7 +67,9 @@ export class RecipeError extends DuskError {
   readonly col: number | undefined;
   constructor(code: string, what: string, d: RecipeErrorDetails = {}) {
     const pos = d.line === undefined ? "" : `:${d.line}:${d.col ?? 1}`;
-    const where = [d.file === undefined ? undefined : `${d.file}${pos}`, d.path].filter(Boolean).join(" ");
+    // A message that already starts with its path (`--drop must be …`) is not prefixed twice.
+    const path = d.path !== undefined && what.startsWith(d.path) ? undefined : d.path;
+    const where = [d.file === undefined ? undefined : `${d.file}${pos}`, path].filter(Boolean).join(" ");
     super(code, where ? `${where}: ${what}` : what, { hint: d.hint, cause: d.cause });
     this.path = d.path;
     this.file = d.file;

@@ -3,6 +3,7 @@
 
 import { resolve } from "node:path";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { HubError } from "../errors.js";
 import { resolveModelDir, type HubEvent } from "../hub/index.js";
 import { makeProgress } from "./progress.js";
 
@@ -26,6 +27,12 @@ export async function localModelPath(ref: string, options: { quiet?: boolean } =
   };
   try {
     return await resolveModelDir(ref, { files: MODEL_FILES, onEvent });
+  } catch (e) {
+    // `org/name` is read as a Hub id only because no such local path exists: say so too.
+    if (e instanceof HubError) {
+      throw new HubError(e.code, e.message, { hint: `${e.hint ?? ""}${e.hint ? " " : ""}(There is no local file or directory named ${ref} either.)`, cause: e, ...(e.status === undefined ? {} : { status: e.status }) });
+    }
+    throw e;
   } finally {
     progress.stop();
   }
