@@ -75,7 +75,19 @@ put("allenai/winogrande/winogrande_xl/train-00000-of-00001.jsonl", Array.from({ 
 const gsm = (i) => ({ question: `If I have ${i} apples and buy 2, how many?`, answer: `${i}+2=${i + 2}\n#### ${i + 2}` });
 put("openai/gsm8k/main/test-00000-of-00001.jsonl", Array.from({ length: 3 }, (_, i) => gsm(i)));
 put("openai/gsm8k/main/train-00000-of-00001.jsonl", Array.from({ length: 20 }, (_, i) => gsm(i + 10)));
-for (const [name, limit] of [["arc_challenge", 20], ["winogrande", 20], ["gsm8k", 3]]) {
+const hs = (i) => ({ ind: i, activity_label: "Speaking", ctx_a: words.slice(i * 12, i * 12 + 10).join(" ") + ".", ctx_b: "then the king", ctx: "", endings: ["speaks to the lord.", "draws his sword.", "sits upon the throne.", "weeps for his son."], source_id: `s${i}`, split: "val", split_type: "indomain", label: String(i % 4) });
+put("Rowan/hellaswag/data/validation-00000-of-00001.jsonl", Array.from({ length: 20 }, (_, i) => hs(i)));
+put("Rowan/hellaswag/data/train-00000-of-00001.jsonl", Array.from({ length: 40 }, (_, i) => hs(i + 100)));
+const tqa = (i) => ({
+  question: words.slice(i * 10, i * 10 + 8).join(" ") + "?",
+  mc1_targets: { choices: ["The king.", "The lord.", "Nobody."], labels: [1, 0, 0] },
+  mc2_targets: { choices: ["The king.", "A king.", "The lord.", "Nobody."], labels: [1, 1, 0, 0] },
+});
+put("truthfulqa/truthful_qa/multiple_choice/validation-00000-of-00001.jsonl", Array.from({ length: 20 }, (_, i) => tqa(i)));
+const mmlu = (i) => ({ question: words.slice(i * 15, i * 15 + 12).join(" ") + "?", subject: "philosophy", choices: ["the king", "my lord", "good sir", "thou art"], answer: i % 4 });
+put("cais/mmlu/philosophy/test-00000-of-00001.jsonl", Array.from({ length: 20 }, (_, i) => mmlu(i)));
+put("cais/mmlu/philosophy/dev-00000-of-00001.jsonl", Array.from({ length: 5 }, (_, i) => mmlu(i + 200)));
+for (const [name, limit] of [["arc_challenge", 20], ["hellaswag", 20], ["mmlu_philosophy", 20], ["truthfulqa_mc2", 20], ["winogrande", 20], ["gsm8k", 3]]) {
   const [task] = resolveTasks([name]);
   t = performance.now();
   const gen = runTask(task, scorer, { dataDir: data, protocol: "v1", limit });
