@@ -76,6 +76,9 @@ describe("dusk eval", () => {
     const res = readResults(out);
     expect(res.config.backend).toBe("llamacpp");
     expect(res.bos).toBe(false);
+    // hand-made data: no pull manifest, so no known revision
+    expect(res.config.datasetRevision).toBe("unknown");
+    expect(res.config.datasets?.winogrande).toMatchObject({ repo: "allenai/winogrande", commit: "unknown" });
     expect(res["n-samples"].arc_challenge).toEqual({ original: 6, effective: 3 });
     expect(typeof res.results.winogrande!.acc).toBe("number");
     expect(samples(join(work, "llama.arc_challenge.jsonl")).filter((s) => s.type === "sample")).toHaveLength(3);
@@ -169,10 +172,17 @@ describe("dusk ppl / compare / data pull", () => {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       for (const [p, bytes] of Object.entries(arcFiles())) expect(new Uint8Array(readFileSync(join(to, "allenai/ai2_arc", p)))).toEqual(bytes);
-      // And eval reads what was pulled.
-      const e = await runCli(["eval", gguf, "--tasks", "arc_challenge", "--data", to, "--limit", "1", "--shots", "1", "--quiet"]);
+      // The commit it fetched is recorded beside the data…
+      const sha = hub.sha("dataset", "allenai/ai2_arc");
+      const manifest = JSON.parse(readFileSync(join(to, "allenai/ai2_arc/.dusk-dataset.json"), "utf8"));
+      expect(manifest).toMatchObject({ repo: "allenai/ai2_arc", revision: "main", commit: sha });
+      // …and eval reads what was pulled and reports that commit.
+      const e = await runCli(["eval", gguf, "--tasks", "arc_challenge", "--data", to, "--limit", "1", "--shots", "1", "--json", "--quiet"]);
       expect(e.stderr).toBe("");
       expect(e.code).toBe(0);
+      const res = JSON.parse(e.stdout) as ResultsFile;
+      expect(res.config.datasets?.arc_challenge).toEqual({ repo: "allenai/ai2_arc", commit: sha, revision: "main" });
+      expect(res.config.datasetRevision).toBe(`allenai/ai2_arc@${sha}`);
     } finally {
       await hub.close();
     }

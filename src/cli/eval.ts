@@ -14,6 +14,7 @@ import { checkpointWeights, planWeights } from "../engine/checkpoint-weights.js"
 import { EvalError } from "../errors.js";
 import { EngineScorer, loadHfTokenizer } from "../eval/backend-engine.js";
 import { OpenAiScorer } from "../eval/backend-openai.js";
+import { taskDatasetSource, type TaskDatasetSource } from "../eval/dataset-manifest.js";
 import { buildResults, PROTOCOL_SEEDS, resolveTasks, runTask, type ProtocolName, type Scorer, type TaskResult } from "../eval/index.js";
 import type { WindowScorer } from "../eval/perplexity.js";
 import { makePlan } from "../plan/plan.js";
@@ -168,6 +169,10 @@ export const evalCommand = defineCommand({
     if (shots !== undefined && (!Number.isSafeInteger(shots) || shots < 0)) throw new EvalError("EVAL_BAD_ARG", `--shots must be a non-negative integer, got ${JSON.stringify(args.shots)}`, { hint: "e.g. --shots 0" });
     const limit = positiveInt(args.limit, "--limit");
     if (args.resume && !args.samples) throw new EvalError("EVAL_RESUME_NEEDS_SAMPLES", "--resume needs --samples (the log it resumes from)", { hint: "pass the same --samples path as the interrupted run" });
+    // Which commit each task's data was pulled at (from `dusk data pull`'s manifests,
+    // read before scoring so a damaged manifest fails fast; "unknown" for hand-made data).
+    const datasets: Record<string, TaskDatasetSource> = Object.create(null);
+    for (const task of tasks) datasets[task.name] = await taskDatasetSource(args.data, task, shots ?? task.defaultShots);
     const positionals = (args._ ?? []).map(String);
     const { scorer, close } = await openScorer(positionals, args);
     const results: TaskResult[] = [];
@@ -195,7 +200,7 @@ export const evalCommand = defineCommand({
       progress.stop();
       await close();
     }
-    const file = buildResults(results, { scorer: scorer.describe(), protocol, seed: PROTOCOL_SEEDS[protocol], ...(limit === undefined ? {} : { limit }) });
+    const file = buildResults(results, { scorer: scorer.describe(), protocol, seed: PROTOCOL_SEEDS[protocol], datasets, ...(limit === undefined ? {} : { limit }) });
     const text = JSON.stringify(file, null, 2) + "\n";
     if (args.output) await writeAtomically(args.output, text);
     if (args.json) return void process.stdout.write(text);

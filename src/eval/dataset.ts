@@ -5,8 +5,8 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { EvalError, FormatError } from "../errors.js";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData } from "hyparquet";
+import { EvalError, FormatError, type DuskError } from "../errors.js";
 import { EVAL_LIMITS } from "../limits.js";
 import type { EvalTask } from "./task.js";
 
@@ -16,6 +16,12 @@ export interface DatasetRow {
   /** 0-based row index in the file */
   readonly index: number;
   readonly value: Readonly<Record<string, unknown>>;
+  /**
+   * Parquet only: the file's column paths ("choices", "choices.text") → "group" for a struct that
+   * field paths may walk into, "leaf" for a value or list. Lets a missing field be reported as a
+   * missing column of the file rather than a bad row. Absent for JSON rows (no schema).
+   */
+  readonly columns?: ReadonlyMap<string, "group" | "leaf">;
 }
 
 export interface TaskDataFile {
@@ -64,9 +70,10 @@ export async function loadSplit(dataDir: string, task: EvalTask<unknown>, split:
 
 async function readParquetRows(file: string): Promise<DatasetRow[]> {
   let objects: Record<string, unknown>[];
+  let metadata: FileMetaData;
   try {
     const buffer = await asyncBufferFromFile(file);
-    const metadata = await parquetMetadataAsync(buffer);
+    metadata = await parquetMetadataAsync(buffer);
     const numRows = Number(metadata.num_rows);
     if (!(numRows >= 0 && numRows <= EVAL_LIMITS.datasetRows)) {
       throw new FormatError("EVAL_DATASET_TOO_LARGE", "too many rows", {
@@ -87,7 +94,25 @@ async function readParquetRows(file: string): Promise<DatasetRow[]> {
       cause: e,
     });
   }
-  return objects.map((value, index) => ({ file, index, value }));
+  const columns = columnPaths(metadata);
+  return objects.map((value, index) => ({ file, index, value, columns }));
+}
+
+/** The column paths of a parquet schema, descending into structs but not into lists or maps. */
+function columnPaths(metadata: FileMetaData): Map<string, "group" | "leaf"> {
+  const out = new Map<string, "group" | "leaf">();
+  const walk = (node: ReturnType<typeof parquetSchema>, prefix: string): void => {
+    for (const child of node.children) {
+      const path = prefix + child.element.name;
+      const el = child.element;
+      const opaque = el.converted_type === "LIST" || el.converted_type === "MAP" || el.converted_type === "MAP_KEY_VALUE" || el.logical_type?.type === "LIST" || el.logical_type?.type === "MAP";
+      const isGroup = child.children.length > 0 && !opaque && el.repetition_type !== "REPEATED";
+      out.set(path, isGroup ? "group" : "leaf");
+      if (isGroup) walk(child, path + ".");
+    }
+  };
+  walk(parquetSchema(metadata), "");
+  return out;
 }
 
 async function readJsonRows(file: string, size: number, lines: boolean): Promise<DatasetRow[]> {
@@ -145,7 +170,15 @@ function typeOf(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
 
-function fieldError(row: DatasetRow, path: string, expected: string, actual: unknown): FormatError {
+function fieldError(row: DatasetRow, path: string, expected: string, actual: unknown): DuskError {
+  const missing = row.columns === undefined ? undefined : missingColumn(row.columns, path);
+  if (missing !== undefined) {
+    const present = [...row.columns!.keys()].filter((c) => !c.includes(".") || missing.includes("."));
+    const listed = present.length > 20 ? [...present.slice(0, 20), `… ${present.length - 20} more`] : present;
+    return new EvalError("EVAL_DATASET_COLUMN", `${row.file}: the file has no column "${missing}" (needed for ${path}; it has ${listed.join(", ")})`, {
+      hint: "The file does not have the dataset's schema; was it downloaded from the right repo and config? Pull it again with `dusk data pull`.",
+    });
+  }
   return new FormatError("EVAL_DATASET_FIELD", "missing or mistyped field", {
     file: row.file,
     field: `row ${row.index}: ${path}`,
@@ -153,6 +186,18 @@ function fieldError(row: DatasetRow, path: string, expected: string, actual: unk
     actual: actual === undefined ? "nothing" : typeOf(actual),
     hint: "The file does not have the dataset's schema; was it downloaded from the right repo and config?",
   });
+}
+
+/** The first prefix of a dotted field path that the file's schema lacks, if any. */
+function missingColumn(columns: ReadonlyMap<string, "group" | "leaf">, path: string): string | undefined {
+  const parts = path.split(".");
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join(".");
+    const kind = columns.get(prefix);
+    if (kind === undefined) return prefix;
+    if (kind === "leaf") return undefined;
+  }
+  return undefined;
 }
 
 /** Own-property lookup, so keys like `__proto__` stay plain keys. */

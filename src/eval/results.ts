@@ -4,6 +4,7 @@
 
 import { FormatError } from "../errors.js";
 import { mean } from "./metrics.js";
+import type { TaskDatasetSource } from "./dataset-manifest.js";
 import type { TaskResult } from "./runner.js";
 import type { ScorerDescription } from "./scorer.js";
 import type { ProtocolName } from "./task.js";
@@ -18,7 +19,10 @@ export interface ResultsFile {
     protocol: ProtocolName;
     seed: number;
     limit: number | null;
+    /** "repo@commit" per dataset, comma-separated; "unknown" when none was recorded */
     datasetRevision: string;
+    /** task → the repo and commit its data was pulled at ("unknown" without a manifest) */
+    datasets?: Record<string, TaskDatasetSource>;
     shots: Record<string, number>;
     scorer: ScorerDescription;
   };
@@ -36,6 +40,15 @@ export interface ResultsMeta {
   limit?: number;
   /** dataset revision(s) the data was pulled at; "unknown" when not recorded */
   datasetRevision?: string;
+  /** task → where its data came from (dataset-manifest.ts); also summarised into datasetRevision */
+  datasets?: Record<string, TaskDatasetSource>;
+}
+
+/** "org/a@<commit>, org/b@unknown" over the distinct repo/commit pairs; "unknown" when nothing is known. */
+export function summarizeDatasetRevisions(datasets: Readonly<Record<string, TaskDatasetSource>>): string {
+  const pairs = new Set(Object.values(datasets).map((d) => `${d.repo}@${d.commit}`));
+  if (![...pairs].some((p) => !p.endsWith("@unknown"))) return "unknown";
+  return [...pairs].sort().join(", ");
 }
 
 export function buildResults(taskResults: readonly TaskResult[], meta: ResultsMeta): ResultsFile {
@@ -76,7 +89,8 @@ export function buildResults(taskResults: readonly TaskResult[], meta: ResultsMe
       protocol: meta.protocol,
       seed: meta.seed,
       limit: meta.limit ?? null,
-      datasetRevision: meta.datasetRevision ?? "unknown",
+      datasetRevision: meta.datasetRevision ?? (meta.datasets ? summarizeDatasetRevisions(meta.datasets) : "unknown"),
+      ...(meta.datasets ? { datasets: meta.datasets } : {}),
       shots,
       scorer: meta.scorer,
     },
