@@ -22,3 +22,5 @@ export { readSampleLog, type SampleLogHeader, type SampleRecord } from "./sample
 export { buildResults, parseResultsFile, type ResultsFile, type ResultsMeta } from "./results.js";
 export { compare, LEADERBOARD_COLUMNS, renderMarkdown, renderSvg, type ComparisonRow, type ComparisonTable, type CompareInput } from "./compare.js";
 export { CharBigramScorer, type CharBigramOptions } from "./char-bigram-scorer.js";
+export { manifestPath, readDatasetManifest, recordDatasetPull, taskDatasetSource, type TaskDatasetSource } from "./dataset-manifest.js";
+export { summarizeDatasetRevisions } from "./results.js";
