@@ -39,14 +39,15 @@ export async function readTokenizerKv(dir: string, vocabSize: number, pre?: stri
     }
   };
   const files = {
-    dir,
     tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
     tokenizerJson: (await read("tokenizer.json")) as string | undefined,
     tokenizerConfig: (await read("tokenizer_config.json")) as string | undefined,
     chatTemplateJinja: (await read("chat_template.jinja")) as string | undefined,
     specialTokensMap: (await read("special_tokens_map.json")) as string | undefined,
     addedTokens: (await read("added_tokens.json")) as string | undefined,
-    generationConfig: (await read("generation_config.json")) as string | undefined,
+    // as gguf-py's SpecialVocab: config.json's bos/eos/pad_token_id fill what the tokenizer files
+    // leave unset (Qwen2's tokenizer_config has bos_token null; its GGUFs take BOS from here)
+    configJson: (await read("config.json")) as string | undefined,
   };
   return tokenizerGgufKv(files, { vocabSize, ...(pre === undefined ? {} : { pre }) });
 }
