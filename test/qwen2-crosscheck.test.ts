@@ -14,8 +14,10 @@ import { checkpointWeights, planWeights } from "../src/engine/checkpoint-weights
 import { tokenLogprobs } from "../src/engine/index.js";
 import { defaultCorpus } from "../src/fixtures/corpus.js";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
+import { ggufGet, ggufGetNumberArray, ggufGetStringArray } from "../src/formats/gguf-value.js";
 import { makePlan } from "../src/plan/plan.js";
 import { dusRecipe } from "../src/recipe/index.js";
+import { TokenType } from "../src/tokenizer/index.js";
 import { buildTinyByteBpe, type TinyByteBpeFiles } from "../src/tokenizer/tiny-byte-bpe.js";
 import { runCli } from "./helpers/cli.js";
 import { llamaLogprobs, maxAbsDiff } from "./helpers/llama-logprobs.js";
@@ -93,13 +95,13 @@ describe("dusk convert of a Qwen2 byte-level BPE checkpoint", () => {
     const c = await openCheckpoint(gguf);
     try {
       const kv = c.gguf!.kv;
-      expect(kv.get("general.architecture")?.value).toBe("qwen2");
-      expect(kv.get("tokenizer.ggml.model")?.value).toBe("gpt2");
-      expect(kv.get("tokenizer.ggml.pre")?.value).toBe("qwen2");
-      expect(kv.get("tokenizer.ggml.eos_token_id")?.value).toBe(tok.specialIds.imEnd);
-      expect(kv.get("tokenizer.ggml.padding_token_id")?.value).toBe(tok.specialIds.endOfText);
+      expect(ggufGet(kv, "general.architecture")).toBe("qwen2");
+      expect(ggufGet(kv, "tokenizer.ggml.model")).toBe("gpt2");
+      expect(ggufGet(kv, "tokenizer.ggml.pre")).toBe("qwen2");
+      expect(ggufGet(kv, "tokenizer.ggml.eos_token_id")).toBe(tok.specialIds.imEnd);
+      expect(ggufGet(kv, "tokenizer.ggml.padding_token_id")).toBe(tok.specialIds.endOfText);
       // as Qwen2's converted GGUFs: the BOS id comes from config.json, and it is not added
-      expect(kv.get("tokenizer.ggml.bos_token_id")?.value).toBe(tok.specialIds.endOfText);
+      expect(ggufGet(kv, "tokenizer.ggml.bos_token_id")).toBe(tok.specialIds.endOfText);
       expect(kv.has("tokenizer.ggml.add_bos_token")).toBe(false);
       expect(c.tensors.has("blk.0.attn_q.bias")).toBe(true);
     } finally {
@@ -170,10 +172,50 @@ describe("dusk convert of a Qwen2 byte-level BPE checkpoint", () => {
     }
   });
 
+  test("tied embeddings and a vocabulary padded past the tokenizer (as Qwen2-0.5B) convert and agree", async () => {
+    const rows = Math.ceil(tok.tokens.length / 64) * 64 + 64; // Qwen2-0.5B: 151936 rows for 151646 tokens
+    const tiedHf = join(work, "qwen2-tied-hf");
+    await writeTinyHfModel(tiedHf, {
+      ...MODEL, layers: 2, seed: 29, tied: true, vocabSize: rows,
+      specialTokenIds: { bos: tok.specialIds.endOfText, eos: tok.specialIds.imEnd },
+      tokenizerFiles: { "tokenizer.json": tok.tokenizerJson, "tokenizer_config.json": tok.tokenizerConfig },
+    });
+    const out = join(work, "qwen2-tied.gguf");
+    expect((await runCli(["convert", tiedHf, "-o", out, "--type", "f32", "--pre", "qwen2", "--quiet"])).code).toBe(0);
+    const g = await openCheckpoint(out);
+    try {
+      expect(g.tensors.has("output.weight")).toBe(false);
+      const names = ggufGetStringArray(g.gguf!.kv, "tokenizer.ggml.tokens")!;
+      const types = ggufGetNumberArray(g.gguf!.kv, "tokenizer.ggml.token_type")!;
+      expect(names.length).toBe(rows);
+      expect([names[rows - 1], types[rows - 1]]).toEqual([`[PAD${rows - 1}]`, TokenType.unused]);
+    } finally {
+      await g.close();
+    }
+    const tokens = hfTok.encode(SHAKESPEARE.slice(710_000, 710_300), { add_special_tokens: false }).ids.slice(0, 48);
+    const src = await openCheckpoint(tiedHf);
+    try {
+      const engine = [...(await tokenLogprobs(checkpointWeights(src), tokens))];
+      const diff = maxAbsDiff(engine, (await llamaLogprobs(out, tokens)).next);
+      console.log(`qwen2 tied, padded vocab f32: max |Δ log p| engine vs llama.cpp = ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(1e-3);
+    } finally {
+      await src.close();
+    }
+  });
+
   test("a DUS restack of the Qwen2 GGUF (dusk build --preset dus) matches the engine's virtual plan", async () => {
     const out = join(work, "qwen2-dus.gguf");
     const r = await runCli(["build", "--preset", "dus", "--drop", "2", gguf, "-o", out, "--quiet"]);
     expect(r.code, r.stderr).toBe(0);
+    const built = await openCheckpoint(out);
+    try {
+      const kv = built.gguf!.kv;
+      expect([ggufGet(kv, "general.architecture"), ggufGet(kv, "qwen2.block_count"), ggufGet(kv, "tokenizer.ggml.pre")]).toEqual(["qwen2", 2 * (MODEL.layers - 2), "qwen2"]);
+      expect(built.tensors.has(`blk.${2 * (MODEL.layers - 2) - 1}.attn_v.bias`)).toBe(true);
+    } finally {
+      await built.close();
+    }
     const tokens = hfTok.encode(SHAKESPEARE.slice(720_000, 720_400), { add_special_tokens: false }).ids.slice(0, 64);
     const src = await openCheckpoint(gguf, "SRC");
     try {
