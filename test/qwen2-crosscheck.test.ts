@@ -234,4 +234,20 @@ describe("dusk convert of a Qwen2 byte-level BPE checkpoint", () => {
       await src.close();
     }
   });
+
+  test("HF Qwen2 sources built straight into GGUF take --pre too; --pre is refused where nothing converts", async () => {
+    const out = join(work, "qwen2-idus-from-hf.gguf");
+    const r = await runCli(["build", "--preset", "idus", "--group", "1", "--drop", "2", hf, "-o", out, "--type", "f32", "--pre", "qwen2", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    const built = await openCheckpoint(out);
+    try {
+      expect(ggufGet(built.gguf!.kv, "tokenizer.ggml.pre")).toBe("qwen2");
+      expect(built.numLayers).toBe(2 * (MODEL.layers - 2));
+    } finally {
+      await built.close();
+    }
+    const refused = await runCli(["build", "--preset", "dus", "--drop", "2", hf, "-o", join(work, "hf-out"), "--pre", "qwen2", "--quiet"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--pre/);
+  });
 });

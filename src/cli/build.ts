@@ -22,6 +22,7 @@ export const buildCommand = defineCommand({
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true, valueHint: "path" },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)", valueHint: "dtype" },
     type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0", valueHint: "type" },
+    pre: { type: "string", description: "HF sources into a .gguf: override the byte-level BPE pre-tokenizer name (as dusk convert --pre)", valueHint: "name" },
     "split-max-tensors": { type: "string", description: "GGUF output: write a gguf-split set with at most N tensors per part", valueHint: "N" },
     "split-max-size": { type: "string", description: "GGUF output: write a gguf-split set with parts of at most this size (e.g. 2GB)", valueHint: "size" },
     "shard-size": { type: "string", description: "HF shard size, e.g. 5GB (default), 500MB, 2GiB", valueHint: "size" },
@@ -49,7 +50,7 @@ export const buildCommand = defineCommand({
         // process.argv is the host's), quoted so the card's command can be pasted into a shell.
         const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
         const events = convertTo
-          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal })
+          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal, ...(args.pre ? { pre: args.pre } : {}) })
           : buildModel(plan, r.checkpoints, {
               output: args.output,
               force: args.force,
@@ -102,6 +103,7 @@ function rejectIdleOutputFlags(args: Record<string, unknown>, kind: OutputKind):
     throw new UsageError("build.flag-unused", `${flag} ${why}`, { hint });
   };
   if (given("type") && kind === "hf") refuse("--type", "sets a GGUF tensor type, but the output is an HF directory", "end -o with .gguf to convert in the same pass, or use --dtype for the HF float type");
+  if (given("pre") && kind !== "convert") refuse("--pre", "names a tokenizer for HF → GGUF conversion, and this build converts nothing", "drop --pre, or end -o with .gguf when building from HF sources");
   if (given("type") && kind === "restack") refuse("--type", "converts HF sources; these sources are GGUF and are restacked with their tensor types unchanged", "drop --type, or build from the HF model to pick a GGUF type");
   for (const flag of ["split-max-tensors", "split-max-size"]) {
     if (given(flag) && kind === "hf") refuse(`--${flag}`, "applies to GGUF outputs; this output is an HF directory", "use --shard-size for HF shards");

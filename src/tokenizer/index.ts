@@ -66,3 +66,4 @@ export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
 export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string }): GgufKv {
   return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
 }
+export { buildTinyByteBpe } from "./tiny-byte-bpe.js";
