@@ -1,13 +1,23 @@
 // Scoring with llama.cpp (node-llama-cpp): the eval Scorer (log-likelihoods of continuations,
 // greedy generation) and the token-window scorer perplexity needs, plus per-token prompt logprobs
-// for `dusk serve`'s echo. Probabilities are asked for only at scored positions; a shared prefix
-// stays in the KV cache and each continuation is evaluated after it, then erased.
-// Not here: chat templates or HTTP (server.ts), task prompts (src/eval).
+// for `dusk serve`'s echo. Loglikelihood calls spread over `sequences` KV-cache sequences of one
+// context (score-groups.ts); everything else uses the first sequence.
+// Not here: chat templates or HTTP (server.ts), task prompts (src/eval), KV bookkeeping (score-sequence.ts).
 
-import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { EvalError } from "../errors.js";
 import type { WindowScorer } from "../eval/perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "../eval/scorer.js";
+import { groupBySharedPrefix, scoreGroups, type PreparedRequest } from "./score-groups.js";
+import { ScoringSequence, type PositionScore } from "./score-sequence.js";
+
+/**
+ * Default number of sequences, chosen by bench/eval.mjs on a 2-core CPU (see the commit message):
+ * batching several sequences' tokens into one llama.cpp batch.
+ */
+export const DEFAULT_SCORING_SEQUENCES = 4;
+/** Each sequence holds its own `contextSize` KV cells, so memory grows linearly with this. */
+const MAX_SCORING_SEQUENCES = 64;
 
 export interface LlamaScorerOptions {
   /** prepend BOS to every request (v1: off) */
@@ -17,17 +27,13 @@ export interface LlamaScorerOptions {
   /** llama.cpp batch size; default contextSize */
   batchSize?: number;
   threads?: number;
+  /**
+   * KV-cache sequences that score loglikelihood requests concurrently (one context of
+   * `contextSize` tokens per sequence); 1 scores them one after another. Default
+   * DEFAULT_SCORING_SEQUENCES.
+   */
+  sequences?: number;
 }
-
-/** One token's score at a position: log p of the actual token and the argmax token. */
-interface PositionScore {
-  logprob: number;
-  top: number;
-  topLogprob: number;
-}
-
-/** The smallest positive float32: a probability llama.cpp rounded to 0 is at most this. */
-const MIN_PROB = 1.4e-45;
 
 let sharedLlama: Promise<Llama> | undefined;
 /** One CPU llama.cpp instance per process (loading the backend twice costs seconds). */
@@ -37,20 +43,27 @@ export function cpuLlama(): Promise<Llama> {
 
 export class LlamaScorer implements Scorer, WindowScorer {
   readonly name = "llamacpp";
-  /** tokens now held by the sequence's KV cache, from position 0 */
-  private state: Token[] = [];
-  /** the distribution after the last token of `state` when it was computed for it */
-  private lastScore: Map<Token, number> | undefined;
+  /** the first also serves prompt scores, perplexity windows and generation */
+  private readonly sequences: ScoringSequence[];
 
   private constructor(
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly sequence: LlamaContextSequence,
     private readonly modelPath: string,
     private readonly bos: boolean,
-  ) {}
+  ) {
+    this.sequences = Array.from({ length: context.totalSequences }, () => new ScoringSequence(context.getSequence()));
+  }
+
+  private get main(): ScoringSequence {
+    return this.sequences[0]!;
+  }
 
   static async open(modelPath: string, opts: LlamaScorerOptions = {}): Promise<LlamaScorer> {
+    const sequences = opts.sequences ?? DEFAULT_SCORING_SEQUENCES;
+    if (!Number.isSafeInteger(sequences) || sequences < 1 || sequences > MAX_SCORING_SEQUENCES) {
+      throw new EvalError("EVAL_BAD_SEQUENCES", `scoring sequences must be an integer from 1 to ${MAX_SCORING_SEQUENCES}, got ${sequences}`, { hint: "each sequence holds a full context of KV cache; 1 to 8 is the useful range" });
+    }
     const llama = await cpuLlama();
     let model: LlamaModel;
     try {
@@ -59,8 +72,13 @@ export class LlamaScorer implements Scorer, WindowScorer {
       throw new EvalError("EVAL_MODEL_LOAD", `llama.cpp could not load ${modelPath}: ${(e as Error).message}`, { hint: "check the file with `dusk inspect`; an HF directory must be converted with `dusk convert` first" });
     }
     const size = Math.min(opts.contextSize ?? 2048, model.trainContextSize);
-    const context = await model.createContext({ contextSize: size, batchSize: opts.batchSize ?? size, sequences: 1, ...(opts.threads ? { threads: opts.threads } : {}) });
-    return new LlamaScorer(model, context, context.getSequence(), modelPath, opts.bos ?? false);
+    // node-llama-cpp gives every sequence its own `contextSize` cells (it allocates size × sequences).
+    // No flash attention: llama.cpp's CPU flash attention switches to a tiled kernel for 64+ tokens of
+    // one sequence in a batch, which rounds differently (measured ~1e-4 nats per token on a tiny f32
+    // model), so a score would depend on the cache's history and on the other sequences sharing the
+    // batch. Without it, scores are the same however the tokens are batched (test/eval-batching).
+    const context = await model.createContext({ contextSize: size, batchSize: opts.batchSize ?? size, sequences, flashAttention: false, ...(opts.threads ? { threads: opts.threads } : {}) });
+    return new LlamaScorer(model, context, modelPath, opts.bos ?? false);
   }
 
   get maxWindow(): number {
@@ -68,7 +86,7 @@ export class LlamaScorer implements Scorer, WindowScorer {
   }
 
   describe(): ScorerDescription {
-    return { model: this.modelPath, backend: "llamacpp", bos: this.bos, contextLength: this.context.contextSize };
+    return { model: this.modelPath, backend: "llamacpp", bos: this.bos, contextLength: this.context.contextSize, sequences: this.sequences.length };
   }
 
   tokenize(text: string): number[] {
@@ -89,63 +107,32 @@ export class LlamaScorer implements Scorer, WindowScorer {
     return [fallback];
   }
 
-  /**
-   * Makes the KV cache hold exactly `prefix` and returns the distribution after its last token.
-   * Reuses the longest common token prefix with what the cache holds (few-shot prompts share most).
-   */
-  private async loadPrefix(prefix: Token[]): Promise<Map<Token, number>> {
-    if (this.lastScore && sameTokens(this.state, prefix)) return this.lastScore;
-    let common = 0;
-    const limit = Math.min(this.state.length, prefix.length - 1);
-    while (common < limit && this.state[common] === prefix[common]) common++;
-    if (common < this.sequence.nextTokenIndex) await this.sequence.eraseContextTokenRanges([{ start: common, end: this.sequence.nextTokenIndex }]);
-    const rest = prefix.slice(common);
-    const input = rest.map((t, i) => (i === rest.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t));
-    const res = await this.sequence.controlledEvaluate(input as never);
-    const probs = res[rest.length - 1]?.next.probabilities;
-    if (!probs) throw new EvalError("EVAL_LLAMA_NO_PROBS", "llama.cpp returned no probabilities for the last prefix token", { hint: "this is a bug; report it with the model" });
-    this.state = [...prefix];
-    this.lastScore = probs;
-    return probs;
-  }
-
-  /** Scores `cont` after `prefix`: one position from the prefix's cached distribution, the rest evaluated and then erased. */
-  private async scoreAfter(prefix: Token[], cont: Token[]): Promise<PositionScore[]> {
-    const first = await this.loadPrefix(prefix);
-    const dists: Map<Token, number>[] = [first];
-    if (cont.length > 1) {
-      const input = cont.slice(0, -1).map((t) => [t, { generateNext: { probabilities: true } }] as const);
-      const res = await this.sequence.controlledEvaluate(input as never);
-      for (let i = 0; i < cont.length - 1; i++) {
-        const p = res[i]?.next.probabilities;
-        if (!p) throw new EvalError("EVAL_LLAMA_NO_PROBS", `llama.cpp returned no probabilities at continuation position ${i}`, { hint: "this is a bug; report it with the model" });
-        dists.push(p);
-      }
-      await this.sequence.eraseContextTokenRanges([{ start: prefix.length, end: this.sequence.nextTokenIndex }]);
-    }
-    return cont.map((t, i) => positionScore(dists[i]!, t));
-  }
-
   async loglikelihood(requests: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
-    const out: LoglikelihoodResult[] = [];
+    const out = new Array<LoglikelihoodResult>(requests.length);
+    const prepared: PreparedRequest[] = [];
+    const truncated = new Set<number>();
     const N = this.context.contextSize;
-    for (const r of requests) {
+    requests.forEach((r, index) => {
       const { context, continuation } = splitTrailingSpaces(r.context, r.continuation);
       const ctx = this.model.tokenize(context);
       const cont = this.model.tokenize(context + continuation).slice(ctx.length);
       if (cont.length === 0) {
-        out.push({ logprob: 0, greedy: true });
-        continue;
+        out[index] = { logprob: 0, greedy: true };
+        return;
       }
       // Left-truncate so that at most N tokens are in play (the same cut as the engine backend).
       let all = [...this.prefixFor(ctx, this.bos), ...cont];
-      const truncated = all.length > N;
-      if (truncated) all = all.slice(all.length - N);
+      if (all.length > N) {
+        all = all.slice(all.length - N);
+        truncated.add(index);
+      }
       const scored = Math.min(cont.length, all.length - 1);
-      const prefix = all.slice(0, all.length - scored);
-      const tail = all.slice(all.length - scored);
-      const scores = await this.scoreAfter(prefix, tail);
-      out.push({ logprob: scores.reduce((a, s) => a + s.logprob, 0), greedy: scores.every((s, i) => s.top === tail[i]), ...(truncated ? { truncated } : {}) });
+      prepared.push({ index, prefix: all.slice(0, all.length - scored), tail: all.slice(all.length - scored) });
+    });
+    const scores = await scoreGroups(groupBySharedPrefix(prepared), this.sequences, requests.length);
+    for (const { index, tail } of prepared) {
+      const s = scores[index]!;
+      out[index] = { logprob: s.reduce((a, p) => a + p.logprob, 0), greedy: s.every((p, i) => p.top === tail[i]), ...(truncated.has(index) ? { truncated: true } : {}) };
     }
     return out;
   }
@@ -156,11 +143,11 @@ export class LlamaScorer implements Scorer, WindowScorer {
     if (tokens.length - 1 > this.context.contextSize) {
       throw new EvalError("EVAL_PROMPT_TOO_LONG", `the prompt has ${tokens.length} tokens, the context holds ${this.context.contextSize}`, { hint: "shorten the prompt or start the server with a larger --ctx" });
     }
-    return this.scoreAfter(tokens.slice(0, 1), tokens.slice(1));
+    return this.main.scoreAfter(tokens.slice(0, 1), tokens.slice(1));
   }
 
   async scoreWindow(window: readonly number[], from: number): Promise<number[]> {
-    const scores = await this.scoreAfter(window.slice(0, from) as Token[], window.slice(from) as Token[]);
+    const scores = await this.main.scoreAfter(window.slice(0, from) as Token[], window.slice(from) as Token[]);
     return scores.map((s) => s.logprob);
   }
 
@@ -172,9 +159,7 @@ export class LlamaScorer implements Scorer, WindowScorer {
       prompt = prompt.slice(prompt.length - N + 1);
       truncated = true;
     }
-    await this.sequence.clearHistory();
-    this.state = [];
-    this.lastScore = undefined;
+    await this.main.reset();
     const generated: Token[] = [];
     let text = "";
     let emitted = 0;
@@ -182,7 +167,7 @@ export class LlamaScorer implements Scorer, WindowScorer {
     const eos = this.model.tokens.eos;
     const room = Math.min(o.maxTokens, N - prompt.length);
     if (room > 0) {
-      const it = this.sequence.evaluate(prompt, { temperature: o.temperature ?? 0, ...(o.topP !== undefined ? { topP: o.topP } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+      const it = this.main.sequence.evaluate(prompt, { temperature: o.temperature ?? 0, ...(o.topP !== undefined ? { topP: o.topP } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
       for await (const t of it) {
         if (t === eos || this.model.isEogToken(t)) {
           finish = "stop";
@@ -207,7 +192,7 @@ export class LlamaScorer implements Scorer, WindowScorer {
       }
     }
     if (o.onText && text.length > emitted) o.onText(text.slice(emitted));
-    await this.sequence.clearHistory();
+    await this.main.reset();
     return { text, tokens: generated.length, finish, truncated };
   }
 
@@ -220,16 +205,4 @@ export class LlamaScorer implements Scorer, WindowScorer {
     }
     return out;
   }
-}
-
-function positionScore(dist: Map<Token, number>, token: Token): PositionScore {
-  const first = dist.entries().next().value as [Token, number] | undefined;
-  const p = dist.get(token) ?? 0;
-  return { logprob: Math.log(Math.max(p, MIN_PROB)), top: first?.[0] ?? token, topLogprob: Math.log(Math.max(first?.[1] ?? 0, MIN_PROB)) };
-}
-
-function sameTokens(a: readonly Token[], b: readonly Token[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
