@@ -3,7 +3,9 @@
 // requests (context + continuation tokens per request, ARC-shaped: one shared 25-shot-like
 // context, 4 choices) divided by node-llama-cpp's raw prompt-evaluation tokens/s on the same model
 // (goal ≥ 0.5); (2) items/s per task through runTask on generated fixtures.
-// Run after `tsc`: node bench/eval.mjs [threads]
+// Run after `tsc`: node bench/eval.mjs [threads|default] [sequences,...] [tasks,...|none]
+// (sequences: KV sequences the scorer batches loglikelihood requests over, several values run one
+// after another on the same model; default the scorer's DEFAULT_SCORING_SEQUENCES; tasks: default all)
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,9 +15,11 @@ import { defaultCorpus } from "../dist/fixtures/corpus.js";
 import { writeTinyHfModel } from "../dist/fixtures/tiny-model.js";
 import { buildTinyTokenizer } from "../dist/tokenizer/tiny-tokenizer.js";
 import { resolveTasks, runTask } from "../dist/eval/index.js";
-import { LlamaScorer } from "../dist/runtime/score.js";
+import { DEFAULT_SCORING_SEQUENCES, LlamaScorer } from "../dist/runtime/score.js";
 
-const threads = process.argv[2] ? Number(process.argv[2]) : undefined;
+const threads = process.argv[2] && process.argv[2] !== "default" ? Number(process.argv[2]) : undefined;
+const sequenceCounts = process.argv[3] ? process.argv[3].split(",").map(Number) : [DEFAULT_SCORING_SEQUENCES];
+const taskFilter = process.argv[4] ? process.argv[4].split(",") : undefined;
 const dir = mkdtempSync(join(tmpdir(), "dusk-bench-eval-"));
 const tok = buildTinyTokenizer(defaultCorpus());
 const t0 = performance.now();
@@ -29,13 +33,14 @@ for await (const _ of convertCheckpoint(c, { output: gguf, type: "f16" })) void 
 await c.close();
 console.log(`model: hidden 768, 12 layers, vocab ${tok.pieces.length}, f16; generated + converted in ${((performance.now() - t0) / 1000).toFixed(1)} s; threads ${threads ?? "default"}`);
 
-const scorer = await LlamaScorer.open(gguf, { contextSize: 2048, ...(threads ? { threads } : {}) });
 const corpus = defaultCorpus();
 
-// Raw prompt evaluation: one 1024-token prompt, no probabilities requested.
-const raw = scorer.tokenize(corpus).slice(0, 1024);
+// Raw prompt evaluation: one 1024-token prompt, no probabilities requested, without flash attention
+// as the scorer runs.
+const probe = await LlamaScorer.open(gguf, { contextSize: 256, sequences: 1 });
+const raw = probe.tokenize(corpus).slice(0, 1024);
 {
-  const ctx = await scorer.model.createContext({ contextSize: 2048, batchSize: 2048, ...(threads ? { threads } : {}) });
+  const ctx = await probe.model.createContext({ contextSize: 2048, batchSize: 2048, flashAttention: false, ...(threads ? { threads } : {}) });
   const seq = ctx.getSequence();
   await seq.evaluateWithoutGeneratingNewTokens(raw.slice(0, 64)); // warm-up
   await seq.clearHistory();
@@ -44,6 +49,7 @@ const raw = scorer.tokenize(corpus).slice(0, 1024);
   var rawTps = raw.length / ((performance.now() - t) / 1000);
   await ctx.dispose();
 }
+await probe.close();
 console.log(`raw prompt eval: ${rawTps.toFixed(0)} tokens/s (${raw.length} tokens)`);
 
 // Scoring: 8 items, each a ~400-token context and 4 short choices (as ARC with 25 shots).
@@ -52,13 +58,6 @@ const items = Array.from({ length: 8 }, (_, i) => ({
   context: words.slice(i * 300, i * 300 + 280).join(" ") + "\nAnswer:",
   choices: [" the king", " my good lord", " a sea of troubles", " thou art"].map((s) => s + " " + i),
 }));
-const requests = items.flatMap((it) => it.choices.map((ch) => ({ kind: "loglikelihood", context: it.context, continuation: ch })));
-const reqTokens = requests.reduce((n, r) => n + scorer.tokenize(r.context + r.continuation).length, 0);
-let t = performance.now();
-await scorer.loglikelihood(requests);
-const secs = (performance.now() - t) / 1000;
-const scoredTps = reqTokens / secs;
-console.log(`scored: ${requests.length} requests, ${reqTokens} request tokens in ${secs.toFixed(2)} s = ${scoredTps.toFixed(0)} tokens/s; ratio to raw ${(scoredTps / rawTps).toFixed(2)} (goal ≥ 0.5)`);
 
 // Items/s per task on generated fixtures (JSONL in each dataset's schema).
 const data = join(dir, "data");
@@ -87,16 +86,29 @@ put("truthfulqa/truthful_qa/multiple_choice/validation-00000-of-00001.jsonl", Ar
 const mmlu = (i) => ({ question: words.slice(i * 15, i * 15 + 12).join(" ") + "?", subject: "philosophy", choices: ["the king", "my lord", "good sir", "thou art"], answer: i % 4 });
 put("cais/mmlu/philosophy/test-00000-of-00001.jsonl", Array.from({ length: 20 }, (_, i) => mmlu(i)));
 put("cais/mmlu/philosophy/dev-00000-of-00001.jsonl", Array.from({ length: 5 }, (_, i) => mmlu(i + 200)));
-for (const [name, limit] of [["arc_challenge", 20], ["hellaswag", 20], ["mmlu_philosophy", 20], ["truthfulqa_mc2", 20], ["winogrande", 20], ["gsm8k", 3]]) {
-  const [task] = resolveTasks([name]);
-  t = performance.now();
-  const gen = runTask(task, scorer, { dataDir: data, protocol: "v1", limit });
-  let result;
-  for (;;) {
-    const n = await gen.next();
-    if (n.done) { result = n.value; break; }
+for (const sequences of sequenceCounts) {
+  const scorer = await LlamaScorer.open(gguf, { contextSize: 2048, sequences, ...(threads ? { threads } : {}) });
+  console.log(`-- scorer sequences ${sequences}`);
+  const requests = items.flatMap((it) => it.choices.map((ch) => ({ kind: "loglikelihood", context: it.context, continuation: ch })));
+  const reqTokens = requests.reduce((n, r) => n + scorer.tokenize(r.context + r.continuation).length, 0);
+  let t = performance.now();
+  await scorer.loglikelihood(requests);
+  const secs = (performance.now() - t) / 1000;
+  const scoredTps = reqTokens / secs;
+  console.log(`scored (sequences ${sequences}): ${requests.length} requests, ${reqTokens} request tokens in ${secs.toFixed(2)} s = ${scoredTps.toFixed(0)} tokens/s; ratio to raw ${(scoredTps / rawTps).toFixed(2)} (goal ≥ 0.5)`);
+
+  for (const [name, limit] of [["arc_challenge", 20], ["hellaswag", 20], ["mmlu_philosophy", 20], ["truthfulqa_mc2", 20], ["winogrande", 20], ["gsm8k", 3]]) {
+    if (taskFilter && !taskFilter.includes(name)) continue;
+    const [task] = resolveTasks([name]);
+    t = performance.now();
+    const gen = runTask(task, scorer, { dataDir: data, protocol: "v1", limit });
+    let result;
+    for (;;) {
+      const n = await gen.next();
+      if (n.done) { result = n.value; break; }
+    }
+    const s = (performance.now() - t) / 1000;
+    console.log(`${name}: ${result.nSamples.effective} items (${task.defaultShots}-shot) in ${s.toFixed(1)} s = ${(result.nSamples.effective / s).toFixed(2)} items/s`);
   }
-  const s = (performance.now() - t) / 1000;
-  console.log(`${name}: ${result.nSamples.effective} items (${task.defaultShots}-shot) in ${s.toFixed(1)} s = ${(result.nSamples.effective / s).toFixed(2)} items/s`);
+  await scorer.close();
 }
-await scorer.close();

@@ -12,10 +12,12 @@ import { groupBySharedPrefix, scoreGroups, type PreparedRequest } from "./score-
 import { ScoringSequence, type PositionScore } from "./score-sequence.js";
 
 /**
- * Default number of sequences, chosen by bench/eval.mjs on a 2-core CPU (see the commit message):
- * batching several sequences' tokens into one llama.cpp batch.
+ * Default number of sequences. Measured with bench/eval.mjs on the shared 2-core CPU (80M f16 model,
+ * 32 ARC-shaped requests of ~800 tokens): 1 sequence 134 scored tokens/s, 4 sequences 120 — on CPU
+ * the prefix evaluation is compute-bound and merging sequences into one batch buys nothing, while
+ * each sequence costs a full context of KV cache. Raise it where batching pays (GPU).
  */
-export const DEFAULT_SCORING_SEQUENCES = 4;
+export const DEFAULT_SCORING_SEQUENCES = 1;
 /** Each sequence holds its own `contextSize` KV cells, so memory grows linearly with this. */
 const MAX_SCORING_SEQUENCES = 64;
 
