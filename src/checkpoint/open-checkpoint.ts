@@ -3,7 +3,7 @@
 // open as a lazy ByteSource. Only headers are read here. This is the one place that turns paths
 // into sources for the formats layer.
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { detectGgufArchitecture, detectHfArchitecture, parseLayerTensorName, type Architecture } from "../arch/index.js";
 import { FormatError } from "../errors.js";
@@ -16,7 +16,7 @@ import { parseSafetensorsIndex } from "../formats/safetensors-index.js";
 import type { TensorEntry } from "../formats/tensor.js";
 import { LIMITS } from "../limits.js";
 import type { CheckpointFormat, SourceHeader } from "../plan/types.js";
-import { isPlainObject, readJsonFile } from "./read-json.js";
+import { isPlainObject, readJsonFile, readTextFile } from "./read-json.js";
 
 export interface Checkpoint {
   /** the reference as given */
@@ -78,7 +78,7 @@ async function openHfDirectory(dir: string, ref: string): Promise<Checkpoint> {
   try {
     if (names.includes("model.safetensors.index.json")) {
       const indexPath = join(dir, "model.safetensors.index.json");
-      const index = parseSafetensorsIndex(await readFile(indexPath, "utf8"), indexPath);
+      const index = parseSafetensorsIndex(await readTextFile(indexPath), indexPath);
       const shards = [...new Set(index.weightMap.values())];
       for (const shard of shards) {
         if (!names.includes(shard)) {

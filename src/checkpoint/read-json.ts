@@ -6,15 +6,24 @@ import { FormatError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 
 export async function readJsonFile(path: string, limit: number = LIMITS.jsonFileBytes): Promise<unknown> {
+  return parseJsonText(await readTextFile(path, limit), path);
+}
+
+/** A side file's text, refused before reading when it is larger than `limit`. */
+export async function readTextFile(path: string, limit: number = LIMITS.jsonFileBytes): Promise<string> {
+  await checkSideFileSize(path, limit);
+  return readFile(path, "utf8");
+}
+
+/** Refuses a side file (config, index, tokenizer) larger than `limit` before anything reads it. */
+export async function checkSideFileSize(path: string, limit: number = LIMITS.jsonFileBytes): Promise<void> {
   const st = await stat(path);
   if (st.size > limit) {
-    throw new FormatError("json.too-large", "JSON file is larger than dusk accepts", {
+    throw new FormatError("json.too-large", "side file is larger than dusk accepts", {
       file: path, expected: `at most ${limit} bytes`, actual: `${st.size} bytes`,
-      hint: "this does not look like a config file; check the path",
+      hint: "this does not look like a config or tokenizer file; check the path",
     });
   }
-  const text = await readFile(path, "utf8");
-  return parseJsonText(text, path);
 }
 
 export function parseJsonText(text: string, file: string): unknown {

@@ -2,6 +2,7 @@
 // one GGUF file, atomically. Reads the tokenizer files beside the config source.
 
 import { readFile } from "node:fs/promises";
+import { checkSideFileSize } from "../checkpoint/read-json.js";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
@@ -32,6 +33,7 @@ export interface ConvertOptions {
 export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string): Promise<GgufKv> {
   const read = async (name: string, binary = false) => {
     try {
+      await checkSideFileSize(join(dir, name));
       return binary ? new Uint8Array(await readFile(join(dir, name))) : await readFile(join(dir, name), "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;

@@ -23,7 +23,8 @@ interface TensorSource {
   bytes(): Promise<Uint8Array>;
 }
 
-const ROLE_FIELDS: Record<string, keyof LayerWeights> = {
+/** Which LayerWeights field each architecture layer role fills (also how fixtures are written). */
+export const LAYER_ROLE_FIELDS: Readonly<Record<string, keyof LayerWeights>> = {
   input_layernorm: "attnNorm", q_proj: "wq", k_proj: "wk", v_proj: "wv", o_proj: "wo",
   post_attention_layernorm: "ffnNorm", gate_proj: "wGate", up_proj: "wUp", down_proj: "wDown",
   q_bias: "bq", k_bias: "bk", v_bias: "bv",
@@ -85,7 +86,7 @@ function weightsFrom(arch: Architecture, scheme: NameScheme, config: EngineConfi
     layer: async (i: number) => {
       const w: Partial<LayerWeights> = {};
       for (const role of arch.layer) {
-        const field = ROLE_FIELDS[role.role];
+        const field = LAYER_ROLE_FIELDS[role.role];
         if (!field) continue;
         const name = tensorName(role, scheme, i);
         let data = await load(name, !role.optional && !role.role.endsWith("_bias"));

@@ -2,8 +2,7 @@
 // Prompt: "Question: {question}\nAnswer:", each choice scored as " " + choice text.
 
 import { invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
-import { choiceRequests, logprobsOf, type EvalTask } from "./task.js";
+import { choiceTaskParts, type EvalTask } from "./task.js";
 
 
 export interface ArcDoc {
@@ -37,17 +36,5 @@ export const arcChallenge: EvalTask<ArcDoc> = {
     const id = typeof row.value.id === "string" ? row.value.id : String(row.index);
     return { id, query: "Question: " + question + "\nAnswer:", choices, gold };
   },
-  description: () => undefined,
-  docToText: (doc) => doc.query,
-  docToTarget: (doc) => " " + doc.choices[doc.gold]!,
-  buildRequests: (doc, context) => choiceRequests(context, doc.choices),
-  choices: (doc) => doc.choices,
-  score(doc, responses) {
-    const lls = logprobsOf(responses);
-    return {
-      metrics: { acc: accuracy(lls, doc.gold), acc_norm: normalizedAccuracy(lls, doc.choices, doc.gold) },
-      prediction: argmax(lls),
-      gold: doc.gold,
-    };
-  },
+  ...choiceTaskParts<ArcDoc>(),
 };

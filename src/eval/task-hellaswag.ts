@@ -2,9 +2,8 @@
 // preprocessing of the WikiHow artefacts. Query: preprocess(activity_label + ": " + ctx).
 
 import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
 import { pythonCapitalize, pythonStrip } from "./python-strings.js";
-import { choiceRequests, logprobsOf, type EvalTask } from "./task.js";
+import { choiceTaskParts, type EvalTask } from "./task.js";
 
 export interface HellaswagDoc {
   query: string;
@@ -38,17 +37,5 @@ export const hellaswag: EvalTask<HellaswagDoc> = {
     if (gold < 0 || gold >= choices.length) throw invalidValue(row, "label", `0..${choices.length - 1}`, String(gold));
     return { query: hellaswagPreprocess(stringField(row, "activity_label") + ": " + ctx), choices, gold };
   },
-  description: () => undefined,
-  docToText: (doc) => doc.query,
-  docToTarget: (doc) => " " + doc.choices[doc.gold]!,
-  buildRequests: (doc, context) => choiceRequests(context, doc.choices),
-  choices: (doc) => doc.choices,
-  score(doc, responses) {
-    const lls = logprobsOf(responses);
-    return {
-      metrics: { acc: accuracy(lls, doc.gold), acc_norm: normalizedAccuracy(lls, doc.choices, doc.gold) },
-      prediction: argmax(lls),
-      gold: doc.gold,
-    };
-  },
+  ...choiceTaskParts<HellaswagDoc>(),
 };

@@ -4,6 +4,7 @@
 
 import type { EvalRequest, GenerateResult, LoglikelihoodResult } from "./scorer.js";
 import type { DatasetRow } from "./dataset.js";
+import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
 
 export type ProtocolName = "v1" | "v0.4";
 
@@ -81,4 +82,33 @@ export function logprobsOf(responses: readonly ScorerResponse[]): number[] {
     if (!("logprob" in r)) throw new TypeError("expected loglikelihood results, got a generation");
     return r.logprob;
   });
+}
+
+/** A document that is a query with answer choices, one of them gold. */
+export interface ChoiceDoc {
+  query: string;
+  choices: string[];
+  gold: number;
+}
+
+/**
+ * The parts ARC and HellaSwag share: no description, the query as text, each choice scored as
+ * " " + choice on the same context, and acc / acc_norm (by choice length in code points).
+ */
+export function choiceTaskParts<D extends ChoiceDoc>(): Pick<EvalTask<D>, "description" | "docToText" | "docToTarget" | "buildRequests" | "choices" | "score"> {
+  return {
+    description: () => undefined,
+    docToText: (doc) => doc.query,
+    docToTarget: (doc) => " " + doc.choices[doc.gold]!,
+    buildRequests: (doc, context) => choiceRequests(context, doc.choices),
+    choices: (doc) => doc.choices,
+    score(doc, responses) {
+      const lls = logprobsOf(responses);
+      return {
+        metrics: { acc: accuracy(lls, doc.gold), acc_norm: normalizedAccuracy(lls, doc.choices, doc.gold) },
+        prediction: argmax(lls),
+        gold: doc.gold,
+      };
+    },
+  };
 }

@@ -4,7 +4,8 @@
 // context (score-groups.ts); everything else uses the first sequence.
 // Not here: chat templates or HTTP (server.ts), task prompts (src/eval), KV bookkeeping (score-sequence.ts).
 
-import { getLlama, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import { llamaInstance } from "./llama-instance.js";
 import { EvalError } from "../errors.js";
 import type { WindowScorer } from "../eval/perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "../eval/scorer.js";
@@ -37,12 +38,6 @@ export interface LlamaScorerOptions {
   sequences?: number;
 }
 
-let sharedLlama: Promise<Llama> | undefined;
-/** One CPU llama.cpp instance per process (loading the backend twice costs seconds). */
-export function cpuLlama(): Promise<Llama> {
-  return (sharedLlama ??= getLlama({ gpu: false, logLevel: "error" as never }));
-}
-
 export class LlamaScorer implements Scorer, WindowScorer {
   readonly name = "llamacpp";
   /** the first also serves prompt scores, perplexity windows and generation */
@@ -66,7 +61,8 @@ export class LlamaScorer implements Scorer, WindowScorer {
     if (!Number.isSafeInteger(sequences) || sequences < 1 || sequences > MAX_SCORING_SEQUENCES) {
       throw new EvalError("EVAL_BAD_SEQUENCES", `scoring sequences must be an integer from 1 to ${MAX_SCORING_SEQUENCES}, got ${sequences}`, { hint: "each sequence holds a full context of KV cache; 1 to 8 is the useful range" });
     }
-    const llama = await cpuLlama();
+    // The process-wide binding the rest of the runtime uses: loading a second one costs seconds.
+    const llama = await llamaInstance(false);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath });
