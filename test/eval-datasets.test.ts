@@ -7,7 +7,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +26,7 @@ import { winogrande } from "../src/eval/task-winogrande.js";
 import type { EvalTask } from "../src/eval/task.js";
 import { runCli } from "./helpers/cli.js";
 import { startHubServer } from "./helpers/hub-server.js";
+import { fullCorpus } from "../src/fixtures/corpus.js";
 
 // ---- the real schemas (HF `features`, as the Hub's parquet conversion stores them) ----------
 
@@ -151,7 +151,7 @@ const FIXTURES: Fixture[] = [
 
 // ---- the data directories --------------------------------------------------------------------
 
-const shakespeare = readFileSync(fileURLToPath(new URL("../../shared/data/tinyshakespeare.txt", import.meta.url)), "utf8");
+const shakespeare = fullCorpus();
 let root = "";
 let parquetDir = "";
 let jsonlDir = "";

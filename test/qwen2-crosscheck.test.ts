@@ -3,7 +3,6 @@
 // llama.cpp loads it as "qwen2", tokenizes like @huggingface/tokenizers, gives the engine's
 // next-token log-probs, and that a DUS restack of the GGUF matches the engine's virtual plan.
 
-import { readFileSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checkpointHeader, openCheckpoint } from "../src/checkpoint/open-checkpoint.js";
 import { checkpointWeights, planWeights } from "../src/engine/checkpoint-weights.js";
 import { tokenLogprobs } from "../src/engine/index.js";
-import { defaultCorpus } from "../src/fixtures/corpus.js";
+import { defaultCorpus, fullCorpus } from "../src/fixtures/corpus.js";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
 import { ggufGet, ggufGetNumberArray, ggufGetStringArray } from "../src/formats/gguf-value.js";
 import { makePlan } from "../src/plan/plan.js";
@@ -23,7 +22,7 @@ import { runCli } from "./helpers/cli.js";
 import { llamaLogprobs, maxAbsDiff } from "./helpers/llama-logprobs.js";
 import { tempDir } from "./helpers/models.js";
 
-const SHAKESPEARE = readFileSync(new URL("../../shared/data/tinyshakespeare.txt", import.meta.url), "utf8");
+const SHAKESPEARE = fullCorpus();
 // Peaked logits (std 0.15 as in crosscheck.test.ts), so a wrong bias or rope shows up clearly.
 const MODEL = { family: "qwen2", layers: 6, hidden: 64, heads: 4, kvHeads: 2, std: 0.15, seed: 23, dtype: "F32" } as const;
 

@@ -1,17 +1,16 @@
 // llama.cpp's tokenization of a converted model equals @huggingface/tokenizers' tokenization of
-// the same text with the original tokenizer.json (text from ../shared/data, not the training
+// the same text with the original tokenizer.json (held-out corpus text, not the training
 // excerpt the tokenizer learned from).
 
-import { readFileSync } from "node:fs";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { getLlama } from "node-llama-cpp";
 import { expect, test } from "vitest";
 import { makeTinyGguf, tinyTokenizer } from "./helpers/models.js";
+import { fullCorpus } from "../src/fixtures/corpus.js";
 
-const SHAKESPEARE = new URL("../../shared/data/tinyshakespeare.txt", import.meta.url);
 
 test("llama.cpp and HF tokenizers give identical ids on Shakespeare", async () => {
-  const text = readFileSync(SHAKESPEARE, "utf8");
+  const text = fullCorpus();
   // Held-out text: the tokenizer was trained on the first 120 kB.
   const lines = text.slice(500_000, 540_000).split("\n").filter((l) => l.trim().length > 0);
   const samples = [...lines.slice(0, 300), "  double  spaces and\ttabs — em dash, café, 日本語 ✓", lines.slice(300, 340).join("\n")];

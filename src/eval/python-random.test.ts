@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { PythonRandom } from "./python-random.js";
 
-const goldenPath = fileURLToPath(new URL("../../../shared/data/cpython-random-golden.json", import.meta.url));
+const goldenPath = fileURLToPath(new URL("../../test/fixtures/cpython-random-golden.json", import.meta.url));
 const golden = JSON.parse(readFileSync(goldenPath, "utf8")) as Record<string, unknown>;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 

@@ -4,7 +4,6 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EvalError, FormatError } from "../errors.js";
@@ -14,8 +13,9 @@ import { runTask, type EvalEvent, type TaskResult } from "./runner.js";
 import type { GenerateRequest, LoglikelihoodRequest, Scorer } from "./scorer.js";
 import { arcChallenge } from "./task-arc.js";
 import { gsm8k } from "./task-gsm8k.js";
+import { fullCorpus } from "../fixtures/corpus.js";
 
-const shakespeare = readFileSync(fileURLToPath(new URL("../../../shared/data/tinyshakespeare.txt", import.meta.url)), "utf8");
+const shakespeare = fullCorpus();
 const N_TEST = 12;
 const N_TRAIN = 40;
 

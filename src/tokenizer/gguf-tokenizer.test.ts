@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FormatError } from "../errors.js";
 import { preTokenizerHash, preTokenizerNameForHash, tokenizerToGguf, TokenType, type GgufTokenizerKv } from "./gguf-tokenizer.js";
 import { tokenizerGgufKv } from "./index.js";
 import { buildTinyTokenizer, TINY_CHAT_TEMPLATE, type TinyTokenizerFiles } from "./tiny-tokenizer.js";
+import { fullCorpus } from "../fixtures/corpus.js";
 
-const SHAKESPEARE = readFileSync(new URL("../../../shared/data/tinyshakespeare.txt", import.meta.url), "utf8");
+const SHAKESPEARE = fullCorpus();
 
 // llama.cpp's own tokenizer test vectors (models/ggml-vocab-*.gguf.out) for the pre-tokenizer
 // probe text: GPT-2's ids, and Llama-3's without BOS (HF's encode adds BOS 128000).

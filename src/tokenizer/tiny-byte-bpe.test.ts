@@ -1,14 +1,13 @@
-import { readFileSync } from "node:fs";
 import { Template } from "@huggingface/jinja";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FormatError, PlanError } from "../errors.js";
-import { defaultCorpus } from "../fixtures/corpus.js";
+import { defaultCorpus, fullCorpus } from "../fixtures/corpus.js";
 import { tokenizerToGguf, TokenType, type GgufTokenizerKv } from "./gguf-tokenizer.js";
 import { buildTinyByteBpe, gpt2ByteSymbols, QWEN2_PRETOKENIZE_REGEX, QWEN2_SPECIALS, type TinyByteBpeFiles } from "./tiny-byte-bpe.js";
 import { parseTokenizerJson } from "./tokenizer-json.js";
 
-const SHAKESPEARE = readFileSync(new URL("../../../shared/data/tinyshakespeare.txt", import.meta.url), "utf8");
+const SHAKESPEARE = fullCorpus();
 const HELD_OUT = SHAKESPEARE.slice(600_000, 620_000);
 const TRICKY = ["I don't know, I'll go -- 'TIS 1603!!", "  two  spaces\n\n\ttab", "Café déjà vu, 日本語 🙂 😶‍🌫️"];
 

@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
 import { Template } from "@huggingface/jinja";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseSentencePieceModel, PieceType, serializeSentencePieceModel } from "./sentencepiece-model.js";
 import { buildTinyTokenizer, type TinyTokenizerFiles } from "./tiny-tokenizer.js";
+import { fullCorpus } from "../fixtures/corpus.js";
 
-const SHAKESPEARE = readFileSync(new URL("../../../shared/data/tinyshakespeare.txt", import.meta.url), "utf8");
+const SHAKESPEARE = fullCorpus();
 
 /**
  * An independent score-priority SentencePiece BPE, as llama.cpp's llm_tokenizer_spm does it:
