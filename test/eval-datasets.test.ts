@@ -11,7 +11,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvalError, FormatError } from "../src/errors.js";
-import { CharBigramScorer } from "../src/eval/char-bigram-scorer.js";
+import { CharBigramScorer } from "../src/eval/char-ngram-scorer.js";
 import { manifestPath, readDatasetManifest, taskDatasetSource, type DatasetManifest } from "../src/eval/dataset-manifest.js";
 import { loadSplit, taskDataFiles } from "../src/eval/dataset.js";
 import { buildResults } from "../src/eval/results.js";

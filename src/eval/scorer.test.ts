@@ -1,7 +1,7 @@
 // The tokenisation contract's first step (lm-eval's _encode_pair): what moves from the context to
 // the continuation before either is encoded.
 import { describe, expect, it } from "vitest";
-import { CharBigramScorer } from "./char-bigram-scorer.js";
+import { CharBigramScorer } from "./char-ngram-scorer.js";
 import { splitTrailingSpaces } from "./scorer.js";
 
 describe("splitTrailingSpaces", () => {
