@@ -62,6 +62,7 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
     seed: PROTOCOL_SEEDS[opts.protocol],
     shots,
     limit: opts.limit ?? null,
+    ...(task.dataset.kind === "built" ? { built: task.dataset.description } : {}),
   };
 
   const done = new Map<number, SampleRecord>();

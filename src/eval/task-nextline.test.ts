@@ -2,7 +2,9 @@
 // (test/fixtures/nextline-golden.json, from the .py beside it), the exact prompt strings, the
 // builder's rules, and accuracies through the same runner as ARC: a scorer that memorised the
 // text far above chance, a constant one at chance.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EvalError } from "../errors.js";
@@ -120,6 +122,19 @@ describe("the builder", () => {
     })();
     expect(err).toBeInstanceOf(EvalError);
     expect((err as EvalError).hint).toMatch(/--text/);
+  });
+});
+
+describe("nextline sample logs", () => {
+  it("resume only into the same built items (another --limit builds others)", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "dusk-nextline-")), "samples.jsonl");
+    const drain = async (items: number, resume: boolean) => {
+      const gen = runTask(nextLineTask({ text: heldOut, items }), constant, { protocol: "v1", sampleLog: log, resume });
+      for (;;) if ((await gen.next()).done) return;
+    };
+    await drain(5, false);
+    await drain(5, true);
+    await expect(drain(6, true)).rejects.toThrow(/cannot resume, built was "5 items/);
   });
 });
 
