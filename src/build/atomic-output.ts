@@ -285,8 +285,9 @@ function existsError(label: string): BuildError {
 /** A one-line description of a stale-temporary note, for progress output. */
 export function describeStale(s: StaleOutput): string {
   const size = s.bytes > 0 ? ` (${formatBytes(s.bytes)})` : "";
-  const verb = s.action === "removed" ? "removed the stale temporary" : s.action === "restored" ? "restored the previous output from" : "left";
-  return `${verb} ${s.path}${size}: ${s.reason}`;
+  if (s.action === "restored") return `restored ${s.path}, which an earlier write had moved aside and did not replace (${s.reason})`;
+  if (s.action === "kept") return `left ${s.path} in place: ${s.reason}`;
+  return `removed ${s.path}${size}, left by an earlier write that did not finish (${s.reason})`;
 }
 
 async function realpathOrSelf(p: string): Promise<string> {
