@@ -86,3 +86,22 @@ describe("writeAxolotlJob", () => {
     expect(await leftoverTemps(out)).toEqual([]);
   });
 });
+
+describe("the project README's SOLAR section", () => {
+  it("states the steps and memory per GPU that the job computes for SOLAR", async () => {
+    const { axolotlJob, stackInfoFromConfig } = await import("../src/train/axolotl/index.js");
+    const solar = stackInfoFromConfig("./solar-dus", {
+      architectures: ["MistralForCausalLM"], model_type: "mistral", vocab_size: 32000, hidden_size: 4096, intermediate_size: 14336,
+      num_hidden_layers: 48, num_attention_heads: 32, num_key_value_heads: 8, max_position_embeddings: 32768,
+    });
+    const settings = { corpus: { kind: "pretraining_dataset" as const, files: ["corpus.txt"] }, tokens: 1e9, seqLen: 4096, lr: 2e-5 };
+    const all = axolotlJob({ stack: solar, train: { layers: "all", includeEmbed: true, includeHead: true }, ...settings });
+    const seams = axolotlJob({ stack: solar, train: { layers: [22, 23, 24, 25], includeEmbed: false, includeHead: false }, ...settings });
+    const readme = await readFile("README.md", "utf8");
+    expect(readme).toContain(`= ${all.budget.steps} steps`);
+    expect(readme).toContain(`about ${(all.memory.perGpuBytes / 1e9).toFixed(1)} GB per GPU training everything`);
+    expect(readme).toContain(`(${((all.memory.terms[0]!.bytes + all.memory.terms[1]!.bytes + all.memory.terms[2]!.bytes) / 1e9).toFixed(1)} GB of it`);
+    expect(readme).toContain(`about ${(seams.memory.perGpuBytes / 1e9).toFixed(1)} GB training the seams only`);
+    expect(readme).toContain(seams.unfrozen.patterns![0]!);
+  });
+});
