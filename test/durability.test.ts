@@ -2,14 +2,16 @@
 // with kill -9 mid-write and the next build to that output; two builds of one output at once; a
 // folder dusk may not write (EACCES, as another user when the tests run as root); a read-only file
 // system (EROFS) and a full disk (ENOSPC) on mounts made for the test; the free-space check against
-// a real statfs. Each failure must be a typed error naming the path, with a hint, leaving nothing.
+// a real statfs; the fsync/rename order as strace sees it. Each failure must be a typed error naming
+// the path, with a hint, leaving nothing. Mounts and strace are skipped, with the reason, where absent.
 
-import { chmod, mkdir, readdir, statfs } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, mkdir, readdir, readFile, statfs } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
-import { ensureFreshDist, spawnDusk } from "./helpers/child.js";
+import { DUSK_BIN, ensureFreshDist, spawnDusk } from "./helpers/child.js";
 import { exists, leftoverTemps, runCli, tempDirs } from "./helpers/cli.js";
 import { bindReadOnly, mountSupport, mountTmpfs, unmount } from "./helpers/mounts.js";
 import { makeTinyHf } from "./helpers/models.js";
@@ -86,6 +88,31 @@ describe("a writer that dies, and two writers at once (real dusk processes)", ()
     const verify = await runCli(["verify", out, "--quiet"]);
     expect(verify.code, verify.stderr).toBe(0);
   }, 120_000);
+});
+
+describe("the order of writes on disk", () => {
+  it("every file of the temporary is fsynced, then the temporary itself, then the rename, then the folder (strace)", async (ctx) => {
+    const probe = spawnSync("strace", ["-f", "-o", "/dev/null", process.execPath, "-e", ""]);
+    if (probe.error || probe.status !== 0) return ctx.skip("strace is not installed here, or may not trace (ptrace refused)");
+    const out = outPath("traced");
+    const trace = `${out}.strace`;
+    const r = spawnSync("strace", ["-f", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", trace, process.execPath, DUSK_BIN, "build", "--preset", "dus", "--drop", "1", small, "-o", out, "--quiet"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    // `PID fsync(FD</path>) = 0` and `PID rename("from", "to") = 0`, in the order they happened
+    const calls = (await readFile(trace, "utf8")).split("\n").flatMap((l) => {
+      const sync = /\b(?:fsync|fdatasync)\(\d+<([^>]+)>\) += 0$/.exec(l);
+      if (sync) return [`sync ${sync[1]}`];
+      const mv = /\brename(?:at2?)?\(.*?"([^"]+)",.*?"([^"]+)".*\) += 0$/.exec(l);
+      return mv ? [`rename ${mv[1]} ${mv[2]}`] : [];
+    });
+    const rename = calls.findIndex((c) => c.startsWith("rename ") && c.endsWith(` ${out}`));
+    expect(rename, calls.join("\n")).toBeGreaterThan(0);
+    const tmp = calls[rename]!.split(" ")[1]!;
+    const before = new Set(calls.slice(0, rename));
+    for (const f of await readdir(out)) expect(before.has(`sync ${join(tmp, f)}`), `${f} fsynced before the rename`).toBe(true);
+    expect(before.has(`sync ${tmp}`), "the temporary folder fsynced before the rename").toBe(true);
+    expect(calls.slice(rename + 1)).toContain(`sync ${root}`);
+  });
 });
 
 describe("folders and disks that refuse the write", () => {

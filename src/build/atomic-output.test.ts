@@ -189,3 +189,27 @@ describe("small outputs", () => {
     expect(await readdir(parent)).toEqual([]);
   });
 });
+
+describe("split sets (commitParts)", () => {
+  const parts = ["m-00001-of-00002.gguf", "m-00002-of-00002.gguf"];
+  async function writeSet(parent: string, force: boolean, tag: string) {
+    const o = await prepareOutput(join(parent, "m.parts"), [], { kind: "directory", force });
+    for (const p of parts) await writeFile(join(o.tmpPath, p), `${tag}:${p}`);
+    return o;
+  }
+
+  it("moves the parts beside the output, replaces an old set only with force, and leaves nothing else", async () => {
+    const parent = fresh();
+    const first = await writeSet(parent, false, "old");
+    expect(await first.commitParts(parts)).toEqual(parts.map((p) => join(parent, p)));
+    expect((await readdir(parent)).sort()).toEqual(parts);
+    const again = await writeSet(parent, false, "new");
+    await refused(again.commitParts(parts), "build.output-exists");
+    await again.abort();
+    expect(await readFile(join(parent, parts[0]!), "utf8")).toBe(`old:${parts[0]}`);
+    const forced = await writeSet(parent, true, "new");
+    await forced.commitParts(parts);
+    expect((await readdir(parent)).sort()).toEqual(parts);
+    for (const p of parts) expect(await readFile(join(parent, p), "utf8")).toBe(`new:${p}`);
+  });
+});
