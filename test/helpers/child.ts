@@ -36,9 +36,14 @@ export interface DuskChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `dusk ARGS…` with piped output (so progress is plain lines, as under CI). */
-export function spawnDusk(args: string[], o: { uid?: number; gid?: number } = {}): DuskChild {
-  const child = spawn(process.execPath, [DUSK_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], ...o });
+/**
+ * Starts `dusk ARGS…` with piped output (so progress is plain lines, as under CI). `wrapper`: a
+ * command that runs it (e.g. setpriv dropping capabilities); `uid`/`gid`: run as another user.
+ */
+export function spawnDusk(args: string[], o: { uid?: number; gid?: number; wrapper?: string[] } = {}): DuskChild {
+  const { wrapper = [], ...ids } = o;
+  const argv = [...wrapper, process.execPath, DUSK_BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], ...ids });
   let out = "";
   let err = "";
   const listeners = new Set<() => void>();
