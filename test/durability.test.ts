@@ -8,9 +8,10 @@
 import { spawnSync } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, statfs } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
+import { cachedGguf } from "../src/runtime/gguf-cache.js";
 import { DUSK_BIN, ensureFreshDist, spawnDusk } from "./helpers/child.js";
 import { exists, leftoverTemps, runCli, tempDirs } from "./helpers/cli.js";
 import { bindReadOnly, mountSupport, mountTmpfs, unmount } from "./helpers/mounts.js";
@@ -88,6 +89,16 @@ describe("a writer that dies, and two writers at once (real dusk processes)", ()
     const verify = await runCli(["verify", out, "--quiet"]);
     expect(verify.code, verify.stderr).toBe(0);
   }, 120_000);
+});
+
+describe("a shared cache entry", () => {
+  it("two loads needing the same cached GGUF at once: one converts, the other waits for it and reuses it", async () => {
+    const cacheDir = outPath("cache");
+    const [a, b] = await Promise.all([cachedGguf(withTokenizer, { cacheDir }), cachedGguf(withTokenizer, { cacheDir })]);
+    expect(a.path).toBe(b.path);
+    expect([a.converted, b.converted].sort()).toEqual([false, true]);
+    expect(await readdir(cacheDir)).toEqual([basename(a.path)]);
+  });
 });
 
 describe("the order of writes on disk", () => {
