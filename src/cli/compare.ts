@@ -5,7 +5,8 @@ import { readFile } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { EvalError } from "../errors.js";
 import { compare, parseResultsFile, renderMarkdown, renderSvg, type ProtocolName } from "../eval/index.js";
-import { writeAtomically } from "./eval.js";
+import { writeFileDurably } from "../build/durable-write.js";
+import { staleLine } from "./progress.js";
 
 export const compareCommand = defineCommand({
   meta: { name: "compare", description: "Put several `dusk eval` results side by side (Markdown table, SVG chart)" },
@@ -27,11 +28,12 @@ export const compareCommand = defineCommand({
     for (const [i, row] of table.rows.entries()) {
       if (row.otherProtocol) process.stderr.write(`warning: ${files[i]} was scored under protocol ${row.protocol}, not ${protocol}; its numbers are not comparable\n`);
     }
-    if (args.chart) await writeAtomically(args.chart, renderSvg(table));
+    const write = (path: string, text: string) => writeFileDurably(path, text, { purpose: "dusk compare", inputs: files, onStale: (n) => process.stderr.write(staleLine(n)) });
+    if (args.chart) await write(args.chart, renderSvg(table));
     if (args.json) return void process.stdout.write(JSON.stringify(table, null, 2) + "\n");
     const md = renderMarkdown(table);
     if (args.output) {
-      await writeAtomically(args.output, md);
+      await write(args.output, md);
       process.stdout.write(`table: ${args.output}${args.chart ? `\nchart: ${args.chart}` : ""}\n`);
     } else process.stdout.write(md);
   },
