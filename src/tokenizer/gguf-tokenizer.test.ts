@@ -103,10 +103,13 @@ describe("tokenizerToGguf on the tiny SentencePiece tokenizer", () => {
   });
 
   it("returns GGUF-typed values through tokenizerGgufKv", () => {
-    const kv = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig }, { vocabSize: 400 });
+    const kv = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig, configJson: JSON.stringify({ bos_token_id: 1 }) }, { vocabSize: 400 });
     expect(kv.get("tokenizer.ggml.token_type")).toMatchObject({ type: 9, itemType: 5 });
     expect(kv.get("tokenizer.ggml.scores")).toMatchObject({ type: 9, itemType: 6 });
-    expect(kv.get("tokenizer.ggml.bos_token_id")).toEqual({ type: 4, value: 1 }); // from trainer_spec
+    expect(kv.get("tokenizer.ggml.bos_token_id")).toEqual({ type: 4, value: 1 }); // from config.json
+    // as gguf-py: without tokenizer.json (its added_tokens) or config.json, no special ids at all
+    const bare = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig }, { vocabSize: 400 });
+    expect(bare.get("tokenizer.ggml.bos_token_id")).toBeUndefined();
   });
 
   it("refuses a tokenizer larger than vocab_size, naming both numbers", () => {
