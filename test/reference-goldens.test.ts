@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openCheckpoint, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
 import type { ConvertType } from "../src/convert/gguf-hparams.js";
 import { checkpointWeights } from "../src/engine/checkpoint-weights.js";
+import { BUILTIN_PRESETS, ChatSession, openModel } from "../src/runtime/index.js";
 import { tokenLogprobs } from "../src/engine/index.js";
 import { FileSource } from "../src/formats/byte-source.js";
 import { parseGguf, type GgufFile } from "../src/formats/gguf.js";
@@ -19,6 +20,7 @@ import { llamaLogprobs, maxAbsDiff } from "./helpers/llama-logprobs.js";
 import { tempDir, toGguf } from "./helpers/models.js";
 
 const ROOT = fileURLToPath(new URL("./fixtures/reference/", import.meta.url));
+const GREEDY = BUILTIN_PRESETS[0]!.sampling;
 
 /** Keys that name or describe the file without changing what llama.cpp does with it. */
 const COSMETIC_KEYS = new Set([
@@ -129,6 +131,33 @@ describe("llama.cpp on both files", () => {
       }
     };
     expect(await tokens(pairs.get("mistral/f32")!.duskPath)).not.toEqual(await tokens(withPrefix));
+  });
+});
+
+describe("dusk chat on the HF directories (converted and cached as dusk run/chat do)", () => {
+  test("mistral: the template kept only in chat_template.json is the model's template", async () => {
+    const model = await openModel(join(ROOT, "mistral", "hf"), { contextSize: 256, threads: 1, cacheDir: await tempDir() });
+    try {
+      const session = new ChatSession(model, GREEDY);
+      expect(session.render([{ role: "user", content: "hi" }])).toBe(`${model.bosText}[INST] hi [/INST]`);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  test("qwen2: a named template is found by the name the repo gave it (tool-use → tool_use)", async () => {
+    const model = await openModel(join(ROOT, "qwen2", "hf"), { contextSize: 256, threads: 1, cacheDir: await tempDir() });
+    try {
+      const tool = new ChatSession(model, GREEDY, { templateName: "tool-use" });
+      expect(tool.render([{ role: "user", content: "ls" }])).toBe("<tool>ls</tool>");
+      const rag = new ChatSession(model, GREEDY, { templateName: "rag.v2 beta" });
+      expect(rag.render([{ role: "user", content: "q" }])).toBe("[doc] q");
+      expect(() => new ChatSession(model, GREEDY, { templateName: "nope" })).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/no tokenizer\.chat_template\.nope$/), hint: expect.stringMatching(/tool_use, rag_v2_beta|rag_v2_beta, tool_use/) }),
+      );
+    } finally {
+      await model.dispose();
+    }
   });
 });
 
