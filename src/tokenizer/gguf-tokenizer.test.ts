@@ -190,6 +190,16 @@ describe("tokenizerToGguf on a byte-level BPE", () => {
     }
   });
 
+  it("the Llama class's set_vocab steps: add_prefix_space (any vocabulary), CodeLlama's EOT, Granite's BOS", () => {
+    const files = { tokenizerJson: byteLevelJson(false), tokenizerConfig: JSON.stringify({ eos_token: "<|end|>", add_bos_token: true, add_prefix_space: false }) };
+    const llama = tokenizerToGguf(files, { vocabSize: 264, preOverride: "llama-bpe", llamaVocab: true });
+    expect(get(llama, "tokenizer.ggml.add_space_prefix")).toBe(false);
+    expect(get(tokenizerToGguf(files, { vocabSize: 264, preOverride: "qwen2" }), "tokenizer.ggml.add_space_prefix")).toBeUndefined(); // Qwen2's class
+    expect(get(tokenizerToGguf(files, { vocabSize: 32016, preOverride: "llama-bpe", llamaVocab: true }), "tokenizer.ggml.eot_token_id")).toBe(32010);
+    expect(get(tokenizerToGguf(files, { vocabSize: 49152, preOverride: "llama-bpe", llamaVocab: true }), "tokenizer.ggml.add_bos_token")).toBe(false);
+    expect(get(llama, "tokenizer.ggml.add_bos_token")).toBe(true);
+  });
+
   it("encodes spaces inside array-form merge parts as U+0120, as gguf-py does", () => {
     const j = JSON.parse(byteLevelJson(true)) as { model: { merges: string[][]; vocab: Record<string, number> } };
     j.model.merges.push(["a b", "c"]);
