@@ -31,7 +31,7 @@ const COSMETIC_KEYS = new Set([
 /** Keys whose array order is not meaningful: gguf-py builds tokenizer.chat_templates from a set. */
 const UNORDERED_KEYS = new Set(["tokenizer.chat_templates"]);
 
-const GOLDENS: [string, ConvertType][] = [["llama31", "f32"], ["llama31", "q8_0"], ["mistral", "f32"], ["qwen2", "f32"]];
+const GOLDENS: [string, ConvertType][] = [["llama31", "f32"], ["llama31", "q8_0"], ["mistral", "f32"], ["mistral", "f16"], ["qwen2", "f32"], ["qwen2", "bf16"]];
 const PROMPTS = ["Hello world", " leading space, then: ROMEO!", "ROMEO:\nBut soft, what light through yonder window breaks?", "[INST] hi [/INST] 3.14  tabs\tand ünïcödé"];
 
 interface Pair {

@@ -36,16 +36,20 @@ for _name in ("float8_e4m3fn", "float8_e5m2"):
 EOF
 
 (cd "$repo" && npx tsc -p tsconfig.json && node scripts/reference-goldens/make-inputs.mjs "$work/inputs")
-rm -rf "$fixtures"
 mkdir -p "$fixtures"
+rm -rf "$fixtures"/llama31 "$fixtures"/mistral "$fixtures"/qwen2   # README.md stays
 for name in llama31 mistral qwen2; do
   mkdir -p "$fixtures/$name"
   cp -r "$work/inputs/$name" "$fixtures/$name/hf"
   PYTHONPATH="$work/shim" PYTHONHASHSEED=0 "$py" "$work/llama.cpp/convert_hf_to_gguf.py" "$fixtures/$name/hf" \
     --outtype f32 --outfile "$fixtures/$name/reference-f32.gguf" 2> "$work/$name.log" || { cat "$work/$name.log"; exit 1; }
 done
-PYTHONPATH="$work/shim" PYTHONHASHSEED=0 "$py" "$work/llama.cpp/convert_hf_to_gguf.py" "$fixtures/llama31/hf" \
-  --outtype q8_0 --outfile "$fixtures/llama31/reference-q8_0.gguf" 2> "$work/q8.log" || { cat "$work/q8.log"; exit 1; }
+# other output types, one model each
+for pair in llama31:q8_0 mistral:f16 qwen2:bf16; do
+  name="${pair%%:*}"; type="${pair##*:}"
+  PYTHONPATH="$work/shim" PYTHONHASHSEED=0 "$py" "$work/llama.cpp/convert_hf_to_gguf.py" "$fixtures/$name/hf" \
+    --outtype "$type" --outfile "$fixtures/$name/reference-$type.gguf" 2> "$work/$name-$type.log" || { cat "$work/$name-$type.log"; exit 1; }
+done
 
 # gguf-py's SpecialVocab on the real tokenizers (special ids, add_* flags, chat templates)
 PYTHONPATH="$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/special-vocab.py" "$repo/node_modules" > "$fixtures/special-vocab.json"
