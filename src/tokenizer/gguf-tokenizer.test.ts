@@ -127,6 +127,14 @@ describe("tokenizerToGguf on the tiny SentencePiece tokenizer", () => {
     expect(err!.hint).toMatch(/base model/);
   });
 
+  it("skips added tokens past vocab_size, as the converter does (they have no embedding row)", () => {
+    const tc = JSON.parse(t.tokenizerConfig) as { added_tokens_decoder: Record<string, unknown> };
+    tc.added_tokens_decoder["405"] = { content: "<extra>", special: true };
+    const kv = tokenizerToGguf({ tokenizerModel: t.tokenizerModel, tokenizerConfig: JSON.stringify(tc), addedTokens: JSON.stringify({ "<more>": 410 }) }, { vocabSize: 400 });
+    expect((get(kv, "tokenizer.ggml.tokens") as string[]).length).toBe(400);
+    expect(get(kv, "tokenizer.ggml.tokens")).not.toContain("<extra>");
+  });
+
   it("refuses missing and corrupt tokenizer files with typed errors", () => {
     expect(() => tokenizerToGguf({}, { vocabSize: 10 })).toThrow(expect.objectContaining({ code: "TOKENIZER_MISSING" }));
     expect(() => tokenizerToGguf({ tokenizerModel: t.tokenizerModel.subarray(0, 1001) }, { vocabSize: 400 })).toThrow(FormatError);

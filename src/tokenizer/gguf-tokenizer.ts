@@ -120,7 +120,7 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
     }
     for (const [content, id] of Object.entries(added)) {
       if (!Number.isSafeInteger(id) || (id as number) < 0) continue;
-      if ((id as number) >= vocabSize) tooLarge("added_tokens.json", (id as number) + 1, vocabSize);
+      if ((id as number) >= vocabSize) continue; // past the embedding: skipped, as the converter does
       tokens[id as number] = content;
       scores[id as number] = -1000;
       types[id as number] = TokenType.userDefined;
@@ -134,7 +134,7 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       if (!Number.isSafeInteger(id) || id < 0 || typeof data !== "object" || data === null) continue;
       const d = data as Record<string, unknown>;
       if (typeof d.content !== "string") continue;
-      if (id >= vocabSize) tooLarge("tokenizer_config.json", id + 1, vocabSize);
+      if (id >= vocabSize) continue; // past the embedding: skipped, as the converter does
       const special = d.special === true || looksSpecial(d.content);
       tokens[id] = special ? d.content : d.content.replaceAll("\u2581", " ");
       types[id] = special ? TokenType.control : TokenType.userDefined;
