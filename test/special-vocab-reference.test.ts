@@ -1,13 +1,15 @@
 // dusk's SpecialVocab port against gguf-py's own (test/fixtures/reference/special-vocab.json,
 // written by scripts/reference-goldens/special-vocab.py): on the real tokenizers of the
 // @lenml/tokenizer-* packages, and on small synthetic directories for the branches those do not
-// take (EOS → EOT, Roberta, pair separators, named templates, template files and their precedence).
+// take (EOS → EOT, Roberta, pair separators, named templates, template files and their precedence);
+// and the LlamaHfVocab path's tokens and types on the real Llama 2 tokenizer.json.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { sanitizeTemplateName } from "../src/tokenizer/index.js";
+import { createHash } from "node:crypto";
+import { sanitizeTemplateName, tokenizerToGguf } from "../src/tokenizer/index.js";
 import { specialVocabKv, type GgufTokenizerKv, type SpecialVocabInputs } from "../src/tokenizer/special-vocab.js";
 
 interface Reference {
@@ -71,4 +73,18 @@ test.each(Object.keys(golden.synthetic))("%s (synthetic): equal to gguf-py's Spe
   if (extra.length > 0) inputs.additionalChatTemplates = extra;
   expect(asRecord(specialVocabKv(inputs))).toEqual(referenceKeys(r));
   expect(sanitizeTemplateName("rag.v2 beta-1")).toBe("rag_v2_beta_1");
+});
+
+test("llama2 tokenizer.json without tokenizer.model: tokens and types equal gguf-py's LlamaHfVocab; scores differ by design", async () => {
+  const ref = JSON.parse(await readFile(fileURLToPath(new URL("./fixtures/reference/llama-hf-vocab.json", import.meta.url)), "utf8")) as { count: number; tokens_sha256: string; token_type_sha256: string; scores: number[] };
+  const dir = join(NODE_MODULES, "@lenml", "tokenizer-llama2", "models");
+  const kv = tokenizerToGguf({ tokenizerJson: await readFile(join(dir, "tokenizer.json"), "utf8"), tokenizerConfig: await readFile(join(dir, "tokenizer_config.json"), "utf8") }, { vocabSize: ref.count, llamaVocab: true });
+  const get = (k: string) => kv.find((e) => e.key === k)!.value as unknown[];
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  expect(get("tokenizer.ggml.tokens").length).toBe(ref.count);
+  expect(sha((get("tokenizer.ggml.tokens") as string[]).join("\0"))).toBe(ref.tokens_sha256);
+  expect(sha(`[${get("tokenizer.ggml.token_type").join(", ")}]`)).toBe(ref.token_type_sha256);
+  // the reference writes −1000 for every token, which leaves llama.cpp no merge order (docs/convert.md)
+  expect(ref.scores).toEqual([-1000]);
+  expect(new Set(get("tokenizer.ggml.scores")).size).toBeGreaterThan(1000);
 });

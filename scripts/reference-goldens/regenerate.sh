@@ -53,6 +53,8 @@ done
 
 # gguf-py's SpecialVocab on the real tokenizers (special ids, add_* flags, chat templates)
 PYTHONPATH="$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/special-vocab.py" "$repo/node_modules" > "$fixtures/special-vocab.json"
+# gguf-py's LlamaHfVocab on the real Llama 2 tokenizer.json (digests; its own transformers stand-in)
+PYTHONPATH="$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/llama-hf-vocab.py" "$repo/node_modules" > "$fixtures/llama-hf-vocab.json"
 
 {
   echo "llama.cpp commit: $(git -C "$work/llama.cpp" rev-parse HEAD) ($(node -p "require('$repo/node_modules/node-llama-cpp/llama/llama.cpp.info.json').tag") per node-llama-cpp $(node -p "require('$repo/node_modules/node-llama-cpp/package.json').version"))"
