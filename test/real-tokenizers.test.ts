@@ -2,7 +2,7 @@
 // models carrying them, converted by dusk, must tokenize in llama.cpp exactly as
 // @huggingface/tokenizers does, render their own chat templates, and stop on their real
 // end-of-generation tokens. Gemma 3's tokenizer is used only in the SpecialVocab comparison
-// (test/special-vocab-reference.test.ts): its family (gemma3) is not one dusk converts, and under
+// (test/tokenizer-reference.test.ts): its family (gemma3) is not one dusk converts, and under
 // the Llama class (which would take it) the reference itself gives it the SentencePiece prefix
 // space Gemma does not use.
 

@@ -9,6 +9,8 @@
 # always raises is put on PYTHONPATH for this run only, with a sitecustomize.py that names torch
 # 1.13's missing float8 dtypes (placeholders for the converter's dtype tables). No tokenizer path used here
 # calls AutoTokenizer: every golden checkpoint carries tokenizer.model (the SentencePiece path).
+# The vocabulary scripts (llama-hf-vocab.py, byte-level-vocab.py) bring their own AutoTokenizer
+# stand-ins, described in their headers and in test/fixtures/reference/README.md.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 fixtures="$repo/test/fixtures/reference"
@@ -55,6 +57,8 @@ done
 PYTHONPATH="$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/special-vocab.py" "$repo/node_modules" > "$fixtures/special-vocab.json"
 # gguf-py's LlamaHfVocab on the real Llama 2 tokenizer.json (digests; its own transformers stand-in)
 PYTHONPATH="$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/llama-hf-vocab.py" "$repo/node_modules" > "$fixtures/llama-hf-vocab.json"
+# the converter's byte-level BPE vocabulary (get_vocab_base) on the real Llama 3 and Qwen3 tokenizers
+PYTHONPATH="$work/llama.cpp:$work/llama.cpp/gguf-py" "$py" "$repo/scripts/reference-goldens/byte-level-vocab.py" "$repo" > "$fixtures/byte-level-vocab.json"
 
 {
   echo "llama.cpp commit: $(git -C "$work/llama.cpp" rev-parse HEAD) ($(node -p "require('$repo/node_modules/node-llama-cpp/llama/llama.cpp.info.json').tag") per node-llama-cpp $(node -p "require('$repo/node_modules/node-llama-cpp/package.json').version"))"

