@@ -3,7 +3,7 @@
 // fsync before the rename, typed errors for a full disk or a folder it may not write).
 // Reads the tokenizer files beside the config source.
 
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { checkSideFileSize } from "../checkpoint/read-json.js";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
@@ -17,7 +17,7 @@ import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { tensorByteLength, tensorType } from "../formats/tensor-types.js";
 import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
-import { tokenizerGgufKv } from "../tokenizer/index.js";
+import { tokenizerGgufKv, type NamedChatTemplate, type TokenizerFiles } from "../tokenizer/index.js";
 import { convertToGguf, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
@@ -36,8 +36,11 @@ export interface ConvertOptions {
   statfs?: StatfsFn;
 }
 
-/** Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. */
-export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string): Promise<GgufKv> {
+/**
+ * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. `llamaVocab`: the
+ * family converts as llama.cpp's Llama class (add_prefix_space and its other set_vocab steps).
+ */
+export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, llamaVocab = false): Promise<GgufKv> {
   const read = async (name: string, binary = false) => {
     try {
       await checkSideFileSize(join(dir, name));
@@ -47,19 +50,45 @@ export async function readTokenizerKv(dir: string, vocabSize: number, pre?: stri
       throw e;
     }
   };
+  const text = (name: string) => read(name) as Promise<string | undefined>;
+  const chatTemplateJinja = await text("chat_template.jinja");
   const files = {
     tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
-    tokenizerJson: (await read("tokenizer.json")) as string | undefined,
-    tokenizerConfig: (await read("tokenizer_config.json")) as string | undefined,
-    chatTemplateJinja: (await read("chat_template.jinja")) as string | undefined,
-    specialTokensMap: (await read("special_tokens_map.json")) as string | undefined,
-    addedTokens: (await read("added_tokens.json")) as string | undefined,
+    tokenizerJson: await text("tokenizer.json"),
+    tokenizerConfig: await text("tokenizer_config.json"),
+    chatTemplateJinja,
+    // as gguf-py: additional_chat_templates/NAME.jinja only beside chat_template.jinja
+    additionalChatTemplates: chatTemplateJinja === undefined ? undefined : await additionalTemplates(dir, read),
+    chatTemplateJson: await text("chat_template.json"),
+    specialTokensMap: await text("special_tokens_map.json"),
+    addedTokens: await text("added_tokens.json"),
     // as gguf-py's SpecialVocab: config.json's bos/eos/pad_token_id fill what the tokenizer files
     // leave unset (Qwen2's tokenizer_config has bos_token null; its GGUFs take BOS from here)
-    configJson: (await read("config.json")) as string | undefined,
+    configJson: await text("config.json"),
   };
-  return tokenizerGgufKv(files, { vocabSize, ...(pre === undefined ? {} : { pre }) });
+  const defined = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as TokenizerFiles;
+  return tokenizerGgufKv(defined, { vocabSize, llamaVocab, ...(pre === undefined ? {} : { pre }) });
 }
+
+/** additional_chat_templates/*.jinja as named templates, sorted by name (bounded like side files). */
+async function additionalTemplates(dir: string, read: (name: string) => Promise<string | Uint8Array | undefined>): Promise<NamedChatTemplate[] | undefined> {
+  let names: string[];
+  try {
+    names = (await readdir(join(dir, "additional_chat_templates"))).filter((n) => n.endsWith(".jinja")).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw e;
+  }
+  const out: NamedChatTemplate[] = [];
+  for (const n of names.slice(0, MAX_NAMED_TEMPLATES)) {
+    const template = await read(join("additional_chat_templates", n));
+    if (typeof template === "string") out.push({ name: n.slice(0, -".jinja".length), template });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** why 64: real repos ship a handful (tool_use, rag); more is not a chat model's tokenizer */
+const MAX_NAMED_TEMPLATES = 64;
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
 function copyOp(t: TensorEntry): TensorOp {
@@ -81,7 +110,7 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
       shape: t.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(copyOp(t), t, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre),
+    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre, c.arch.converter?.llamaVocab ?? false),
     name: options.name ?? basename(c.path),
   };
   yield* writeConverted(input, [c], options);
@@ -108,7 +137,7 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       shape: op.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre),
+    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre, base.arch.converter?.llamaVocab ?? false),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };

@@ -15,7 +15,7 @@ import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 
 /** Bump when the converter's output changes, so old cache entries are not reused. */
-const CACHE_FORMAT = "dusk-gguf-cache-v1";
+const CACHE_FORMAT = "dusk-gguf-cache-v2";
 const CACHE_TYPE = "f16";
 
 export function defaultCacheDir(): string {
