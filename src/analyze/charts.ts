@@ -24,13 +24,13 @@ export function analysisCharts(a: Analysis): NamedChart[] {
   const map = (which: "mean" | "last"): NamedChart => ({
     name: `distance-${which}`,
     svg: heatmap({
-      title: `Angular distance between layer boundaries (${which === "mean" ? `mean over ${a.tokens} tokens` : `last token of ${a.windows} window(s)`}): ${on}`,
-      xLabel: "boundary (input of layer b; emb = embeddings, last = final output)",
+      title: `${which === "mean" ? "Mean" : "Last-token"} angular distance: ${on}`,
+      xLabel: `boundary b: input of layer b (emb: embeddings, ${a.layers}: last output)`,
       yLabel: "boundary",
       matrix: which === "mean" ? a.angular_distance_mean : a.angular_distance_last,
       rowLabels: labels,
       colLabels: labels,
-      colorbarLabel: "arccos(cos)/π",
+      colorbarLabel: `arccos(cos)/π, ${which === "mean" ? `mean of ${a.tokens} tokens` : `${a.windows} window(s)`}`,
       min: 0,
     }),
   });
@@ -55,8 +55,8 @@ export function analysisCharts(a: Analysis): NamedChart[] {
     charts.push({
       name: "seam-distance",
       svg: lineChart({
-        title: `Input distance from the base along ${short(r.layout)}: ${short(r.base_model)} on ${short(a.text)} (${r.seams} seams, ppl ${r.ppl.toFixed(2)} vs base ${r.base_ppl.toFixed(2)})`,
-        xLabel: "stack position",
+        title: `Seam distance along the stack: ${on}`,
+        xLabel: `stack position (${r.seams} seams; ppl ${r.ppl.toFixed(2)}, base ${r.base_ppl.toFixed(2)})`,
         yLabel: "angular distance to the base input (mean over tokens)",
         series: [
           { name: "every layer's input", points: r.positions.map((p) => [p.at, p.distance_mean]) },

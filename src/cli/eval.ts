@@ -130,8 +130,8 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
   };
 }
 
-/** Writes text next to `path` under a temporary name, then renames it into place. */
-export async function writeAtomically(path: string, text: string): Promise<void> {
+/** Writes text (or bytes) next to `path` under a temporary name, then renames it into place. */
+export async function writeAtomically(path: string, text: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.dusk-tmp-${process.pid}`);
   await writeFile(tmp, text);
   await rename(tmp, path);
