@@ -28,6 +28,8 @@ export interface SearchOptions extends WindowOptions {
   /** stop starting candidates once this much time (ms, the base pass included) is spent; at least one is ranked */
   budgetMs?: number;
   bos?: boolean;
+  /** resume candidates from the base pass's states (default true; false only to measure what it saves) */
+  resume?: boolean;
   signal?: AbortSignal;
   onProgress?: (e: SearchEvent) => void;
 }
@@ -76,7 +78,7 @@ export async function searchLayouts(input: SearchInput, opts: SearchOptions): Pr
     const D = base.config.hiddenSize;
     const { windows, ctx, stride } = textWindows(tokens.length, base.config.maxPositions, opts);
     const cacheBytes = (n + 1) * D * 4 * windows.reduce((s, w) => s + w.end - w.start, 0);
-    const resumed = cacheBytes <= ANALYZE_LIMITS.resumeCacheBytes;
+    const resumed = (opts.resume ?? true) && cacheBytes <= ANALYZE_LIMITS.resumeCacheBytes;
     const cache: Float32Array[][] = [];
     const map = new DistanceMap(n + 1, D);
     const baseNll = new NllSum();

@@ -22,7 +22,7 @@ export const textArgs = {
   text: { type: "string", description: "calibration text (UTF-8 file)", required: true, valueHint: "file" },
   ctx: { type: "string", description: "window in tokens (default 512, as dusk ppl)", valueHint: "n" },
   stride: { type: "string", description: "tokens each window advances (default ctx/2, as dusk ppl)", valueHint: "n" },
-  bos: { type: "boolean", description: "put BOS before the text (default: none, as dusk ppl)" },
+  bos: { type: "boolean", description: "put BOS before the text (dusk ppl puts none, so its perplexity then differs)" },
   json: { type: "boolean", description: "print JSON" },
   quiet: { type: "boolean", description: "no progress output" },
 } as const;
