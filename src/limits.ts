@@ -79,8 +79,12 @@ export const ANALYZE_LIMITS = {
   /** base-model states search keeps for every window so candidates resume after their shared
    * leading layers instead of recomputing them; past this it recomputes (slower, same numbers). */
   resumeCacheBytes: 2 ** 30,
+  /** boundaries of one map: its matrices are B² floats; the deepest real stacks have a few hundred. */
+  boundaries: 4096,
   /** candidates one search may rank. */
   searchCandidates: 10_000,
+  /** steps of the seam-placement DP (k·s·n²); past it the guided candidates are left out. */
+  guidedSteps: 100_000_000,
   /** --budget: 30 days. */
   budgetMs: 30 * 24 * 3600 * 1000,
 } as const;

@@ -54,7 +54,7 @@ describe("dusk analyze", () => {
     for (const name of ["distance-mean", "distance-last", "block-influence"]) {
       const svg = await readFile(join(out, `${name}.svg`), "utf8");
       expect(svg).toMatch(/^<svg/);
-      expect(svg).toContain("calib.txt");
+      expect(svg).toContain("model on calib.txt"); // the title names the model and the text
       expect([...(await readFile(join(out, `${name}.png`))).subarray(0, 8)]).toEqual(PNG);
     }
     const j = await json(["analyze", hf, "--text", text, ...W]);

@@ -127,7 +127,10 @@ describe("analyze: a layout run virtually", () => {
     expect(r.seams).toBe(1);
     expect(r.positions.filter((p) => p.seam).map((p) => p.at)).toEqual([4]);
     for (const p of r.positions.slice(0, 4)) expect([p.distance_mean, p.distance_last]).toEqual([0, 0]);
-    expect(r.seam_distance_max).toBeGreaterThan(0);
+    // the stack feeds layer 2 the base's boundary 4: the measured seam is the base map's d(4, 2)
+    expect(r.positions[4]!.distance_mean).toBe(dus.base!.angular_distance_mean[4]![2]);
+    expect(r.positions[4]!.distance_last).toBe(dus.base!.angular_distance_last[4]![2]);
+    expect(r.seam_distance_max).toBe(r.positions[4]!.distance_mean);
     expect(r.static.seams).toBe(1);
     // the stack's own map: boundary i of the stack (i ≤ 4) is base boundary i
     for (let i = 0; i <= 4; i++) for (let j = 0; j <= 4; j++) expect(dus.angular_distance_mean[i]![j]).toBe(dus.base!.angular_distance_mean[i]![j]);

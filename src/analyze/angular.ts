@@ -71,6 +71,11 @@ export class DistanceMap {
   private from = 0;
 
   constructor(readonly boundaries: number, private readonly D: number) {
+    if (!Number.isSafeInteger(boundaries) || boundaries < 2 || boundaries > ANALYZE_LIMITS.boundaries) {
+      throw new AnalyzeError("ANALYZE_TOO_DEEP", `a map of ${boundaries} layer boundaries is past the limit of ${ANALYZE_LIMITS.boundaries}`, {
+        hint: "analyse a stack of at most a few thousand layers",
+      });
+    }
     this.sumMean = new Float64Array(boundaries * boundaries);
     this.sumLast = new Float64Array(boundaries * boundaries);
     this.sumCosNext = new Float64Array(Math.max(0, boundaries - 1));

@@ -96,8 +96,9 @@ export function layoutCandidates(n: number, depth: number, o: CandidateOptions =
       add("idus", `idus g=${g} m=${m}`, layers, ["--preset", "idus", "--group", String(g), "--drop", String(m)]);
     }
   }
-  if (o.distance) {
-    for (let k = 2; k <= (o.maxSeams ?? 4); k++) {
+  const maxSeams = o.maxSeams ?? 4;
+  if (o.distance && maxSeams * depth * (n + 1) ** 2 <= ANALYZE_LIMITS.guidedSteps) {
+    for (let k = 2; k <= maxSeams; k++) {
       const layers = guidedLayout(n, depth, k, o.distance);
       if (layers) add("guided", `guided ${k} seams`, layers, []);
     }

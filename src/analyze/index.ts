@@ -5,7 +5,7 @@
 export { analyze, type Analysis, type AnalyzeInput, type AnalyzeOptions, type AnalyzeProgress, type LayerMap, type LayoutReport, type StackPosition } from "./analyze.js";
 export { angularDistance, DistanceMap, pairStats, rowCos, rowSquaredNorms } from "./angular.js";
 export { guidedLayout, layerSpec, layoutCandidates, seamCost, type Candidate, type CandidateKind, type CandidateOptions } from "./candidates.js";
-export { analysisCharts, type NamedChart } from "./charts.js";
+export { analysisCharts, blockInfluenceChart, distanceHeatmap, seamDistanceChart, type NamedChart } from "./charts.js";
 export { parseDuration } from "./duration.js";
 export { candidateRecipe, searchLayouts, type RankedCandidate, type SearchEvent, type SearchInput, type SearchOptions, type SearchResult } from "./search.js";
 export { openTextTokenizer, tokenizeText, type TextTokenizer } from "./text-tokenizer.js";
