@@ -11,10 +11,11 @@ import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { AnalyzeError } from "../errors.js";
 import { ANALYZE_LIMITS } from "../limits.js";
 import type { Recipe } from "../recipe/index.js";
-import { positiveInt, writeAtomically } from "./eval.js";
+import { positiveInt } from "./eval.js";
+import { writeFileDurably } from "../build/durable-write.js";
 import { UsageError } from "./flag-check.js";
 import { openModelRef } from "./model-ref.js";
-import { makeProgress } from "./progress.js";
+import { makeProgress, staleLine } from "./progress.js";
 import { recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
 /** Flags analyze and search share: the text and how it is windowed, as `dusk ppl` takes them. */
@@ -71,26 +72,28 @@ export const analyzeCommand = defineCommand({
   async run({ args }) {
     const t0 = performance.now();
     const text = await readCalibrationText(args.text);
-    const inputs = await openInputs((args._ ?? []).map(String), args, Boolean(args.quiet || args.json));
+    const opened = await openInputs((args._ ?? []).map(String), args, Boolean(args.quiet || args.json));
     const progress = makeProgress({ quiet: args.quiet || args.json });
     let result: Analysis;
     try {
       result = await analyze(
-        { checkpoints: inputs.checkpoints, ...(inputs.recipe ? { recipe: inputs.recipe } : {}), text, model: inputs.model, textLabel: args.text },
+        { checkpoints: opened.checkpoints, ...(opened.recipe ? { recipe: opened.recipe } : {}), text, model: opened.model, textLabel: args.text },
         { ...windowFlags(args), bos: args.bos ?? false, onProgress: (e) => (e.done === 0 ? progress.start("analyze (windows × passes)", e.total) : progress.update(e.done)) },
       );
     } finally {
       progress.stop();
-      await inputs.close();
+      await opened.close();
     }
     const cost = costLine(t0);
     const out = { ...result, run: { seconds: cost.seconds, peak_rss_bytes: cost.peak_rss_bytes } };
     if (args.output) {
       await mkdir(args.output, { recursive: true });
-      await writeAtomically(join(args.output, "analysis.json"), JSON.stringify(out, null, 2) + "\n");
+      const inputs = [args.text, ...opened.checkpoints.flatMap((c) => [c.path, ...c.files])];
+      const write = (name: string, data: string | Uint8Array) => writeFileDurably(join(args.output!, name), data, { purpose: "dusk analyze", inputs, onStale: (n) => process.stderr.write(staleLine(n)) });
+      await write("analysis.json", JSON.stringify(out, null, 2) + "\n");
       for (const chart of analysisCharts(result)) {
-        await writeAtomically(join(args.output, `${chart.name}.svg`), chart.svg);
-        await writeAtomically(join(args.output, `${chart.name}.png`), svgToPng(chart.svg));
+        await write(`${chart.name}.svg`, chart.svg);
+        await write(`${chart.name}.png`, svgToPng(chart.svg));
       }
     }
     if (args.json) process.stdout.write(JSON.stringify(out, null, 2) + "\n");

@@ -2,6 +2,12 @@
 // pipe (so logs stay readable), nothing with --quiet or --json.
 
 import cliProgress from "cli-progress";
+import { describeStale, type StaleOutput } from "../build/atomic-output.js";
+
+/** The line a command prints when a write cleaned up after an earlier, dead writer. */
+export function staleLine(note: StaleOutput): string {
+  return `note: ${describeStale(note)}\n`;
+}
 
 export interface ProgressSink {
   start(label: string, total: number, unit?: "bytes" | "items"): void;

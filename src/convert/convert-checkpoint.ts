@@ -1,21 +1,24 @@
 // Converts an opened HF checkpoint — or a plan over HF checkpoints, restacked on the fly — into
-// one GGUF file, atomically. Reads the tokenizer files beside the config source.
+// one GGUF file, atomically and durably (src/build/atomic-output.ts: free space checked first,
+// fsync before the rename, typed errors for a full disk or a folder it may not write).
+// Reads the tokenizer files beside the config source.
 
 import { readFile } from "node:fs/promises";
 import { checkSideFileSize } from "../checkpoint/read-json.js";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
+import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
-import { tensorType } from "../formats/tensor-types.js";
+import { tensorByteLength, tensorType } from "../formats/tensor-types.js";
 import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
 import { tokenizerGgufKv } from "../tokenizer/index.js";
-import { convertToGguf, type ConvertInput } from "./convert.js";
+import { convertToGguf, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
 export interface ConvertOptions {
@@ -27,6 +30,10 @@ export interface ConvertOptions {
   /** override the byte-level BPE pre-tokenizer name */
   pre?: string;
   signal?: AbortSignal;
+  /** what is writing, shown to a second writer of the same output (default `dusk convert`) */
+  purpose?: string;
+  /** statfs(2) for the free-space check (tests inject one; default: the real one) */
+  statfs?: StatfsFn;
 }
 
 /** Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. */
@@ -110,15 +117,24 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
 
 async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {
   const started = Date.now();
-  const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), { kind: "file", force: options.force ?? false });
+  // The tensor data's size, known before a byte is written (the header adds the tokenizer, ~MBs).
+  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, t.input.shape)!, 0);
+  const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), {
+    kind: "file",
+    force: options.force ?? false,
+    bytes,
+    purpose: options.purpose ?? "dusk convert",
+    ...(options.statfs ? { statfs: options.statfs } : {}),
+  });
   let committed = false;
   try {
+    for (const note of out.stale) yield { type: "stale", note };
     const sink = await FileSink.create(out.tmpPath);
-    let bytes = 0;
+    let written = 0;
     try {
       for await (const e of convertToGguf(input, sink, options.type)) {
         if (options.signal?.aborted) throw new BuildError("convert.aborted", "the conversion was interrupted; nothing was written", { cause: options.signal.reason });
-        if (e.type === "progress") bytes = e.bytes;
+        if (e.type === "progress") written = e.bytes;
         yield e.type === "start" ? { ...e, output: out.path } : e;
       }
     } finally {
@@ -126,7 +142,9 @@ async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkp
     }
     await out.commit();
     committed = true;
-    yield { type: "done", output: out.path, files: [out.path], bytes, seconds: (Date.now() - started) / 1000 };
+    yield { type: "done", output: out.path, files: [out.path], bytes: written, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    throw out.failure(e);
   } finally {
     if (!committed) await out.abort();
   }
