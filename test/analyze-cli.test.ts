@@ -88,7 +88,7 @@ describe("dusk analyze", () => {
     for (const k of ["angular_distance_last", "angular_distance_mean", "block_influence", "ppl", "nll", "tokens"]) expect(b[k]).toEqual(v[k]);
   });
 
-  it("reads GGUF: F32 gives the HF map exactly (llama.cpp tokenizes), Q8_0 a close one; other types are refused", async () => {
+  it("reads HF F16/BF16 and GGUF: F32 gives the HF map exactly (llama.cpp tokenizes), Q8_0/Q4_0 close ones; other types are refused", async () => {
     const h = await json(["analyze", hf, "--text", text, ...W]);
     const f32Path = await toGguf(hf, "f32");
     const f32 = await json(["analyze", f32Path, "--text", text, ...W]);
@@ -98,6 +98,16 @@ describe("dusk analyze", () => {
     const diff = Math.max(...q8.angular_distance_mean.flat().map((v: number, i: number) => Math.abs(v - h.angular_distance_mean.flat()[i])));
     expect(diff).toBeLessThan(0.02);
     expect(Math.abs(q8.nll - h.nll)).toBeLessThan(0.05);
+    const q4 = await json(["analyze", await toGguf(hf, "q4_0"), "--text", text, ...W]);
+    expect(q4.angular_distance_mean.flat().every((v: number) => v >= 0 && v <= 1)).toBe(true);
+    expect(Math.abs(q4.nll - h.nll)).toBeLessThan(0.5);
+    // HF in F16 and BF16: the same model rounded, so nearly the same map
+    for (const dtype of ["F16", "BF16"] as const) {
+      const m = await makeTinyHf({ layers: N, hidden: 32, heads: 4, kvHeads: 2, std: 0.08, seed: 11, dtype });
+      const a = await json(["analyze", m, "--text", text, ...W]);
+      const dd = Math.max(...a.angular_distance_mean.flat().map((v: number, i: number) => Math.abs(v - h.angular_distance_mean.flat()[i])));
+      expect(dd, dtype).toBeLessThan(0.02);
+    }
     // Q5_0: a type the engine does not widen
     const bad = join(work, "q5_0.gguf");
     await retype(f32Path, bad, "blk.0.ffn_down.weight", "Q5_0");
