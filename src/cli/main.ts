@@ -19,6 +19,8 @@ import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
+import { analyzeCommand } from "./analyze.js";
+import { searchCommand } from "./search.js";
 
 export const VERSION = "0.1.0";
 
@@ -37,6 +39,8 @@ export const commands: Record<string, AnyCommand> = {
   eval: evalCommand,
   ppl: pplCommand,
   compare: compareCommand,
+  analyze: analyzeCommand,
+  search: searchCommand,
   data: dataCommand,
   serve: serveCommand,
   demo: demoCommand,
