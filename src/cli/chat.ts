@@ -31,6 +31,7 @@ export const chatCommand = defineCommand({
     try {
       const options = { ...(args.system === undefined ? {} : { system: String(args.system) }), ...(template === undefined ? {} : { template, templateOrigin: String(args.template) }) };
       let session = new ChatSession(model, sampling, options);
+      if (interactive && !quiet) process.stderr.write(`[${model.device}]\n`);
       const lines = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
       if (interactive) process.stderr.write("> ");
       for await (const raw of lines) {
