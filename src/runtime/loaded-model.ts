@@ -13,6 +13,7 @@ import { parseGguf } from "../formats/gguf.js";
 import { parseModelRef, resolveModelDir } from "../hub/index.js";
 import type { HubEvent } from "../hub/index.js";
 import { cachedGguf } from "./gguf-cache.js";
+import { serializeSampling } from "./sampling-lock.js";
 import { describeDevice, gpuLayersFor, llamaInstance, llamaLogSince, logMark, type GpuOptions } from "./llama-instance.js";
 
 export interface OpenModelOptions extends GpuOptions {
@@ -25,7 +26,7 @@ export interface OpenModelOptions extends GpuOptions {
    * independent generations that llama.cpp evaluates in shared batches (`dusk serve --parallel`).
    */
   sequences?: number;
-  /** llama.cpp's flash attention (default: node-llama-cpp's choice); false keeps outputs independent of batching */
+  /** llama.cpp's flash attention (default: node-llama-cpp's choice); off, outputs depend less on what else is batched */
   flashAttention?: boolean;
   /** where converted HF directories are cached (default $DUSK_CACHE/gguf or ~/.cache/dusk/gguf) */
   cacheDir?: string;
@@ -83,6 +84,7 @@ export class LoadedModel {
         ...(o.threads === undefined ? {} : { threads: o.threads }),
         ...(o.flashAttention === undefined ? {} : { flashAttention: o.flashAttention }),
       });
+      serializeSampling(context);
       const all = Array.from({ length: sequences }, () => context.getSequence());
       return new LoadedModel(llama, model, context, all, path, ref, await describeDevice(llama, model, o.gpu));
     } catch (e) {

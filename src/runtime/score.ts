@@ -9,6 +9,7 @@ import { describeDevice, gpuLayersFor, llamaInstance, type GpuOptions } from "./
 import { EvalError } from "../errors.js";
 import type { WindowScorer } from "../eval/perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "../eval/scorer.js";
+import { serializeSampling } from "./sampling-lock.js";
 import { groupBySharedPrefix, scoreGroups, type PreparedRequest } from "./score-groups.js";
 import { ScoringSequence, type PositionScore } from "./score-sequence.js";
 
@@ -79,6 +80,7 @@ export class LlamaScorer implements Scorer, WindowScorer {
     // model), so a score would depend on the cache's history and on the other sequences sharing the
     // batch. Without it, scores are the same however the tokens are batched (test/eval-batching).
     const context = await model.createContext({ contextSize: size, batchSize: opts.batchSize ?? size, sequences, flashAttention: false, ...(opts.threads ? { threads: opts.threads } : {}) });
+    serializeSampling(context); // sequences of one batch must not sample concurrently (sampling-lock.ts)
     return new LlamaScorer(model, context, modelPath, opts.bos ?? false, await describeDevice(llama, model, opts.gpu));
   }
 
