@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
 import { listPresets, openModel } from "../runtime/index.js";
+import { checkBind } from "../runtime/server-auth.js";
 import { startServer } from "../runtime/server.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { numberFlag } from "./run.js";
@@ -51,6 +52,8 @@ export const serveCommand = defineCommand({
     const threads = numberFlag(args, "threads");
     const apiKey = args["api-key"] ?? (process.env.DUSK_API_KEY || undefined);
     const template = args.template === undefined ? undefined : await readFile(args.template, "utf8");
+    const host = args.host ?? "127.0.0.1";
+    checkBind(host, apiKey, Boolean(args.insecure)); // before loading anything
     const say = (line: string) => void (args.quiet ? undefined : process.stderr.write(line + "\n"));
     const ref = String(args.model);
     const loading = openModel(ref, {
@@ -63,7 +66,7 @@ export const serveCommand = defineCommand({
     loading.catch(() => undefined); // awaited below; startServer may fail first
     const server = await startServer(loading, {
       modelName: args.name ?? basename(ref).replace(/\.gguf$/i, ""),
-      host: args.host ?? "127.0.0.1",
+      host,
       port,
       queueLimit,
       requestTimeoutMs: timeout * 1000,
