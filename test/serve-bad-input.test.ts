@@ -163,7 +163,7 @@ describe("clients that misbehave", () => {
 
   it("a client that disconnects mid-stream is cancelled at once and its sequence freed", async () => {
     const before = await metric("dusk_generated_tokens_total");
-    const res = await post("/v1/completions", JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 2000, temperature: 0.8, seed: 1, stream: true }), {});
+    const res = await post("/v1/completions", JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 2000, ignore_eos: true, temperature: 0.8, seed: 1, stream: true }), {});
     const reader = res.body!.getReader();
     await reader.read(); // the first chunk: generation is under way
     await reader.cancel();
@@ -178,7 +178,7 @@ describe("clients that misbehave", () => {
   });
 
   it("a flood past the queue limit gets 429 with Retry-After; the others complete", async () => {
-    const body = JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 300, temperature: 0 });
+    const body = JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 300, ignore_eos: true, temperature: 0 });
     const answers = await Promise.all(Array.from({ length: 6 }, () => post("/v1/completions", body)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 429, 429, 429, 429]); // one running, one waiting
@@ -193,9 +193,9 @@ describe("clients that misbehave", () => {
 describe("timeouts", () => {
   it("a request past the request timeout is cancelled: 408 as JSON, or an error event once streaming", async () => {
     // A second server on the same model, used only while the first is idle.
-    const quick = await startServer(model, { modelName: "tiny", port: 0, requestTimeoutMs: 250 });
+    const quick = await startServer(model, { modelName: "tiny", port: 0, requestTimeoutMs: 150 });
     try {
-      const ask = (stream: boolean) => fetch(`${quick.url}/v1/completions`, { method: "POST", body: JSON.stringify({ prompt: "To be", max_tokens: 2000, temperature: 0.8, seed: 2, stream }) });
+      const ask = (stream: boolean) => fetch(`${quick.url}/v1/completions`, { method: "POST", body: JSON.stringify({ prompt: "To be", max_tokens: 2000, ignore_eos: true, temperature: 0.8, seed: 2, stream }) });
       const t = Date.now();
       await expectError(await ask(false), 408, { code: "request_timeout" });
       expect(Date.now() - t).toBeLessThan(2000);

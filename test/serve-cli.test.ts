@@ -77,7 +77,7 @@ describe("dusk serve --parallel 4 in a child process", () => {
   }, 120_000);
 
   it("SIGTERM: an in-flight stream finishes, new requests are refused, and it exits 0", async () => {
-    const res = await fetch(`${url}/v1/completions`, { method: "POST", body: JSON.stringify({ prompt: "To be", max_tokens: 480, temperature: 0, stream: true }) });
+    const res = await fetch(`${url}/v1/completions`, { method: "POST", body: JSON.stringify({ prompt: "To be", max_tokens: 480, ignore_eos: true, temperature: 0, stream: true }) });
     const reader = res.body!.getReader();
     await reader.read();
     const exited = new Promise<number | null>((done) => child!.once("exit", done));

@@ -66,6 +66,12 @@ describe("completions", () => {
     expect(cut.choices[0]!.finish_reason).toBe("stop");
   });
 
+  it("ignore_eos generates exactly max_tokens", async () => {
+    const r = await client.completions.create({ model: "tiny", prompt: "To be", max_tokens: 40, ignore_eos: true } as never);
+    expect((r as OpenAI.Completion).usage!.completion_tokens).toBe(40);
+    expect((r as OpenAI.Completion).choices[0]!.finish_reason).toBe("length");
+  });
+
   it("echo + logprobs: prompt tokens then generated ones, and greedy logprobs agree with scoring the whole text", async () => {
     const prompt = "Question: who is the king?\nAnswer:";
     const r = await client.completions.create({ model: "tiny", prompt, max_tokens: 6, echo: true, logprobs: 2 });

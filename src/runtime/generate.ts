@@ -26,6 +26,8 @@ export interface GenerateOptions {
    * from (after penalties, top-k/top-p/min-p and temperature): the model's own under greedy.
    */
   logprobs?: number;
+  /** keep generating past end-of-generation tokens (fixed-length runs for benchmarks and tests) */
+  ignoreEos?: boolean;
   /** called with every generated token as it arrives (before stop strings are looked for) */
   onGenerated?: (t: GeneratedToken) => void;
 }
@@ -121,31 +123,38 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
             },
           }
         : {}),
-      yieldEogToken: false,
+      yieldEogToken: o.ignoreEos ?? false,
     };
     const top = o.logprobs ?? 0;
     // (node-llama-cpp's evaluate() is this without metadata.)
     const outputs = sequence.evaluateWithMetadata(input, o.logprobs === undefined ? {} : { confidence: true, probabilities: top > 0 }, options);
-    for await (const out of outputs) {
-      const token = out.token;
-      if (count === 0) firstAt = performance.now();
-      if (o.onGenerated) o.onGenerated(o.logprobs === undefined ? { token } : withLogprobs(out as { token: Token; confidence?: number; probabilities?: Map<Token, number> }, top));
-      count++;
-      history.push(token);
-      pending.push(token);
-      const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
-      if (!partial && release()) {
-        stopReason = "stop";
-        break;
+    try {
+      for await (const out of outputs) {
+        const token = out.token;
+        if (count === 0) firstAt = performance.now();
+        if (o.onGenerated) o.onGenerated(o.logprobs === undefined ? { token } : withLogprobs(out as { token: Token; confidence?: number; probabilities?: Map<Token, number> }, top));
+        count++;
+        history.push(token);
+        pending.push(token);
+        const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
+        if (!partial && release()) {
+          stopReason = "stop";
+          break;
+        }
+        if (o.signal?.aborted) {
+          stopReason = "aborted";
+          break;
+        }
+        if (count >= maxTokens) {
+          stopReason = maxTokens < limits.maxTokens ? "context" : "max-tokens";
+          break;
+        }
+        // In step with the model's other generating sequences, so the next batch holds them all.
+        const wait = model.steps?.arrive(sequence);
+        if (wait) await wait;
       }
-      if (o.signal?.aborted) {
-        stopReason = "aborted";
-        break;
-      }
-      if (count >= maxTokens) {
-        stopReason = maxTokens < limits.maxTokens ? "context" : "max-tokens";
-        break;
-      }
+    } finally {
+      model.steps?.leave(sequence);
     }
     if (stopReason !== "stop") {
       if (pending.length > 0 && release()) stopReason = "stop";

@@ -14,6 +14,7 @@ import { parseModelRef, resolveModelDir } from "../hub/index.js";
 import type { HubEvent } from "../hub/index.js";
 import { cachedGguf } from "./gguf-cache.js";
 import { serializeSampling } from "./sampling-lock.js";
+import { StepBarrier } from "./step-barrier.js";
 import { describeDevice, gpuLayersFor, llamaInstance, llamaLogSince, logMark, type GpuOptions } from "./llama-instance.js";
 
 export interface OpenModelOptions extends GpuOptions {
@@ -28,6 +29,12 @@ export interface OpenModelOptions extends GpuOptions {
   sequences?: number;
   /** llama.cpp's flash attention (default: node-llama-cpp's choice); off, outputs depend less on what else is batched */
   flashAttention?: boolean;
+  /**
+   * KV-cache precision (default "f16", llama.cpp's). "f32" doubles its memory, and brings the
+   * difference between a batched and a lone generation from ~1e-4 to ~1e-8 in log-probability
+   * (docs/DESIGN.md, "Batched generation").
+   */
+  kvCache?: "f16" | "f32";
   /** where converted HF directories are cached (default $DUSK_CACHE/gguf or ~/.cache/dusk/gguf) */
   cacheDir?: string;
   /** conversion (HF directory) and download (Hub id) progress */
@@ -45,6 +52,8 @@ export class LoadedModel {
   /** the tokens currently decoded into `sequence` are owned by whoever holds `withSequence` */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** with several sequences: keeps their generations in step (step-barrier.ts) */
+  readonly steps: StepBarrier | undefined;
 
   private constructor(
     readonly llama: Llama,
@@ -58,7 +67,9 @@ export class LoadedModel {
     readonly ref: string,
     /** where it runs, for the user: "CPU (no usable GPU found)", "CUDA (…), 33/33 layers on the GPU" */
     readonly device: string,
-  ) {}
+  ) {
+    this.steps = sequences.length > 1 ? new StepBarrier() : undefined;
+  }
 
   get sequence(): LlamaContextSequence {
     return this.sequences[0]!;
@@ -83,6 +94,7 @@ export class LoadedModel {
         sequences,
         ...(o.threads === undefined ? {} : { threads: o.threads }),
         ...(o.flashAttention === undefined ? {} : { flashAttention: o.flashAttention }),
+        ...(o.kvCache === "f32" ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
       });
       serializeSampling(context);
       const all = Array.from({ length: sequences }, () => context.getSequence());

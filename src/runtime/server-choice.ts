@@ -74,6 +74,7 @@ export async function runChoice(
     stop: req.stop,
     seed: o.seed ?? randomSeed(),
     signal: scope.signal,
+    ignoreEos: req.ignoreEos,
     ...(req.logprobs === undefined ? {} : { logprobs: req.logprobs }),
     onGenerated: (t) => {
       if (!scope.firstTokenSeen) {

@@ -29,6 +29,8 @@ export interface GenerationRequest {
   n: number;
   stream: boolean;
   includeUsage: boolean;
+  /** vLLM's `ignore_eos`: generate max_tokens whatever the model says */
+  ignoreEos: boolean;
 }
 
 export interface CompletionRequest extends GenerationRequest {
@@ -127,6 +129,7 @@ function generationRequest(body: Body, presets: ReadonlyMap<string, Preset>, ser
     n,
     stream,
     includeUsage,
+    ignoreEos: boolean(body, "ignore_eos") ?? false,
   };
 }
 
