@@ -13,6 +13,7 @@ import { parseGguf } from "../formats/gguf.js";
 import { parseModelRef, resolveModelDir } from "../hub/index.js";
 import type { HubEvent } from "../hub/index.js";
 import { cachedGguf } from "./gguf-cache.js";
+import { bySequenceId } from "./batch-order.js";
 import { serializeSampling } from "./sampling-lock.js";
 import { StepBarrier } from "./step-barrier.js";
 import { describeDevice, gpuLayersFor, llamaInstance, llamaLogSince, logMark, type GpuOptions } from "./llama-instance.js";
@@ -89,13 +90,17 @@ export class LoadedModel {
     try {
       const contextSize = o.contextSize ?? Math.min(model.trainContextSize || DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP);
       const sequences = o.sequences ?? 1;
+      let created: LlamaContext | undefined;
       const context = await model.createContext({
         contextSize,
         sequences,
+        // Several sequences: each batch sorted by sequence id, so llama.cpp runs it as one graph (batch-order.ts).
+        ...(sequences > 1 ? { batching: { itemPrioritizationStrategy: bySequenceId(() => created) } } : {}),
         ...(o.threads === undefined ? {} : { threads: o.threads }),
         ...(o.flashAttention === undefined ? {} : { flashAttention: o.flashAttention }),
         ...(o.kvCache === "f32" ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
       });
+      created = context;
       serializeSampling(context);
       const all = Array.from({ length: sequences }, () => context.getSequence());
       return new LoadedModel(llama, model, context, all, path, ref, await describeDevice(llama, model, o.gpu));
