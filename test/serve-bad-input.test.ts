@@ -177,6 +177,24 @@ describe("clients that misbehave", () => {
     expect(await metric('dusk_errors_total\\{type="client_closed"\\}')).toBeGreaterThanOrEqual(1);
   });
 
+  it("a waiting request whose client leaves is taken out of the queue", async () => {
+    const running = await post("/v1/completions", JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 2000, ignore_eos: true, stream: true }));
+    const reader = running.body!.getReader();
+    await reader.read(); // the one sequence is busy
+    const leaving = new AbortController();
+    const queued = fetch(`${server.url}/v1/completions`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: JSON.stringify({ prompt: "Friends", max_tokens: 2 }), signal: leaving.signal }).catch((e: unknown) => e);
+    const depth = async (want: number) => {
+      for (let i = 0; i < 200 && (await metric("dusk_queue_depth")) !== want; i++) await new Promise((r) => setTimeout(r, 10));
+      return metric("dusk_queue_depth");
+    };
+    expect(await depth(1)).toBe(1);
+    leaving.abort();
+    expect(((await queued) as Error).name).toBe("AbortError");
+    expect(await depth(0)).toBe(0); // left the line while the first still runs
+    expect(await metric("dusk_requests_running")).toBe(1);
+    await reader.cancel();
+  });
+
   it("a flood past the queue limit gets 429 with Retry-After; the others complete", async () => {
     const body = JSON.stringify({ model: "tiny", prompt: "To be", max_tokens: 300, ignore_eos: true, temperature: 0 });
     const answers = await Promise.all(Array.from({ length: 6 }, () => post("/v1/completions", body)));
