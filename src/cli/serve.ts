@@ -32,7 +32,8 @@ export const serveCommand = defineCommand({
     timeout: { type: "string", description: `seconds a request may take, waiting included (default ${DEFAULTS.timeout})`, valueHint: "s" },
     "max-body": { type: "string", description: `largest request body in bytes (default ${DEFAULTS.maxBody})`, valueHint: "bytes" },
     grace: { type: "string", description: `on SIGTERM/SIGINT, seconds in-flight requests may finish before they are cancelled (default ${DEFAULTS.grace})`, valueHint: "s" },
-    "flash-attention": { type: "boolean", description: "llama.cpp's flash attention (faster on GPUs; off keeps each output independent of what else is batched)" },
+    "flash-attention": { type: "boolean", description: "llama.cpp's flash attention (faster on GPUs; off, an output depends less on what else is batched)" },
+    "kv-cache": { type: "string", description: "KV-cache precision: f16 (default) or f32 (twice the memory; batched outputs then match lone ones to ~1e-8)", valueHint: "f16|f32" },
     quiet: { type: "boolean", description: "print only errors" },
     ...gpuArgs,
   },
@@ -48,6 +49,8 @@ export const serveCommand = defineCommand({
     const timeout = int("timeout", 1, 86_400, DEFAULTS.timeout);
     const grace = int("grace", 0, 3600, DEFAULTS.grace);
     const maxBody = int("max-body", 1024, 1 << 30, DEFAULTS.maxBody);
+    const kvCache = args["kv-cache"] ?? "f16";
+    if (kvCache !== "f16" && kvCache !== "f32") throw new RuntimeError("runtime.flag", `--kv-cache is ${JSON.stringify(kvCache)}, expected f16 or f32`, { hint: "--kv-cache f32 doubles the KV cache's memory" });
     const ctx = numberFlag(args, "ctx");
     const threads = numberFlag(args, "threads");
     const apiKey = args["api-key"] ?? (process.env.DUSK_API_KEY || undefined);
@@ -60,6 +63,7 @@ export const serveCommand = defineCommand({
       ...gpuFromArgs(args),
       sequences: parallel,
       flashAttention: Boolean(args["flash-attention"]),
+      kvCache,
       ...(ctx === undefined ? {} : { contextSize: ctx }),
       ...(threads === undefined ? {} : { threads }),
     });
