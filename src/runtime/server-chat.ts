@@ -33,7 +33,7 @@ export async function chatCompletions(state: ServeState, scope: RequestScope, bo
 
   const id = state.newId("chatcmpl");
   const head = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: state.name, system_fingerprint: null };
-  const sse = req.stream ? new SseStream(res, () => state.metrics.cancelled()) : undefined;
+  const sse = req.stream ? new SseStream(res) : undefined;
   const withUsage = req.includeUsage ? { usage: null } : {};
   const chunk = (index: number, delta: Record<string, unknown>, entries: TokenEntry[] | null, finish: string | null) =>
     sse?.send({ ...head, choices: [{ index, delta, logprobs: entries === null || req.logprobs === undefined ? null : chatLogprobs(entries), finish_reason: finish }], ...withUsage });

@@ -33,7 +33,7 @@ export async function completions(state: ServeState, scope: RequestScope, body: 
   const id = state.newId("cmpl");
   const created = Math.floor(Date.now() / 1000);
   const head = { id, object: "text_completion", created, model: state.name };
-  const sse = req.stream ? new SseStream(res, () => state.metrics.cancelled()) : undefined;
+  const sse = req.stream ? new SseStream(res) : undefined;
   const usage = { prompt_tokens: prompts.reduce((n, p) => n + p.tokens.length, 0), completion_tokens: 0, total_tokens: 0 };
 
   const choices = await withSlot(state, scope, async (sequence) => {

@@ -42,19 +42,15 @@ export class ServerMetrics {
 
   constructor(private readonly live: () => { waiting: number; running: number; slots: number; ready: boolean }) {}
 
+  /** One answered request; 499 (nginx's "client closed request"): the client went away first. */
   request(endpoint: string, status: number, seconds: number): void {
     const key = `endpoint="${endpoint}",status="${status}"`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     this.duration.observe(seconds);
     if (status >= 400) {
-      const type = status >= 500 ? "server" : status === 429 ? "rate_limited" : status === 408 ? "timeout" : status === 401 ? "unauthorized" : "invalid_request";
+      const type = status === 499 ? "client_closed" : status >= 500 ? "server" : status === 429 ? "rate_limited" : status === 408 ? "timeout" : status === 401 ? "unauthorized" : "invalid_request";
       this.errors.set(type, (this.errors.get(type) ?? 0) + 1);
     }
-  }
-
-  /** A stream ended by the client going away (status 200 already sent). */
-  cancelled(): void {
-    this.errors.set("client_closed", (this.errors.get("client_closed") ?? 0) + 1);
   }
 
   firstToken(seconds: number): void {

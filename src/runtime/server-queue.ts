@@ -14,6 +14,8 @@ interface Waiter<T> {
 export class SlotQueue<T> {
   private readonly free: T[];
   private readonly line: Waiter<T>[] = [];
+  /** slots held by requests */
+  running = 0;
   /** mean seconds a slot is held, smoothed; for Retry-After */
   private meanHoldSeconds = 1;
 
@@ -28,8 +30,6 @@ export class SlotQueue<T> {
   get slots(): number {
     return this.free.length + this.running;
   }
-
-  running = 0;
 
   get waiting(): number {
     return this.line.length;

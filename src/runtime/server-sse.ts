@@ -1,9 +1,8 @@
 // Server-sent events as OpenAI streams them: `data: {json}\n\n` per chunk, `data: [DONE]\n\n` at
-// the end, an error as `data: {"error": {...}}` when the stream has already begun. A client that
-// stops reading while the server writes is cut off rather than buffered without bound.
+// the end (an error after the stream began is one `data: {"error": {...}}` event, written by
+// server.ts). A client that stops reading while the server writes is cut off, not buffered.
 
 import type { ServerResponse } from "node:http";
-import type { HttpError } from "./server-http.js";
 
 /** Why 4 MiB: far beyond any honest backlog of token chunks, small enough to bound a stuck reader. */
 const MAX_BUFFERED_BYTES = 4 << 20;
@@ -11,11 +10,7 @@ const MAX_BUFFERED_BYTES = 4 << 20;
 export class SseStream {
   private started = false;
 
-  constructor(
-    private readonly res: ServerResponse,
-    /** called when the client stopped reading and the stream was cut */
-    private readonly onStuck: () => void,
-  ) {}
+  constructor(private readonly res: ServerResponse) {}
 
   get open(): boolean {
     return !this.res.writableEnded && !this.res.destroyed;
@@ -33,16 +28,8 @@ export class SseStream {
     if (!this.open) return;
     this.begin();
     this.res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-    if (this.res.writableLength > MAX_BUFFERED_BYTES) {
-      this.res.destroy();
-      this.onStuck();
-    }
-  }
-
-  /** An error after the stream began: one error event, then the end. */
-  fail(e: HttpError): void {
-    this.send(e.body);
-    this.end();
+    // The request is then cancelled like any whose client went away (server.ts).
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
   }
 
   end(): void {

@@ -136,10 +136,7 @@ export async function startServer(model: LoadedModel | Promise<LoadedModel>, opt
     // The client went away before the answer ended: cancel at once (its sequence is freed on the next token).
     res.on("close", () => {
       inflight.delete(abort);
-      if (!res.writableFinished) {
-        if (res.headersSent) metrics.cancelled();
-        abort.abort(new HttpError(499, "the client closed the connection", { code: "client_closed" }));
-      }
+      if (!res.writableFinished) abort.abort(new HttpError(499, "the client closed the connection", { code: "client_closed" }));
     });
     const timer = setTimeout(() => abort.abort(new HttpError(408, `the request took longer than ${(opts.requestTimeoutMs ?? 600_000) / 1000} s`, { code: "request_timeout" })), opts.requestTimeoutMs ?? 600_000);
     route(req, res, scope, path)
