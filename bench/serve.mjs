@@ -1,4 +1,4 @@
-// Bench for `dusk serve` (src/runtime/server*.ts) on a generated f16 model, all measured side by
+// Bench for `dusk serve` (src/runtime/server*.ts) on a generated model (f16 and f32 GGUFs), all measured side by
 // side in one run and printed as ratios:
 //   batching gain  = total generated tokens/s of C concurrent streaming clients (--parallel C)
 //                    ÷ the same of one client alone (goal ≥ 2 with C = 8 on 2 cores)
@@ -8,7 +8,7 @@
 // Greedy, exactly N tokens per request (ignore_eos), a different prompt per client, rounds
 // alternating the three measurements. Also llama.cpp's decode time per batch by batch size (read
 // through node-llama-cpp's internal binding, for the bench only): the ceiling batching can reach.
-// Run after `tsc`: node bench/serve.mjs [tokens=64] [reps=3] [threads=1] [hidden=512] [layers=12] [clients=8] [f16|f32|q8_0|q4_0]
+// Run after `tsc`: node bench/serve.mjs [tokens=64] [reps=3] [threads=1] [hidden=512] [layers=12] [clients=8] [f16|f32|q8_0|q4_0 (default both f16 and f32)]
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +17,9 @@ const dusk = await import(new URL("../dist/index.js", import.meta.url).href);
 const { BUILTIN_PRESETS, generate, openModel, startServer } = dusk;
 
 const args = process.argv.slice(2);
-const TYPE = ["f16", "f32", "q8_0", "q4_0"].includes(args.at(-1)) ? args.pop() : "f16";
+// f16 and f32 by default: on a CPU where one token of f16 is already compute-bound, batching buys
+// little; f32's single token is memory-bound, the case batching is for.
+const TYPES = ["f16", "f32", "q8_0", "q4_0"].includes(args.at(-1)) ? [args.pop()] : ["f16", "f32"];
 const [N = 64, REPS = 3, THREADS = 1, HIDDEN = 512, LAYERS = 12, CLIENTS = 8] = args.map(Number);
 const PROMPTS = ["To be, or not to be, that is the question", "Now is the winter of our discontent", "Friends, Romans, countrymen, lend me your ears", "All the world's a stage, and all the men", "Once more unto the breach, dear friends", "But soft, what light through yonder window", "The quality of mercy is not strained", "If music be the food of love, play on"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -57,6 +59,12 @@ try {
   const tokenizerFiles = { "tokenizer.model": t.tokenizerModel, "tokenizer.json": t.tokenizerJson, "tokenizer_config.json": t.tokenizerConfig, "special_tokens_map.json": t.specialTokensMap };
   await dusk.writeTinyHfModel(join(dir, "hf"), { layers: LAYERS, hidden: HIDDEN, intermediate, heads: HIDDEN / 64, kvHeads: HIDDEN / 64, vocabSize: t.pieces.length, dtype: "F16", seed: 5, std: 0.05, tokenizerFiles });
   const params = LAYERS * (4 * HIDDEN * HIDDEN + 3 * HIDDEN * intermediate) + 2 * t.pieces.length * HIDDEN;
+  for (const TYPE of TYPES) await benchType(TYPE, params);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function benchType(TYPE, params) {
   const gguf = join(dir, `model-${TYPE}.gguf`);
   const checkpoint = await dusk.openCheckpoint(join(dir, "hf"));
   for await (const _ of dusk.convertCheckpoint(checkpoint, { output: gguf, type: TYPE })) void _;
@@ -115,6 +123,4 @@ try {
   console.log(`TTFT under load (${ttfts.length} requests): p50 ${(quantile(ttfts, 0.5) * 1000).toFixed(0)} ms, p99 ${(quantile(ttfts, 0.99) * 1000).toFixed(0)} ms`);
   await server.close(0);
   await model.dispose();
-} finally {
-  await rm(dir, { recursive: true, force: true });
 }
