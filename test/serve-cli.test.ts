@@ -130,9 +130,11 @@ describe("--gpu and --gpu-layers", () => {
     }
   });
 
-  it("serve refuses a public bind without a key before loading anything", async () => {
+  it("serve refuses a public bind without a key, or an unknown preset, before loading anything", async () => {
     const r = await runCli(["serve", gguf, "--host", "0.0.0.0", "--port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/refusing to serve on 0\.0\.0\.0 without an API key/);
+    const p = await runCli(["serve", gguf, "--port", "0", "--preset", "wild"]);
+    expect([p.code, p.stderr]).toEqual([1, expect.stringMatching(/unknown preset "wild"\nhint: presets are greedy, precise/)]);
   });
 });

@@ -56,9 +56,19 @@ export const serveCommand = defineCommand({
     const apiKey = args["api-key"] ?? (process.env.DUSK_API_KEY || undefined);
     const template = args.template === undefined ? undefined : await readFile(args.template, "utf8");
     const host = args.host ?? "127.0.0.1";
-    checkBind(host, apiKey, Boolean(args.insecure)); // before loading anything
+    // Everything that can be refused is checked before the model starts loading.
+    checkBind(host, apiKey, Boolean(args.insecure));
+    const presets = await listPresets();
+    if (args.preset !== undefined && !presets.some((p) => p.name === args.preset)) {
+      throw new RuntimeError("runtime.preset", `unknown preset "${args.preset}"`, { hint: `presets are ${presets.map((p) => p.name).join(", ")}; see dusk presets` });
+    }
     const say = (line: string) => void (args.quiet ? undefined : process.stderr.write(line + "\n"));
     const ref = String(args.model);
+    // From here on SIGINT/SIGTERM stop the server gracefully, during loading too.
+    let onSignal: (name: string) => void = () => undefined;
+    const stopped = new Promise<string>((resolve) => (onSignal = resolve));
+    const handlers = { SIGINT: () => onSignal("SIGINT"), SIGTERM: () => onSignal("SIGTERM") };
+    process.once("SIGINT", handlers.SIGINT).once("SIGTERM", handlers.SIGTERM);
     const loading = openModel(ref, {
       ...gpuFromArgs(args),
       sequences: parallel,
@@ -68,40 +78,36 @@ export const serveCommand = defineCommand({
       ...(threads === undefined ? {} : { threads }),
     });
     loading.catch(() => undefined); // awaited below; startServer may fail first
-    const server = await startServer(loading, {
-      modelName: args.name ?? basename(ref).replace(/\.gguf$/i, ""),
-      host,
-      port,
-      queueLimit,
-      requestTimeoutMs: timeout * 1000,
-      maxBodyBytes: maxBody,
-      insecure: Boolean(args.insecure),
-      presets: await listPresets(),
-      ...(apiKey === undefined ? {} : { apiKey }),
-      ...(args.preset === undefined ? {} : { defaultPreset: args.preset }),
-      ...(template === undefined ? {} : { chatTemplate: template }),
-    }).catch(async (e: unknown) => {
-      await loading.then((m) => m.dispose(), () => undefined);
-      throw e;
-    });
-    say(`listening at ${server.url}/v1 (loading ${ref}…)`);
-    let model;
     try {
-      model = await loading;
-      await server.ready;
-    } catch (e) {
-      await server.close(0);
-      await model?.dispose();
-      throw e;
+      const server = await startServer(loading, {
+        modelName: args.name ?? basename(ref).replace(/\.gguf$/i, ""),
+        host,
+        port,
+        queueLimit,
+        requestTimeoutMs: timeout * 1000,
+        maxBodyBytes: maxBody,
+        insecure: Boolean(args.insecure),
+        presets,
+        ...(apiKey === undefined ? {} : { apiKey }),
+        ...(args.preset === undefined ? {} : { defaultPreset: args.preset }),
+        ...(template === undefined ? {} : { chatTemplate: template }),
+      });
+      say(`listening at ${server.url}/v1 (loading ${ref}…)`);
+      const first = await Promise.race([server.ready.then(() => undefined), stopped]).catch(async (e: unknown) => {
+        await server.close(0);
+        throw e;
+      });
+      if (first === undefined) {
+        const model = await loading;
+        say(`ready: ${model.path} on ${model.device}; ${parallel} parallel sequence(s) of ${model.contextSize} tokens; ${apiKey === undefined ? "no API key" : "API key required"} (Ctrl-C to stop)`);
+      }
+      const signal = await stopped;
+      say(`${signal}: finishing in-flight requests (up to ${grace} s)…`);
+      await server.close(grace * 1000);
+      say("stopped");
+    } finally {
+      process.off("SIGINT", handlers.SIGINT).off("SIGTERM", handlers.SIGTERM);
+      await loading.then((m) => m.dispose(), () => undefined);
     }
-    say(`ready: ${model.path} on ${model.device}; ${parallel} parallel sequence(s) of ${model.contextSize} tokens; ${apiKey === undefined ? "no API key" : "API key required"} (Ctrl-C to stop)`);
-    const signal = await new Promise<string>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-    });
-    say(`${signal}: finishing in-flight requests (up to ${grace} s)…`);
-    await server.close(grace * 1000);
-    await model.dispose();
-    say("stopped");
   },
 });
