@@ -58,10 +58,18 @@ describe("llama.cpp vs engine scorer", () => {
     }
   });
 
-  it("trailing spaces of the context move onto the continuation", async () => {
-    const [moved] = await llama.loglikelihood([{ kind: "loglikelihood", context: "Answer: ", continuation: "the king" }]);
-    const [plain] = await llama.loglikelihood([{ kind: "loglikelihood", context: "Answer:", continuation: " the king" }]);
-    expect(moved!.logprob).toBe(plain!.logprob);
+  it("trailing whitespace of the context (spaces, newlines, tabs) moves onto the continuation, on both backends", async () => {
+    for (const scorer of [llama, engine]) {
+      const [moved, plain, movedNl, plainNl] = await scorer.loglikelihood([
+        { kind: "loglikelihood", context: "Answer: ", continuation: "the king" },
+        { kind: "loglikelihood", context: "Answer:", continuation: " the king" },
+        // lm-eval's rstrip() moves "\n\t " too: the newline is scored as part of the continuation
+        { kind: "loglikelihood", context: "To be, or not to be\n\t ", continuation: "that is" },
+        { kind: "loglikelihood", context: "To be, or not to be", continuation: "\n\t that is" },
+      ]);
+      expect(moved!.logprob).toBe(plain!.logprob);
+      expect(movedNl!.logprob).toBe(plainNl!.logprob);
+    }
   });
 
   it("left-truncates long inputs and says so, on both backends", async () => {

@@ -7,6 +7,8 @@ import { dirname, join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResultsFile } from "../src/eval/results.js";
+import { buildNextLineDocs } from "../src/eval/task-nextline.js";
+import { fullCorpus } from "../src/fixtures/corpus.js";
 import { LlamaScorer } from "../src/runtime/score.js";
 import { startServer, type RunningServer } from "../src/runtime/server.js";
 import { runCli, tempDirs } from "./helpers/cli.js";
@@ -141,6 +143,42 @@ describe("dusk eval", () => {
 });
 
 describe("dusk ppl / compare / data pull", () => {
+  it("nextline: built from --text with no --data, --limit N builds N items, llama.cpp and engine agree", async () => {
+    const textFile = join(work, "held-out.txt");
+    const text = fullCorpus().slice(1_050_000, 1_080_000);
+    writeFileSync(textFile, text);
+    const out = join(work, "nextline.json");
+    const r = await runCli(["eval", gguf, "--tasks", "nextline", "--text", textFile, "--limit", "6", "-o", out, "--samples", join(work, "nextline.jsonl"), "--quiet"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/nextline\s+acc_norm/);
+    const res = readResults(out);
+    expect(res["n-samples"].nextline).toEqual({ original: 6, effective: 6 });
+    expect(res.config.datasets?.nextline).toMatchObject({ repo: "dusk:nextline", commit: "unknown", built: expect.stringMatching(/^6 items .*seed 1234/) });
+    // the items the library builds for items: 6, in the runner's v1 order
+    const docs = buildNextLineDocs({ text, items: 6 });
+    const recs = readFileSync(join(work, "nextline.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "sample");
+    expect(recs).toHaveLength(6);
+    for (const rec of recs) {
+      expect(rec.prompt).toBe(docs[rec.datasetIndex]!.query);
+      expect(rec.choices).toEqual(docs[rec.datasetIndex]!.choices);
+      expect(rec.loglikelihoods.every((v: number) => Number.isFinite(v) && v < 0)).toBe(true);
+    }
+    const e = await runCli(["eval", hf, "--backend", "engine", "--tasks", "nextline", "--text", textFile, "--limit", "6", "--samples", join(work, "nextline-engine.jsonl"), "--quiet"]);
+    expect(e.code).toBe(0);
+    const erecs = readFileSync(join(work, "nextline-engine.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "sample");
+    erecs.forEach((er, i) => er.loglikelihoods.forEach((v: number, j: number) => expect(Math.abs(v - recs[i].loglikelihoods[j])).toBeLessThan(5e-3)));
+  }, 90_000);
+
+  it("nextline without --text, and a file task without --data, are refused before loading the model", async () => {
+    const noText = await runCli(["eval", gguf, "--tasks", "nextline"]);
+    expect(noText.code).toBe(1);
+    expect(noText.stderr).toMatch(/--text/);
+    const noData = await runCli(["eval", "missing.gguf", "--tasks", "nextline,arc_challenge", "--text", join(work, "held-out.txt")]);
+    expect(noData.code).toBe(1);
+    expect(noData.stderr).toMatch(/arc_challenge reads its documents from a data directory: pass --data DIR/);
+  });
+
   it("ppl: llama.cpp and engine agree", async () => {
     const text = join(work, "text.txt");
     writeFileSync(text, "To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows of outrageous fortune. ".repeat(3));

@@ -11,7 +11,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvalError, FormatError } from "../src/errors.js";
-import { CharBigramScorer } from "../src/eval/char-bigram-scorer.js";
+import { CharBigramScorer } from "../src/eval/char-ngram-scorer.js";
 import { manifestPath, readDatasetManifest, taskDatasetSource, type DatasetManifest } from "../src/eval/dataset-manifest.js";
 import { loadSplit, taskDataFiles } from "../src/eval/dataset.js";
 import { buildResults } from "../src/eval/results.js";
@@ -279,13 +279,14 @@ describe("a parquet file without a required column", () => {
     expect((err as EvalError).message).toContain("question, subject, choices");
     expect((err as EvalError).hint).toMatch(/schema/);
 
-    const arcNoLabel = SCHEMAS.arc.map((c) => (c.kind === "struct" ? { ...c, fields: c.fields.filter((f) => f.name !== "label") } : c));
+    // (choices.label is not read: lm-eval takes gold from the answer key alone)
+    const arcNoText = SCHEMAS.arc.map((c) => (c.kind === "struct" ? { ...c, fields: c.fields.filter((f) => f.name !== "text") } : c));
     const arcFile = splitPath(dir, arcChallenge as EvalTask<unknown>, "test", ".parquet");
-    put(arcFile, parquetBytes(arcNoLabel, range(2).map((i) => arcRow("test", i))));
+    put(arcFile, parquetBytes(arcNoText, range(2).map((i) => arcRow("test", i))));
     const nested = await loadSplit(dir, arcChallenge as EvalTask<unknown>, "test").then((rows) => arcChallenge.parseDoc(rows[0]!)).catch((e: unknown) => e);
     expect(nested).toBeInstanceOf(EvalError);
     expect((nested as EvalError).message).toContain(arcFile);
-    expect((nested as EvalError).message).toContain('no column "choices.label"');
+    expect((nested as EvalError).message).toContain('no column "choices.text"');
   });
   it("a present column holding a wrong value is still a row error (FormatError with the row)", async () => {
     const dir = join(root, "badvalue");

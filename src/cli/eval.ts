@@ -3,7 +3,7 @@
 // writes lm-eval-shaped results JSON and per-sample JSONL, prints a small table. Also opens scorers
 // for `dusk ppl`. Not here: task logic (src/eval), scoring (the backends).
 
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { defineCommand } from "citty";
@@ -148,8 +148,9 @@ export const evalCommand = defineCommand({
   meta: { name: "eval", description: "Score a model on Open LLM Leaderboard tasks (lm-eval-shaped results and per-sample logs)" },
   args: {
     models: { type: "positional", description: "MODEL: a .gguf, an HF directory, or (with --preset, --backend engine) the source model(s)", required: false },
-    tasks: { type: "string", description: "comma-separated: leaderboard (or leaderboard-v1), arc_challenge, hellaswag, mmlu, mmlu_<subject>, truthfulqa_mc2, winogrande, gsm8k", required: true },
-    data: { type: "string", description: "dataset directory in the Hub layout (fill it with `dusk data pull`)", required: true },
+    tasks: { type: "string", description: "comma-separated: leaderboard (or leaderboard-v1), arc_challenge, hellaswag, mmlu, mmlu_<subject>, truthfulqa_mc2, winogrande, gsm8k, nextline (with --text)", required: true },
+    data: { type: "string", description: "dataset directory in the Hub layout (fill it with `dusk data pull`); not needed by nextline" },
+    text: { type: "string", description: "nextline: the held-out UTF-8 text its items are built from (--limit N builds N of them)" },
     protocol: { type: "string", description: "v1 (leaderboard, b281b09) or v0.4 (default v1)" },
     shots: { type: "string", description: "few-shot count (default: each task's leaderboard k)" },
     limit: { type: "string", description: "score only the first N docs of each task" },
@@ -164,10 +165,13 @@ export const evalCommand = defineCommand({
     const protocol = (args.protocol ?? "v1") as ProtocolName;
     if (protocol !== "v1" && protocol !== "v0.4") throw new EvalError("EVAL_BAD_PROTOCOL", `unknown protocol ${JSON.stringify(args.protocol)}`, { hint: "use --protocol v1 or --protocol v0.4" });
     const names = args.tasks.split(",").map((s) => s.trim()).filter(Boolean).map((n) => (n === "leaderboard-v1" ? "leaderboard" : n));
-    const tasks = resolveTasks(names);
     const shots = args.shots === undefined ? undefined : Number(args.shots);
     if (shots !== undefined && (!Number.isSafeInteger(shots) || shots < 0)) throw new EvalError("EVAL_BAD_ARG", `--shots must be a non-negative integer, got ${JSON.stringify(args.shots)}`, { hint: "e.g. --shots 0" });
     const limit = positiveInt(args.limit, "--limit");
+    // nextline builds its items from --text: N items for --limit N, as nextLineTask({ items: N }) does
+    const tasks = resolveTasks(names, { ...(args.text === undefined ? {} : { text: await readFile(args.text, "utf8") }), ...(limit === undefined ? {} : { items: limit }) });
+    const fileTask = tasks.find((t) => t.dataset.kind !== "built");
+    if (fileTask && !args.data) throw new EvalError("EVAL_NO_DATA", `${fileTask.name} reads its documents from a data directory: pass --data DIR`, { hint: `Fetch them once with: dusk data pull --tasks ${fileTask.group ?? fileTask.name} --to ./datasets` });
     if (args.resume && !args.samples) throw new EvalError("EVAL_RESUME_NEEDS_SAMPLES", "--resume needs --samples (the log it resumes from)", { hint: "pass the same --samples path as the interrupted run" });
     // Which commit each task's data was pulled at (from `dusk data pull`'s manifests,
     // read before scoring so a damaged manifest fails fast; "unknown" for hand-made data).

@@ -15,8 +15,8 @@ function leaderboard(model: string, s: number[], protocol: "v1" | "v0.4" = "v1")
     [
       taskResult("arc_challenge", { acc: 0, acc_norm: arc! }),
       taskResult("hellaswag", { acc: 0, acc_norm: hs! }),
-      taskResult("mmlu_anatomy", { acc: mmlu! - 0.01 }),
-      taskResult("mmlu_virology", { acc: mmlu! + 0.01 }),
+      taskResult("mmlu_anatomy", { acc: mmlu! - 0.01, acc_norm: mmlu! - 0.01 }),
+      taskResult("mmlu_virology", { acc: mmlu! + 0.01, acc_norm: mmlu! + 0.01 }),
       taskResult("truthfulqa_mc2", { mc1: 0, mc2: tqa! }),
       taskResult("winogrande", { acc: wg! }),
       taskResult("gsm8k", { acc: gsm!, strict_match: 0, flexible_extract: 0 }),
@@ -31,6 +31,9 @@ describe("results files", () => {
     const r = leaderboard("x", [50, 60, 40, 45, 70, 10]);
     expect(r.results.arc_challenge).toEqual({ acc: 0, acc_stderr: 0.01, acc_norm: 0.5, acc_norm_stderr: 0.01 });
     expect(r.results.mmlu!.acc).toBeCloseTo(0.4, 12);
+    expect(r.results.mmlu!.acc_norm).toBeCloseTo(0.4, 12);
+    // a file whose subjects lack acc_norm gets no acc_norm in the group row
+    expect(buildResults([taskResult("mmlu_anatomy", { acc: 0.5 })], { scorer, protocol: "v1", seed: 42 }).results.mmlu).toEqual({ acc: 0.5 });
     expect(r["n-samples"].mmlu).toEqual({ original: 20, effective: 20 });
     expect(r.truncations.mmlu).toBe(2);
     expect([r.protocol, r.seed, r.bos, r.config.datasetRevision]).toEqual(["v1", 42, false, "unknown"]);

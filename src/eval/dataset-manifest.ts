@@ -57,6 +57,8 @@ export interface TaskDatasetSource {
   revision?: string;
   /** when commit is "unknown", why */
   reason?: string;
+  /** for a task that built its documents in memory (no repo): how, e.g. the text's hash and the seed */
+  built?: string;
 }
 
 export function manifestPath(dataDir: string, repo: string): string {
@@ -147,8 +149,10 @@ export async function recordDatasetPull(dataDir: string, pull: PulledDataset): P
  * The source of the files a task reads (taskDataFiles at `shots`): their commit when every one is
  * in the repo's manifest at one commit and still has the recorded size; else "unknown" with why.
  */
-export async function taskDatasetSource(dataDir: string, task: EvalTask<unknown>, shots = task.defaultShots): Promise<TaskDatasetSource> {
+export async function taskDatasetSource(dataDir: string | undefined, task: EvalTask<unknown>, shots = task.defaultShots): Promise<TaskDatasetSource> {
+  if (task.dataset.kind === "built") return { repo: `dusk:${task.name}`, commit: "unknown", built: task.dataset.description };
   const repo = task.dataset.repo;
+  if (dataDir === undefined) return { repo, commit: "unknown", reason: "no data directory" };
   const manifest = await readDatasetManifest(dataDir, repo);
   if (manifest === undefined) return { repo, commit: "unknown", reason: `no ${DATASET_MANIFEST_NAME} (data not pulled with dusk data pull)` };
   const entries: ManifestFile[] = [];

@@ -35,20 +35,24 @@ export interface TaskDataFile {
 
 /** The files a task reads: the eval split, plus the shot split when shots are drawn. */
 export function taskDataFiles(task: EvalTask<unknown>, shots = task.defaultShots): TaskDataFile[] {
-  const splits = [task.dataset.evalSplit];
-  const shotSplit = task.dataset.shotSplit;
-  if (shots > 0 && shotSplit !== undefined && shotSplit !== task.dataset.evalSplit) splits.push(shotSplit);
+  const dataset = task.dataset;
+  if (dataset.kind === "built") return [];
+  const splits = [dataset.evalSplit];
+  const shotSplit = dataset.shotSplit;
+  if (shots > 0 && shotSplit !== undefined && shotSplit !== dataset.evalSplit) splits.push(shotSplit);
   return splits.map((split) => ({
     task: task.name,
     split,
-    repo: task.dataset.repo,
-    pathInRepo: `${task.dataset.dir}/${split}-00000-of-00001.parquet`,
+    repo: dataset.repo,
+    pathInRepo: `${dataset.dir}/${split}-00000-of-00001.parquet`,
   }));
 }
 
 /** Loads one split of a task. Missing file → EvalError with the path and the pull command. */
 export async function loadSplit(dataDir: string, task: EvalTask<unknown>, split: string): Promise<DatasetRow[]> {
-  const stemPath = join(dataDir, task.dataset.repo, task.dataset.dir, `${split}-00000-of-00001`);
+  const dataset = task.dataset;
+  if (dataset.kind === "built") throw new EvalError("EVAL_BUILT_TASK", `${task.name} builds its documents in memory; it has no split files`);
+  const stemPath = join(dataDir, dataset.repo, dataset.dir, `${split}-00000-of-00001`);
   const candidates = [".parquet", ".jsonl", ".json"].map((ext) => stemPath + ext);
   for (const file of candidates) {
     const st = await stat(file).catch(() => undefined);

@@ -2,10 +2,10 @@
 // contract, the runner, results and comparison. Backends implement `Scorer` elsewhere.
 
 export { PythonRandom } from "./python-random.js";
-export { pythonCapitalize, pythonStrip } from "./python-strings.js";
+export { pythonCapitalize, pythonRstrip, pythonStrip } from "./python-strings.js";
 export type { EvalRequest, GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Scorer, ScorerDescription } from "./scorer.js";
 export { cutAtStopStrings, splitTrailingSpaces } from "./scorer.js";
-export type { DocScore, EvalTask, ProtocolName, ScorerResponse, ShotSelection, TaskDataset } from "./task.js";
+export type { BuiltDataset, ChoiceDoc, DocScore, EvalTask, ProtocolName, ScorerResponse, ShotSelection, TaskDataset } from "./task.js";
 export { assembleContext } from "./task.js";
 export { arcChallenge } from "./task-arc.js";
 export { hellaswag, hellaswagPreprocess } from "./task-hellaswag.js";
@@ -13,7 +13,8 @@ export { MMLU_SUBJECTS, mmluSubjectTask, mmluTasks, type MmluSubject } from "./t
 export { TRUTHFULQA_QA_PROMPT, truthfulqaMc2 } from "./task-truthfulqa.js";
 export { winogrande } from "./task-winogrande.js";
 export { GSM8K_MAX_TOKENS, GSM8K_STOP_STRINGS, gsm8k } from "./task-gsm8k.js";
-export { allTasks, LEADERBOARD_TASK_NAMES, resolveTasks } from "./registry.js";
+export { buildNextLineDocs, NEXTLINE_DEFAULT_CONTEXT_LINES, NEXTLINE_DEFAULT_SEED, nextLineTask, type NextLineDoc, type NextLineOptions } from "./task-nextline.js";
+export { allTasks, LEADERBOARD_TASK_NAMES, resolveTasks, type BuiltTaskInputs } from "./registry.js";
 export { loadSplit, taskDataFiles, type DatasetRow, type TaskDataFile } from "./dataset.js";
 export * from "./metrics.js";
 export { PROTOCOL_SEEDS, prepareDocs, type PreparedDoc, type PrepareOptions } from "./protocol.js";
@@ -21,6 +22,6 @@ export { runTask, type EvalEvent, type RunTaskOptions, type TaskResult } from ".
 export { readSampleLog, type SampleLogHeader, type SampleRecord } from "./sample-log.js";
 export { buildResults, parseResultsFile, type ResultsFile, type ResultsMeta } from "./results.js";
 export { compare, LEADERBOARD_COLUMNS, renderMarkdown, renderSvg, type ComparisonRow, type ComparisonTable, type CompareInput } from "./compare.js";
-export { CharBigramScorer, type CharBigramOptions } from "./char-bigram-scorer.js";
+export { CharBigramScorer, CharNgramScorer, type CharNgramOptions } from "./char-ngram-scorer.js";
 export { manifestPath, readDatasetManifest, recordDatasetPull, taskDatasetSource, type TaskDatasetSource } from "./dataset-manifest.js";
 export { summarizeDatasetRevisions } from "./results.js";

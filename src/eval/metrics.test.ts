@@ -3,6 +3,7 @@ import {
   accuracy, argmax, codePointLength, extractGsm8kAnswer, flexibleExtractFilter, gsm8kExactMatch, mc1, mc2, meanStderr,
   normalizedAccuracy, strictMatchFilter,
 } from "./metrics.js";
+import { arcChallenge } from "./task-arc.js";
 
 describe("accuracies", () => {
   it("argmax takes the first of ties, like numpy", () => {
@@ -17,6 +18,22 @@ describe("accuracies", () => {
     // by raw ll the short one wins; normalised the long one does
     expect(accuracy([-2, -3], 0)).toBe(1);
     expect(normalizedAccuracy([-2, -3], ["ab", "abcdef"], 1)).toBe(1);
+  });
+});
+
+describe("acc_norm's divisor (lm-eval b281b09 MultipleChoiceTask: len(choice), a Python str)", () => {
+  const scored = (lls: number[]) => lls.map((logprob) => ({ logprob, greedy: false }));
+  it("is the choice's length without the leading space the continuation carries", () => {
+    // /len: -1/1 = -1 < -3.5/4 = -0.875 → choice 1; /(len+1): -0.5 > -0.7 → choice 0
+    expect(normalizedAccuracy([-1, -3.5], ["a", "abcd"], 1)).toBe(1);
+    // the same through a task: ARC scores " a" and " abcd" but divides by 1 and 4
+    const doc = arcChallenge.parseDoc({ file: "f", index: 0, value: { question: "q", choices: { text: ["a", "abcd"], label: ["A", "B"] }, answerKey: "B" } });
+    expect(arcChallenge.buildRequests(doc, "Q", "v1").map((r) => (r.kind === "loglikelihood" ? r.continuation : ""))).toEqual([" a", " abcd"]);
+    expect(arcChallenge.score(doc, scored([-1, -3.5]), "v1").metrics).toEqual({ acc: 0, acc_norm: 1 });
+  });
+  it("counts code points, not UTF-8 bytes (acc_bytes is a later harness's separate metric)", () => {
+    // code points: -1.5/1 < -2.5/2 → choice 1; UTF-8 bytes: -1.5/2 > -2.5/2 → choice 0
+    expect(normalizedAccuracy([-1.5, -2.5], ["é", "ab"], 1)).toBe(1);
   });
 });
 

@@ -60,7 +60,18 @@ describe("ARC", () => {
       { kind: "loglikelihood", context: "C", continuation: " 5" },
     ]);
   });
-  it("an answer key outside the labels is a FormatError naming the row", () => {
+  it("gold is the key's position in A–E, whatever the order of choices.label (as lm-eval b281b09)", () => {
+    const doc = (labels: string[], answerKey: string) => arcChallenge.parseDoc(row({ question: "q", choices: { text: ["w", "x", "y", "z"], label: labels }, answerKey })).gold;
+    expect(doc(["B", "A", "C", "D"], "A")).toBe(0);
+    expect(doc(["D", "C", "B", "A"], "B")).toBe(1);
+    expect(doc(["A", "B", "C", "D"], "3")).toBe(2); // digit keys map to letters first, even with letter labels
+    expect(doc(["4", "3", "2", "1"], "1")).toBe(0);
+    // a key found in the labels but not among the first four of A–E is no gold for four choices
+    expect(() => doc(["E", "F", "G", "H"], "E")).toThrow(/answerKey/);
+    expect(() => doc(["F", "G", "H", "I"], "F")).toThrow(/answerKey/);
+    expect(() => doc(["a", "b", "c", "d"], "a")).toThrow(/answerKey/);
+  });
+  it("an answer key outside A–E or past the choices is a FormatError naming the row", () => {
     expect(() => arcChallenge.parseDoc(row({ question: "q", choices: { text: ["a"], label: ["A"] }, answerKey: "C" }, 7))).toThrow(/row 7: answerKey/);
     expect(() => arcChallenge.parseDoc(row({ question: "q", choices: { label: ["A"] }, answerKey: "A" }))).toThrow(FormatError);
   });
@@ -80,6 +91,12 @@ describe("MMLU", () => {
         "Who?\nA. a\nB. b\nC. c\nD. d\nAnswer:",
     );
     expect(task.buildRequests(item, "x", "v1").map((r) => (r.kind === "loglikelihood" ? r.continuation : ""))).toEqual([" A", " B", " C", " D"]);
+  });
+  it("reports acc and acc_norm, as lm-eval's MultipleChoiceTask does (equal: every choice is one letter)", () => {
+    expect(task.metricNames).toEqual(["acc", "acc_norm"]);
+    const lls = [-1.5, -2, -3, -1];
+    expect(task.score(item, lls.map((logprob) => ({ logprob, greedy: false })), "v1").metrics).toEqual({ acc: 1, acc_norm: 1 });
+    expect(task.score(shot, lls.map((logprob) => ({ logprob, greedy: false })), "v1").metrics).toEqual({ acc: 0, acc_norm: 0 });
   });
 });
 

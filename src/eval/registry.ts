@@ -1,11 +1,13 @@
 // The task registry: names a user can ask for → tasks. "mmlu" expands to its 57 subjects;
-// "leaderboard" to all six benchmarks. Not here: running them (runner.ts).
+// "leaderboard" to all six benchmarks; "nextline" is built from a text the caller passes.
+// Not here: running them (runner.ts).
 
 import { EvalError } from "../errors.js";
 import { arcChallenge } from "./task-arc.js";
 import { gsm8k } from "./task-gsm8k.js";
 import { hellaswag } from "./task-hellaswag.js";
 import { mmluTasks } from "./task-mmlu.js";
+import { nextLineTask, type NextLineOptions } from "./task-nextline.js";
 import { truthfulqaMc2 } from "./task-truthfulqa.js";
 import { winogrande } from "./task-winogrande.js";
 import type { EvalTask } from "./task.js";
@@ -22,16 +24,31 @@ export function allTasks(): EvalTask<any>[] {
   return [...SINGLE_TASKS.values()];
 }
 
-/** Resolves names ("arc_challenge", "mmlu", "mmlu_anatomy", "leaderboard") to tasks, without duplicates. */
-export function resolveTasks(names: readonly string[]): EvalTask<any>[] {
+/** What the tasks built in memory are built from; `nextline` needs `text`. */
+export type BuiltTaskInputs = Partial<NextLineOptions>;
+
+/**
+ * Resolves names ("arc_challenge", "mmlu", "mmlu_anatomy", "leaderboard", "nextline") to tasks,
+ * without duplicates. "nextline" is built here from `built.text`.
+ */
+export function resolveTasks(names: readonly string[], built: BuiltTaskInputs = {}): EvalTask<any>[] {
   const out = new Map<string, EvalTask<any>>();
   const add = (name: string): void => {
     if (name === "leaderboard") return LEADERBOARD_TASK_NAMES.forEach(add);
     if (name === "mmlu") return mmluTasks.forEach((t) => void out.set(t.name, t));
+    if (name === "nextline") {
+      if (out.has(name)) return;
+      if (built.text === undefined) {
+        throw new EvalError("EVAL_NEXTLINE_NO_TEXT", "nextline builds its items from a text, and none was given", {
+          hint: "Pass the held-out text: --text held-out.txt",
+        });
+      }
+      return void out.set(name, nextLineTask({ ...built, text: built.text }));
+    }
     const task = SINGLE_TASKS.get(name);
     if (task === undefined) {
       throw new EvalError("EVAL_UNKNOWN_TASK", `unknown task "${name}"`, {
-        hint: `Known: leaderboard, ${LEADERBOARD_TASK_NAMES.join(", ")}, or mmlu_<subject>.`,
+        hint: `Known: leaderboard, ${LEADERBOARD_TASK_NAMES.join(", ")}, mmlu_<subject>, or nextline (with --text).`,
       });
     }
     out.set(task.name, task);

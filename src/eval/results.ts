@@ -72,6 +72,8 @@ export function buildResults(taskResults: readonly TaskResult[], meta: ResultsMe
   const subjects = taskResults.filter((r) => r.task.startsWith("mmlu_"));
   if (subjects.length > 0) {
     results.mmlu = { acc: mean(subjects.map((r) => r.metrics.acc ?? NaN)) };
+    // acc_norm only when every subject has it (results from before it was reported lack it)
+    if (subjects.every((r) => r.metrics.acc_norm !== undefined)) results.mmlu.acc_norm = mean(subjects.map((r) => r.metrics.acc_norm!));
     versions.mmlu = subjects[0]!.version;
     nSamples.mmlu = {
       original: subjects.reduce((n, r) => n + r.nSamples.original, 0),

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EvalError, FormatError } from "../errors.js";
-import { CharBigramScorer } from "./char-bigram-scorer.js";
+import { CharBigramScorer } from "./char-ngram-scorer.js";
 import { taskDataFiles } from "./dataset.js";
 import { runTask, type EvalEvent, type TaskResult } from "./runner.js";
 import type { GenerateRequest, LoglikelihoodRequest, Scorer } from "./scorer.js";

@@ -13,8 +13,8 @@ import type { EvalRequest, GenerateRequest, LoglikelihoodRequest, Scorer } from 
 import type { EvalTask, ProtocolName, ScorerResponse } from "./task.js";
 
 export interface RunTaskOptions {
-  /** directory laid out as the Hub: DIR/<repo>/<dir>/<split>-00000-of-00001.parquet */
-  dataDir: string;
+  /** directory laid out as the Hub: DIR/<repo>/<dir>/<split>-00000-of-00001.parquet (unused by built tasks) */
+  dataDir?: string;
   protocol: ProtocolName;
   shots?: number;
   limit?: number;
@@ -52,13 +52,7 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
   const shots = opts.shots ?? task.defaultShots;
   const batchSize = opts.batchSize ?? 32;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new EvalError("EVAL_BAD_BATCH", `batch size must be a positive integer, got ${batchSize}`);
-  const evalRows = await loadSplit(opts.dataDir, task as EvalTask<unknown>, task.dataset.evalSplit);
-  const evalDocs = evalRows.map((r) => task.parseDoc(r));
-  let shotDocs: D[] = [];
-  const shotSplit = task.dataset.shotSplit;
-  if (shots > 0 && shotSplit !== undefined) {
-    shotDocs = shotSplit === task.dataset.evalSplit ? evalDocs : (await loadSplit(opts.dataDir, task as EvalTask<unknown>, shotSplit)).map((r) => task.parseDoc(r));
-  }
+  const { evalDocs, shotDocs } = await loadDocs(task, opts.dataDir, shots);
   const prepared = prepareDocs(task, evalDocs, shotDocs, { protocol: opts.protocol, shots, ...(opts.limit === undefined ? {} : { limit: opts.limit }) });
   const header: SampleLogHeader = {
     type: "header",
@@ -68,6 +62,7 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
     seed: PROTOCOL_SEEDS[opts.protocol],
     shots,
     limit: opts.limit ?? null,
+    ...(task.dataset.kind === "built" ? { built: task.dataset.description } : {}),
   };
 
   const done = new Map<number, SampleRecord>();
@@ -133,6 +128,23 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
   };
   yield { type: "result", task: task.name, result };
   return result;
+}
+
+/** The eval docs and shot pool: built in memory, or parsed from the split files under `dataDir`. */
+async function loadDocs<D>(task: EvalTask<D>, dataDir: string | undefined, shots: number): Promise<{ evalDocs: readonly D[]; shotDocs: readonly D[] }> {
+  const dataset = task.dataset;
+  if (dataset.kind === "built") return { evalDocs: dataset.docs, shotDocs: [] };
+  if (dataDir === undefined) {
+    throw new EvalError("EVAL_NO_DATA", `${task.name} reads its documents from a data directory, and none was given`, {
+      hint: `Fetch them with \`dusk data pull --tasks ${task.group ?? task.name} --to ./datasets\`, then pass --data ./datasets.`,
+    });
+  }
+  const evalDocs = (await loadSplit(dataDir, task as EvalTask<unknown>, dataset.evalSplit)).map((r) => task.parseDoc(r));
+  const shotSplit = dataset.shotSplit;
+  if (shots === 0 || shotSplit === undefined) return { evalDocs, shotDocs: [] };
+  // the same array when shots come from the eval split: prepareDocs then removes the doc itself
+  if (shotSplit === dataset.evalSplit) return { evalDocs, shotDocs: evalDocs };
+  return { evalDocs, shotDocs: (await loadSplit(dataDir, task as EvalTask<unknown>, shotSplit)).map((r) => task.parseDoc(r)) };
 }
 
 interface BatchItem<D> {

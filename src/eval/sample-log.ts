@@ -16,6 +16,8 @@ export interface SampleLogHeader {
   seed: number;
   shots: number;
   limit: number | null;
+  /** a built task's documents (text hash, seed, item count): a log resumes only into the same ones */
+  built?: string;
 }
 
 export interface SampleRecord {
@@ -119,8 +121,9 @@ export class SampleLogWriter {
 /** A resumed log must come from the same settings, or its samples would mix two runs. */
 export function checkResumable(path: string, found: SampleLogHeader | undefined, wanted: SampleLogHeader): void {
   if (found === undefined) return;
-  // `limit` may change: the first N docs and their prompts do not depend on it.
-  const keys = ["task", "version", "protocol", "seed", "shots"] as const;
+  // `limit` may change: the first N docs and their prompts do not depend on it. A built task's
+  // docs may (nextline builds --limit items), and `built` tells.
+  const keys = ["task", "version", "protocol", "seed", "shots", "built"] as const;
   for (const key of keys) {
     if (found[key] !== wanted[key]) {
       throw new EvalError("EVAL_RESUME_MISMATCH", `${path}: cannot resume, ${key} was ${JSON.stringify(found[key])} and is now ${JSON.stringify(wanted[key])}`, {

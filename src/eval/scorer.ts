@@ -2,12 +2,15 @@
 // OpenAI-compatible server). Tasks produce requests; a Scorer answers them in batches.
 // Not here: any backend; tokenisers; prompt building (tasks own the strings, byte for byte).
 
+import { pythonRstrip } from "./python-strings.js";
+
 /**
  * Score `continuation` given `context`.
  *
  * Tokenisation contract (lm-eval b281b09, what moves numbers):
- * 1. Move trailing spaces of `context` onto the front of `continuation` first
- *    (`"Answer: "` + `"A"` is scored as `"Answer:"` + `" A"`). See `splitTrailingSpaces`.
+ * 1. Move all trailing whitespace of `context` (Python's `rstrip()`: spaces, newlines, tabs, …)
+ *    onto the front of `continuation` first (`"Answer: "` + `"A"` is scored as `"Answer:"` +
+ *    `" A"`, and `"Line\n"` + `"Next"` as `"Line"` + `"\nNext"`). See `splitTrailingSpaces`.
  * 2. Encode context + continuation as one string → `whole`; encode the context alone → `ctx`.
  *    The continuation tokens are `whole.slice(ctx.length)` (never encode the continuation alone:
  *    merges across the boundary would differ).
@@ -68,10 +71,13 @@ export interface Scorer {
   describe(): ScorerDescription;
 }
 
-/** Step 1 of the contract: `("Answer: ", "A")` → `("Answer:", " A")`. Only U+0020 moves. */
+/**
+ * Step 1 of the contract: `("Answer: ", "A")` → `("Answer:", " A")`. Every trailing character
+ * Python's `str.isspace()` accepts moves, not only U+0020: lm-eval computes the split as
+ * `len(context) - len(context.rstrip())`.
+ */
 export function splitTrailingSpaces(context: string, continuation: string): { context: string; continuation: string } {
-  let end = context.length;
-  while (end > 0 && context.charCodeAt(end - 1) === 0x20) end--;
+  const end = pythonRstrip(context).length;
   return { context: context.slice(0, end), continuation: context.slice(end) + continuation };
 }
 

@@ -4,7 +4,6 @@
 import { invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
 import { choiceTaskParts, type EvalTask } from "./task.js";
 
-
 export interface ArcDoc {
   id: string;
   query: string;
@@ -12,8 +11,10 @@ export interface ArcDoc {
   gold: number;
 }
 
-// lm-eval maps numeric answer keys to letters before looking them up in A–E.
+// lm-eval maps numeric answer keys to letters, then takes the letter's position in A–E. The
+// order of choices.label is never read: a row labelled ["B", "A", …] with key "A" has gold 0.
 const NUMBER_TO_LETTER: Readonly<Record<string, string>> = { "1": "A", "2": "B", "3": "C", "4": "D", "5": "E" };
+const LETTERS = ["A", "B", "C", "D", "E"];
 
 export const arcChallenge: EvalTask<ArcDoc> = {
   name: "arc_challenge",
@@ -26,12 +27,12 @@ export const arcChallenge: EvalTask<ArcDoc> = {
   parseDoc(row: DatasetRow): ArcDoc {
     const question = stringField(row, "question");
     const choices = stringListField(row, "choices.text");
-    const labels = stringListField(row, "choices.label");
     const answerKey = stringField(row, "answerKey");
-    let gold = labels.indexOf(answerKey);
-    if (gold === -1) gold = "ABCDE".indexOf(Object.hasOwn(NUMBER_TO_LETTER, answerKey) ? NUMBER_TO_LETTER[answerKey]! : answerKey);
-    if (answerKey.length !== 1 || gold < 0 || gold >= choices.length || labels.length !== choices.length) {
-      throw invalidValue(row, "answerKey", `one of choices.label (${labels.join(", ")})`, JSON.stringify(answerKey));
+    const gold = LETTERS.indexOf(Object.hasOwn(NUMBER_TO_LETTER, answerKey) ? NUMBER_TO_LETTER[answerKey]! : answerKey);
+    // lm-eval raises on a key outside A–E; one past the choices would crash it as a shot and
+    // score 0 as an item, so both are refused here, naming the row.
+    if (gold < 0 || gold >= choices.length) {
+      throw invalidValue(row, "answerKey", `A–E or 1–5, within the ${choices.length} choices`, JSON.stringify(answerKey));
     }
     const id = typeof row.value.id === "string" ? row.value.id : String(row.index);
     return { id, query: "Question: " + question + "\nAnswer:", choices, gold };

@@ -1,8 +1,9 @@
 // MMLU (cais/mmlu, one task per subject, 5-shot from the first 5 dev rows, acc; the leaderboard
-// reports the unweighted mean over the 57 subjects). Item text and choices " A".." D".
+// reports the unweighted mean over the 57 subjects). Item text and choices " A".." D". Like every
+// lm-eval MultipleChoiceTask it also reports acc_norm, which equals acc here: each choice is one letter.
 
 import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { accuracy, argmax } from "./metrics.js";
+import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
 import { pythonStrip } from "./python-strings.js";
 import { choiceRequests, logprobsOf, type EvalTask } from "./task.js";
 
@@ -40,7 +41,7 @@ export function mmluSubjectTask(subject: MmluSubject): EvalTask<MmluDoc> {
     dataset: { repo: "cais/mmlu", config: subject, dir: subject, evalSplit: "test", shotSplit: "dev" },
     defaultShots: 5,
     shotSelection: "first-n",
-    metricNames: ["acc"],
+    metricNames: ["acc", "acc_norm"],
     leaderboardMetric: "acc",
     parseDoc(row: DatasetRow): MmluDoc {
       const question = pythonStrip(stringField(row, "question"));
@@ -58,7 +59,7 @@ export function mmluSubjectTask(subject: MmluSubject): EvalTask<MmluDoc> {
     choices: () => [...LETTERS],
     score(doc, responses) {
       const lls = logprobsOf(responses);
-      return { metrics: { acc: accuracy(lls, doc.gold) }, prediction: argmax(lls), gold: doc.gold };
+      return { metrics: { acc: accuracy(lls, doc.gold), acc_norm: normalizedAccuracy(lls, LETTERS, doc.gold) }, prediction: argmax(lls), gold: doc.gold };
     },
   };
 }

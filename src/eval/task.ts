@@ -10,6 +10,7 @@ export type ProtocolName = "v1" | "v0.4";
 
 /** Where the split files of a task live, relative to the data directory: `${repo}/${dir}/${split}-00000-of-00001.parquet`. */
 export interface TaskDataset {
+  readonly kind?: "files";
   /** HF dataset repo, e.g. "allenai/ai2_arc" */
   readonly repo: string;
   /** HF config name (what `load_dataset` takes), e.g. "ARC-Challenge"; undefined when none */
@@ -19,6 +20,17 @@ export interface TaskDataset {
   readonly evalSplit: string;
   /** where shots come from; undefined for zero-shot-only tasks */
   readonly shotSplit: string | undefined;
+}
+
+/**
+ * Documents a task built in memory (nextline builds them from a text) instead of reading split
+ * files: such a task needs no data directory, and `dusk data pull` has nothing to fetch for it.
+ */
+export interface BuiltDataset<D> {
+  readonly kind: "built";
+  readonly docs: readonly D[];
+  /** how the documents were built (source text hash, seed, counts), recorded with the results */
+  readonly description: string;
 }
 
 /** How shots are chosen: `sample` draws with rnd.sample; `first-n` takes the first k rows (MMLU dev). */
@@ -40,7 +52,7 @@ export interface EvalTask<D = unknown> {
   readonly group?: string;
   /** lm-eval's task VERSION, recorded in results */
   readonly version: number;
-  readonly dataset: TaskDataset;
+  readonly dataset: TaskDataset | BuiltDataset<D>;
   readonly defaultShots: number;
   readonly shotSelection: ShotSelection;
   readonly metricNames: readonly string[];
@@ -71,9 +83,9 @@ export function assembleContext<D>(task: EvalTask<D>, shots: readonly D[], doc: 
   return head + labeled + task.docToText(doc);
 }
 
-/** One continuation per choice, each " " + choice, all on the same context. */
-export function choiceRequests(context: string, choices: readonly string[]): EvalRequest[] {
-  return choices.map((c) => ({ kind: "loglikelihood", context, continuation: " " + c }));
+/** One continuation per choice, each `delimiter` + choice (lm-eval's target_delimiter), all on the same context. */
+export function choiceRequests(context: string, choices: readonly string[], delimiter = " "): EvalRequest[] {
+  return choices.map((c) => ({ kind: "loglikelihood", context, continuation: delimiter + c }));
 }
 
 /** The log-likelihoods of a doc's loglikelihood responses, in request order. */
@@ -92,15 +104,16 @@ export interface ChoiceDoc {
 }
 
 /**
- * The parts ARC and HellaSwag share: no description, the query as text, each choice scored as
- * " " + choice on the same context, and acc / acc_norm (by choice length in code points).
+ * The parts ARC, HellaSwag and nextline share: no description, the query as text, each choice
+ * scored as `delimiter` + choice on the same context (" " for the leaderboard tasks), and
+ * acc / acc_norm (acc_norm divides by the choice's length in code points, without the delimiter).
  */
-export function choiceTaskParts<D extends ChoiceDoc>(): Pick<EvalTask<D>, "description" | "docToText" | "docToTarget" | "buildRequests" | "choices" | "score"> {
+export function choiceTaskParts<D extends ChoiceDoc>(delimiter = " "): Pick<EvalTask<D>, "description" | "docToText" | "docToTarget" | "buildRequests" | "choices" | "score"> {
   return {
     description: () => undefined,
     docToText: (doc) => doc.query,
-    docToTarget: (doc) => " " + doc.choices[doc.gold]!,
-    buildRequests: (doc, context) => choiceRequests(context, doc.choices),
+    docToTarget: (doc) => delimiter + doc.choices[doc.gold]!,
+    buildRequests: (doc, context) => choiceRequests(context, doc.choices, delimiter),
     choices: (doc) => doc.choices,
     score(doc, responses) {
       const lls = logprobsOf(responses);
