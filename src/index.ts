@@ -30,3 +30,4 @@ export * from "./convert/quantize.js";
 export * from "./tokenizer/index.js";
 export * from "./fixtures/corpus.js";
 export * from "./runtime/index.js";
+export * from "./train/index.js";

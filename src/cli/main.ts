@@ -19,6 +19,8 @@ import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
+import { healCommand } from "./heal.js";
+import { trainCommand } from "./train.js";
 
 export const VERSION = "0.1.0";
 
@@ -39,6 +41,8 @@ export const commands: Record<string, AnyCommand> = {
   compare: compareCommand,
   data: dataCommand,
   serve: serveCommand,
+  train: trainCommand,
+  heal: healCommand,
   demo: demoCommand,
 };
 
