@@ -63,7 +63,7 @@ export const healCommand = defineCommand({
       meta: { meta: { kind: "heal", source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) } },
     });
     // `--export axolotl` (a job for a distributed trainer) is wired in here by src/train/axolotl.
-    await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "healed" });
+    await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "healed", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });
   },
 });
 

@@ -15,6 +15,7 @@ export const runArgs = {
   output: { type: "string", alias: "o", description: "output directory (an HF checkpoint; saved atomically)", required: true, valueHint: "dir" },
   workers: { type: "string", description: "worker threads (default: one per core); 0 runs in the main thread", valueHint: "N" },
   resume: { type: "boolean", description: "continue the run saved in -o exactly where it stopped" },
+  "stop-at": { type: "string", description: "stop after step N with a checkpoint (continue later with --resume)", valueHint: "N" },
   force: { type: "boolean", description: "replace an existing -o that is not this run's checkpoint" },
   quiet: { type: "boolean", description: "no progress output" },
   json: { type: "boolean", description: "print a JSON summary" },
@@ -96,7 +97,7 @@ function progressRenderer(quiet: boolean): { on(e: TrainEvent): void; stop(): vo
       else if (e.type === "interrupted") {
         bar?.stop();
         bar = undefined;
-        err.write(`interrupted after step ${e.step}; saving a checkpoint to resume from\n`);
+        err.write(`${e.requested ? "stopping" : "interrupted"} after step ${e.step}; saving a checkpoint (continue with --resume)\n`);
       }
     },
     stop() {
@@ -106,12 +107,13 @@ function progressRenderer(quiet: boolean): { on(e: TrainEvent): void; stop(): vo
 }
 
 /** Runs a prepared training with progress, Ctrl-C handling and the final summary. */
-export async function runWithProgress(run: RunOptions & { unigram: number }, o: { quiet?: boolean; json?: boolean; verb: string }): Promise<TrainResult> {
+export async function runWithProgress(run: RunOptions & { unigram: number }, o: { quiet?: boolean; json?: boolean; verb: string; stopAt?: string }): Promise<TrainResult> {
+  const stopAt = intFlag(o.stopAt, "--stop-at");
   const interrupt = interruptible();
   const progress = progressRenderer(Boolean(o.quiet || o.json));
   let result: TrainResult;
   try {
-    const gen = runTraining({ ...run, signal: interrupt.signal });
+    const gen = runTraining({ ...run, signal: interrupt.signal, ...(stopAt === undefined ? {} : { stopAt }) });
     for (;;) {
       const r = await gen.next();
       if (r.done) {
@@ -134,6 +136,6 @@ export async function runWithProgress(run: RunOptions & { unigram: number }, o: 
     const before = result.initial ? `${result.initial.loss.toFixed(4)} → ` : "";
     process.stdout.write(`${o.verb} ${out ?? "(not saved)"}: ${result.steps} steps, ${result.tokens.toLocaleString("en-US")} tokens in ${clock(result.seconds)} (${result.tokensPerSecond.toFixed(0)} tok/s); held-out loss ${before}${result.final.loss.toFixed(4)} (perplexity ${result.final.ppl.toFixed(2)}; unigram entropy ${run.unigram.toFixed(4)})\n`);
   }
-  if (result.interrupted) process.exitCode = 130;
+  if (result.interrupted && stopAt === undefined) process.exitCode = 130;
   return result;
 }

@@ -41,6 +41,6 @@ export const trainCommand = defineCommand({
       output: { dir: out, inputs: [args.config, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), command: ["dusk", "train", ...rawArgs].join(" ") },
       meta: { meta: { kind: "train", config: resolve(args.config), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)) } },
     });
-    await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "trained" });
+    await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "trained", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });
   },
 });

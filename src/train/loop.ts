@@ -41,7 +41,7 @@ export type TrainEvent =
   | { type: "step"; entry: StepEntry; steps: number; etaSeconds: number }
   | { type: "eval"; entry: EvalEntry }
   | { type: "save"; step: number; path: string }
-  | { type: "interrupted"; step: number };
+  | { type: "interrupted"; step: number; requested: boolean };
 
 export interface TrainResult {
   steps: number;
@@ -72,6 +72,8 @@ export interface LoopInput {
   /** log entries of the run being resumed */
   resumeLog?: LogEntry[];
   signal?: AbortSignal;
+  /** stop after this step with a checkpoint, as if interrupted there (training in sessions) */
+  stopAt?: number;
 }
 
 /** sha256 of the tensor names, shapes and dtypes: what a resumed run must find again. */
@@ -124,7 +126,7 @@ export async function* trainLoop(input: LoopInput): AsyncGenerator<TrainEvent, T
   let interrupted = false;
   let lastEval: EvalEntry | undefined = initial;
   while (step < s.steps) {
-    if (input.signal?.aborted) {
+    if (input.signal?.aborted || (input.stopAt !== undefined && step >= input.stopAt)) {
       interrupted = true;
       break;
     }
@@ -154,7 +156,7 @@ export async function* trainLoop(input: LoopInput): AsyncGenerator<TrainEvent, T
       saved = step;
     }
   }
-  if (interrupted) yield { type: "interrupted", step };
+  if (interrupted) yield { type: "interrupted", step, requested: !input.signal?.aborted };
   else {
     lastEval = await evaluate(step);
     log.push(lastEval);

@@ -118,8 +118,9 @@ export class MicroBatchCompute {
   }
 
   /** Σ over the N targets of −log p(target | prefix) and, when `grads` is given, its gradient added
-   * into the compact buffer (the caller zeroes it and divides by the token count). */
-  run(tokens: Int32Array, targets: Int32Array, grads?: { buffer: Float32Array; layout: GradLayout }): { loss: number; tokens: number } {
+   * into the compact buffer (the caller zeroes it and divides by the token count). `losses` [N]
+   * receives each position's −log p. */
+  run(tokens: Int32Array, targets: Int32Array, grads?: { buffer: Float32Array; layout: GradLayout }, losses?: Float32Array): { loss: number; tokens: number } {
     const c = this.config;
     const N = tokens.length;
     const D = c.hiddenSize;
@@ -135,7 +136,7 @@ export class MicroBatchCompute {
       tapes.push(l >= lowest ? r.tape : undefined);
       x = r.y;
     }
-    const head = this.headLoss(x, targets, grads);
+    const head = this.headLoss(x, targets, grads, losses);
     if (!grads || !head.dx) return { loss: head.loss, tokens: N };
     let dx = head.dx;
     for (let l = c.numLayers - 1; l >= lowest; l--) dx = this.layerBackward(l, tapes[l]!, dx, N, grads);
@@ -240,7 +241,7 @@ export class MicroBatchCompute {
   }
 
   /** Final norm, head, softmax cross-entropy; with grads: the head's gradients and dx [N, D]. */
-  private headLoss(x: Float32Array, targets: Int32Array, grads?: { buffer: Float32Array; layout: GradLayout }): { loss: number; dx?: Float32Array } {
+  private headLoss(x: Float32Array, targets: Int32Array, grads?: { buffer: Float32Array; layout: GradLayout }, losses?: Float32Array): { loss: number; dx?: Float32Array } {
     const c = this.config;
     const k = this.kernel;
     const L = this.layout;
@@ -272,7 +273,9 @@ export class MicroBatchCompute {
           if (dhn) logits[o + v] = e;
           sum += e;
         }
-        loss += max + Math.log(sum) - zt;
+        const nll = max + Math.log(sum) - zt;
+        loss += nll;
+        if (losses) losses[p0 + i] = nll;
         if (!dhn) continue;
         const inv = 1 / sum;
         for (let v = 0; v < V; v++) logits[o + v]! *= inv;

@@ -47,6 +47,8 @@ export interface RunOptions {
   /** recorded in trainer_state.json */
   meta?: Record<string, unknown>;
   signal?: AbortSignal;
+  /** stop after this step with a checkpoint (resume later) */
+  stopAt?: number;
   /** attention query block (tests); default: the whole sequence */
   queryBlock?: number;
 }
@@ -108,7 +110,7 @@ export async function* runTraining(o: RunOptions): AsyncGenerator<TrainEvent, Tr
     return yield* trainLoop({
       model: o.model, selection: o.selection, data: o.data, settings: s, engine,
       ...(save ? { save } : {}), ...(o.meta ? { meta: o.meta } : {}), ...(o.signal ? { signal: o.signal } : {}),
-      ...(resume ? { resume: resume.saved, resumeLog: resume.log } : {}),
+      ...(o.stopAt === undefined ? {} : { stopAt: o.stopAt }), ...(resume ? { resume: resume.saved, resumeLog: resume.log } : {}),
     });
   } finally {
     await engine.close();
