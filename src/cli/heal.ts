@@ -3,7 +3,7 @@
 
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { parseCount, prepareHeal, readSavedState, TrainError, type Budget, type TrainSettings } from "../index.js";
+import { checkOutput, parseCount, prepareHeal, readSavedState, TrainError, type Budget, type TrainSettings } from "../index.js";
 import { intFlag, numFlag, readTexts, repeated, runArgs, runWithProgress } from "./train-common.js";
 
 export const healCommand = defineCommand({
@@ -40,6 +40,7 @@ export const healCommand = defineCommand({
     if (args.tokens !== undefined && args.steps !== undefined) throw new TrainError("TRAIN_BAD_BUDGET", "give --tokens or --steps, not both", { hint: "e.g. --tokens 2M" });
     if (args.resume) {
       // a resumed run takes its own settings, texts and selection back from the saved state
+      await checkOutput({ dir: out, inputs: [], resume: true });
       const st = (await readSavedState(out)).state;
       const meta = (st.meta ?? {}) as { texts?: string[]; heldOutTexts?: string[]; train?: string; dtype?: string };
       const given = Object.keys(settingsFromFlags(args)).length > 0 || args.tokens !== undefined || args.steps !== undefined;
