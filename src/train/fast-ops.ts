@@ -20,7 +20,7 @@ export function fastExp(v: number): number {
 }
 
 /** dst [cols, rows] = src [rows, cols]ᵀ (dst is allocated when not given). */
-export function transposeInto(src: Float32Array, rows: number, cols: number, dst = new Float32Array(rows * cols)): Float32Array {
+export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array = new Float32Array(rows * cols)): Float32Array {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     for (let c = 0; c < cols; c++) dst[c * rows + r] = src[o + c]!;

@@ -17,9 +17,29 @@ export interface ResidentMatrix {
 export interface TrainKernel extends MatmulKernel {
   /** Uploads b [k, n] once for use as the B operand of many products. */
   resident(b: Float32Array, k: number, n: number): ResidentMatrix;
-  /** C [m, n] = A [m, k] · B [k, n] with B resident. */
-  matmulResident(a: Float32Array, b: ResidentMatrix, m: number): Float32Array;
+  /** out [m, n] = A [m, k] · B [k, n] with B resident; out is allocated when not given. */
+  matmulResident(a: Float32Array, b: ResidentMatrix, m: number, out?: Float32Array): Float32Array;
+  /** out [m, n] = A [m, k] · B [k, n], written into the caller's buffer (no allocation). */
+  matmulInto(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out: Float32Array): Float32Array;
   release(b: ResidentMatrix): void;
+}
+
+/** The wasm backend's view of a tensor's bytes (tfjs-backend-wasm 4.22: dataIdMap entries carry
+ * memoryOffset into the module's heap). Copying out of it spares readSync's allocation. */
+interface WasmBackendLike {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+function copyOut(t: tf.Tensor, out: Float32Array | undefined): Float32Array {
+  const b = tf.backend() as unknown as Partial<WasmBackendLike>;
+  const entry = b.dataIdMap?.get(t.dataId);
+  const n = t.size;
+  if (!entry || !b.wasm) return out ? (out.set(t.dataSync() as Float32Array), out) : (t.dataSync() as Float32Array);
+  const view = new Float32Array(b.wasm.HEAPU8.buffer, entry.memoryOffset, n);
+  if (!out) return view.slice();
+  out.set(view);
+  return out;
 }
 
 let ready: Promise<TrainKernel> | undefined;
@@ -33,13 +53,25 @@ export function getTrainKernel(): Promise<TrainKernel> {
       resident(b, k, n) {
         return { k, n, tensor: tf.tensor2d(b, [k, n]) };
       },
-      matmulResident(a, b, m) {
+      matmulResident(a, b, m, out) {
         const ta = tf.tensor2d(a, [m, b.k]);
         const tc = tf.matMul(ta, b.tensor);
         try {
-          return tc.dataSync() as Float32Array;
+          return copyOut(tc, out);
         } finally {
           ta.dispose();
+          tc.dispose();
+        }
+      },
+      matmulInto(a, b, m, k, n, out) {
+        const ta = tf.tensor2d(a, [m, k]);
+        const tb = tf.tensor2d(b, [k, n]);
+        const tc = tf.matMul(ta, tb);
+        try {
+          return copyOut(tc, out);
+        } finally {
+          ta.dispose();
+          tb.dispose();
           tc.dispose();
         }
       },
