@@ -6,10 +6,12 @@
 
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { tensorName, type Architecture } from "../arch/index.js";
+import { ggufToHfName, tensorName, type Architecture } from "../arch/index.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkpointWeights, LAYER_ROLE_FIELDS, planWeights, type EngineConfig, type EngineWeights } from "../engine/index.js";
+import { tinyHfConfig } from "../fixtures/tiny-model.js";
 import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
+import { hfTokenizerFromGguf } from "../tokenizer/index.js";
 import type { Plan } from "../plan/types.js";
 import { parseMergekitYaml, recipeLayers } from "../recipe/index.js";
 import { allocF32, fillParams, paramLayout, type ParamLayout } from "./param-store.js";
@@ -140,10 +142,37 @@ export async function planModelForTraining(plan: Plan, checkpoints: readonly Che
   };
 }
 
+/**
+ * A GGUF of F32/F16/BF16 tensors as an HF model: names mapped back, Q/K rows un-permuted (the
+ * engine's adapter does it), config.json from the GGUF hyperparameters, and the SentencePiece
+ * tokenizer written back as HF files. Quantized tensors and byte-level BPE vocabularies are refused.
+ */
 async function fromGguf(c: Checkpoint, shared: boolean): Promise<TrainModel> {
-  void c;
-  void shared;
-  throw new TrainError("TRAIN_GGUF", `${c.path}: healing a GGUF is not supported yet`, { hint: "heal the HF checkpoint the GGUF was converted from" });
+  const order = [...c.tensors.values()].map((t) => ({ name: ggufToHfName(c.arch, t.name) ?? t.name, type: t.type.name }));
+  const bad = order.find((t) => !FLOATS.has(t.type));
+  if (bad) {
+    throw new TrainError("TRAIN_QUANTIZED", `${c.path}: tensor ${bad.name} is ${bad.type}; a GGUF is healed only when its weights are F32, F16 or BF16`, {
+      hint: "quantized weights cannot be trained: heal the HF checkpoint (or an F16 GGUF: dusk convert --type f16)",
+    });
+  }
+  const tk = hfTokenizerFromGguf(c.gguf!.kv, c.path);
+  const { layout, params } = await fromWeights(checkpointWeights(c), c.arch, shared);
+  const tensors = outputTensors(c.arch, layout, order, c.path);
+  const counts = new Map<string, number>();
+  for (const t of tensors) if (layout.specs[t.spec]!.shape.length > 1) counts.set(t.type.name, (counts.get(t.type.name) ?? 0) + 1);
+  const dtype = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
+  const enc = new TextEncoder();
+  const sideFiles = new Map<string, Uint8Array>([
+    ["tokenizer.model", tk.tokenizerModel],
+    ["tokenizer.json", enc.encode(tk.tokenizerJson)],
+    ["tokenizer_config.json", enc.encode(tk.tokenizerConfig)],
+    ["special_tokens_map.json", enc.encode(tk.specialTokensMap)],
+    ["generation_config.json", enc.encode(JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2) + "\n")],
+  ]);
+  return {
+    config: layout.config, arch: c.arch, layout, params, tensors, sideFiles, base: c.ref,
+    hfConfig: tinyHfConfig(layout.config, c.arch.name === "qwen2" ? "qwen2" : "llama", dtype, { bos: 1, eos: 2 }),
+  };
 }
 
 /** The output dtype of every tensor changed to `dtype` (F32, F16 or BF16), and config.json's torch_dtype. */
