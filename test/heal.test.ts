@@ -5,6 +5,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkpointHeader, openCheckpoint } from "../src/checkpoint/open-checkpoint.js";
+import { makePlan } from "../src/plan/plan.js";
+import { dusRecipe, recipeToMergekitYaml } from "../src/recipe/index.js";
+import { heal as healLibrary, type TrainEvent } from "../src/train/index.js";
 import { exists, readTensorBytes, runCli, tempDirs } from "./helpers/cli.js";
 import { trainedTinyModel } from "./helpers/trained.js";
 
@@ -12,10 +16,12 @@ const dirs = tempDirs("dusk-heal-");
 let stack: string;
 let textFile: string;
 let root: string;
+let baseDir: string;
 
 beforeAll(async () => {
   const base = await trainedTinyModel();
   textFile = base.textFile;
+  baseDir = base.dir;
   root = await dirs.make();
   stack = join(root, "dus");
   const b = await runCli(["build", "--preset", "dus", "--drop", "1", base.dir, "-o", stack, "--quiet"]);
@@ -70,5 +76,31 @@ describe("dusk heal", () => {
     const log = (await readFile(join(b, "train_log.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     expect(log.filter((e) => e.type === "step").map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await exists(join(b, "loss.png"))).toBe(true);
+  });
+
+  it("the library heals an in-memory stack (a plan, never written) exactly as the built one", async () => {
+    const cli = await heal(["--steps", "6", "--workers", "0", "-o", join(root, "built")]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const c = await openCheckpoint(baseDir, baseDir);
+    try {
+      const recipe = dusRecipe({ model: baseDir, layers: 4, drop: 1 });
+      const plan = makePlan(recipe, [checkpointHeader(c)]);
+      const events: TrainEvent["type"][] = [];
+      const r = await healLibrary({
+        model: { plan, checkpoints: [c], recipeYaml: recipeToMergekitYaml(recipe) },
+        texts: [{ name: textFile, text: await readFile(textFile, "utf8") }],
+        budget: { steps: 6 }, settings: { seqLen: 32, batch: 8, lr: 3e-3 }, workers: 0,
+        onEvent: (e) => events.push(e.type),
+      });
+      const j = JSON.parse(cli.stdout);
+      expect(r.initial!.loss).toBe(j.initial.loss);
+      expect(r.final.loss).toBe(j.final.loss);
+      expect(r.log.filter((e) => e.type === "step")).toHaveLength(6);
+      expect(events[0]).toBe("start");
+      expect(events.filter((e) => e === "step")).toHaveLength(6);
+      expect(r.unigram).toBeGreaterThan(r.final.loss);
+    } finally {
+      await c.close();
+    }
   });
 });
