@@ -72,6 +72,7 @@ export function fastSpmBpeEncoder(json: unknown): ((text: string) => number[]) |
     return out;
   };
   return (text: string): number[] => {
+    if (text.length === 0) return []; // HF's Prepend normalizer leaves an empty text empty
     if (added.some((a) => text.includes(a))) throw new Error("added token in text"); // caller falls back
     const s = SPACE + text.replaceAll(" ", SPACE);
     const out: number[] = [];
