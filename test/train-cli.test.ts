@@ -76,4 +76,21 @@ describe("dusk train", () => {
     }
     expect((await runCli(["heal", "--help"])).stdout).toMatch(/--train/);
   });
+
+  it("--stop-at then --resume: the bytes of an uninterrupted run, tokenizer read back", async () => {
+    const cfg = join(root, "short.yml");
+    await writeFile(cfg, TINY_TRAIN_YAML.replace("steps: 200", "steps: 6"));
+    const whole = join(root, "whole");
+    const parts = join(root, "parts");
+    expect((await runCli(["train", "--config", cfg, "--text", corpus, "-o", whole, "--workers", "0", "--quiet"])).code).toBe(0);
+    const first = await runCli(["train", "--config", cfg, "--text", corpus, "-o", parts, "--workers", "0", "--quiet", "--stop-at", "3"]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(["train", "--config", cfg, "-o", parts, "--resume", "--workers", "0", "--quiet", "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).steps).toBe(6);
+    for (const f of ["model.safetensors", "optimizer.safetensors", "tokenizer.json"]) {
+      expect((await readFile(join(parts, f))).equals(await readFile(join(whole, f))), f).toBe(true);
+    }
+  });
 });
+
