@@ -59,6 +59,19 @@ describe("dusk heal", () => {
     expect(await readFile(join(out, "mergekit_config.yml"), "utf8")).toBe(await readFile(join(stack, "mergekit_config.yml"), "utf8"));
   });
 
+  it("--dtype bfloat16 writes every tensor as BF16 and says so in config.json", async () => {
+    const out = join(root, "bf16");
+    const r = await heal(["--steps", "2", "--workers", "0", "--dtype", "bfloat16", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const c = await openCheckpoint(out);
+    try {
+      expect(new Set([...c.tensors.values()].map((t) => t.type.name))).toEqual(new Set(["BF16"]));
+      expect(c.config!.torch_dtype).toBe("bfloat16");
+    } finally {
+      await c.close();
+    }
+  });
+
   it("--resume from step k gives the bytes of an uninterrupted run at 2k (2 workers, then the main thread)", async () => {
     const a = join(root, "whole");
     const b = join(root, "resumed");

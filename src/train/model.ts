@@ -11,7 +11,7 @@ import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.j
 import { checkpointWeights, LAYER_ROLE_FIELDS, planWeights, type EngineConfig, type EngineWeights } from "../engine/index.js";
 import { tinyHfConfig } from "../fixtures/tiny-model.js";
 import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
-import { hfTokenizerFromGguf } from "../tokenizer/index.js";
+import { hfTokenizerFromGguf, type TinyTokenizerFiles } from "../tokenizer/index.js";
 import type { Plan } from "../plan/types.js";
 import { parseMergekitYaml, recipeLayers } from "../recipe/index.js";
 import { allocF32, fillParams, paramLayout, type ParamLayout } from "./param-store.js";
@@ -161,18 +161,23 @@ async function fromGguf(c: Checkpoint, shared: boolean): Promise<TrainModel> {
   const counts = new Map<string, number>();
   for (const t of tensors) if (layout.specs[t.spec]!.shape.length > 1) counts.set(t.type.name, (counts.get(t.type.name) ?? 0) + 1);
   const dtype = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
+  const sideFiles = tokenizerSideFiles(tk);
+  return {
+    config: layout.config, arch: c.arch, layout, params, tensors, sideFiles, base: c.ref,
+    hfConfig: tinyHfConfig(layout.config, c.arch.name === "qwen2" ? "qwen2" : "llama", dtype, { bos: 1, eos: 2 }),
+  };
+}
+
+/** A SentencePiece-style tokenizer's files (and generation_config.json) as side files, by name. */
+export function tokenizerSideFiles(tk: TinyTokenizerFiles): Map<string, Uint8Array> {
   const enc = new TextEncoder();
-  const sideFiles = new Map<string, Uint8Array>([
+  return new Map<string, Uint8Array>([
     ["tokenizer.model", tk.tokenizerModel],
     ["tokenizer.json", enc.encode(tk.tokenizerJson)],
     ["tokenizer_config.json", enc.encode(tk.tokenizerConfig)],
     ["special_tokens_map.json", enc.encode(tk.specialTokensMap)],
     ["generation_config.json", enc.encode(JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2) + "\n")],
   ]);
-  return {
-    config: layout.config, arch: c.arch, layout, params, tensors, sideFiles, base: c.ref,
-    hfConfig: tinyHfConfig(layout.config, c.arch.name === "qwen2" ? "qwen2" : "llama", dtype, { bos: 1, eos: 2 }),
-  };
 }
 
 /** The output dtype of every tensor changed to `dtype` (F32, F16 or BF16), and config.json's torch_dtype. */

@@ -11,7 +11,7 @@ import { tensorType } from "../formats/tensor-types.js";
 import { buildTinyTokenizer } from "../tokenizer/index.js";
 import { prepareData, resolveSettings, type DataInput } from "./heal.js";
 import type { TrainEvent } from "./loop.js";
-import { hfNames, type TrainModel } from "./model.js";
+import { hfNames, tokenizerSideFiles, type TrainModel } from "./model.js";
 import { allocF32, paramLayout, specView, type ParamLayout } from "./param-store.js";
 import type { RunOptions, RunOutput } from "./run.js";
 import type { ScratchConfig } from "./scratch-config.js";
@@ -64,14 +64,7 @@ function tokenizerFiles(o: ScratchOptions, holdout: number): { files: Map<string
     }
     throw e;
   }
-  const enc = new TextEncoder();
-  const files = new Map<string, Uint8Array>([
-    ["tokenizer.model", tk.tokenizerModel],
-    ["tokenizer.json", enc.encode(tk.tokenizerJson)],
-    ["tokenizer_config.json", enc.encode(tk.tokenizerConfig)],
-    ["special_tokens_map.json", enc.encode(tk.specialTokensMap)],
-    ["generation_config.json", enc.encode(JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }, null, 2) + "\n")],
-  ]);
+  const files = tokenizerSideFiles(tk);
   return { files, pieces: tk.pieces.length, trained: true };
 }
 
