@@ -61,7 +61,7 @@ export const healCommand = defineCommand({
       ...(dtype ? { dtype } : {}),
       ...(args.workers !== undefined ? { workers: intFlag(args.workers, "--workers", 0)! } : {}),
       output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), command: ["dusk", "heal", ...rawArgs].join(" ") },
-      meta: { meta: { kind: "heal", source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) } },
+      meta: { kind: "heal", source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) },
     });
     // `--export axolotl` (a job for a distributed trainer) is wired in here by src/train/axolotl.
     await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "healed", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });

@@ -66,7 +66,7 @@ export interface LoopInput {
   settings: TrainSettings;
   engine: GradEngine;
   save?: SaveFn;
-  /** what trainer_state.json records beside the loop's own fields (texts, source, command) */
+  /** recorded as trainer_state.json `meta` (texts, source, --train: what --resume reads back) */
   meta?: Record<string, unknown>;
   resume?: SavedState;
   /** log entries of the run being resumed */
@@ -111,7 +111,7 @@ export async function* trainLoop(input: LoopInput): AsyncGenerator<TrainEvent, T
   };
   const stateOf = (step: number): Record<string, unknown> => ({
     format: "dusk-trainer-state", version: 1, step, steps: s.steps, cursor: step * s.batch, tokens: step * tokensPerStep,
-    settings: s, fingerprint, trainable: model.tensors.filter((t) => g.trainable[t.spec]).map((t) => t.name), ...input.meta,
+    settings: s, fingerprint, trainable: model.tensors.filter((t) => g.trainable[t.spec]).map((t) => t.name), ...(input.meta ? { meta: input.meta } : {}),
   });
   yield { type: "start", step: start, steps: s.steps, tokensPerStep, trainableParams: g.total, totalParams: countParams(L), workers: engine.workers, selection };
   let initial: EvalEntry | undefined;
