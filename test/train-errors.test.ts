@@ -37,6 +37,16 @@ async function expectRefused(argv: string[], out: string, message: RegExp): Prom
 const heal = (text: string, out: string, extra: string[] = []) => ["heal", model, "--text", text, "-o", out, "--steps", "2", "--seq-len", "32", "--workers", "0", ...extra];
 
 describe("bad input is refused before anything is written", () => {
+  it("an output inside the model it heals, refused before training", async () => {
+    const out = join(model, "healed");
+    const r = await runCli([...heal(corpus, out), "--force"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the output .*healed overlaps the input/);
+    expect(r.stderr).not.toMatch(/held-out loss/);
+    expect(await exists(out)).toBe(false);
+    expect(await leftoverTemps(out)).toEqual([]);
+  });
+
   it("an empty text", async () => {
     const f = join(root, "empty.txt");
     await writeFile(f, "\n  \n");

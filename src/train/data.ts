@@ -83,6 +83,11 @@ export function packData(stream: Int32Array, seqLen: number, opts: { holdout: nu
   if (opts.heldOut) {
     train = stream;
     heldOut = opts.heldOut;
+    if (total < 1) {
+      throw new TrainError("TRAIN_TEXT_TOO_SHORT", `${opts.what} gives ${stream.length} tokens; one training sequence of --seq-len ${S} needs ${S + 1}`, {
+        hint: "give a longer text, or a smaller --seq-len",
+      });
+    }
     if (sequencesIn(heldOut.length, S) < 1) {
       throw new TrainError("TRAIN_TEXT_TOO_SHORT", `the held-out text gives ${heldOut.length} tokens; one sequence needs ${S + 1} (--seq-len ${S} + 1)`, {
         hint: "give a longer held-out text or a smaller --seq-len",

@@ -4,6 +4,7 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { prepareOutput } from "../build/atomic-output.js";
 import { BuildError } from "../errors.js";
 import { LOG_FILE, readSavedState, saveCheckpoint, type ExtraFiles, type SavedState } from "./checkpoint.js";
 import type { PackedData } from "./data.js";
@@ -70,6 +71,10 @@ export async function checkOutput(o: RunOutput): Promise<void> {
   if (exists && !o.force && !o.resume) {
     throw new BuildError("build.output-exists", `${o.dir} already exists`, { hint: "choose another path, pass --resume to continue the run saved there, or --force to replace it" });
   }
+  // the checks every checkpoint will pass through (an output inside an input, …), before training
+  // rather than at the first save
+  const probe = await prepareOutput(o.dir, o.inputs, { kind: "directory", force: true });
+  await probe.abort();
 }
 
 export async function* runTraining(o: RunOptions): AsyncGenerator<TrainEvent, TrainResult> {
