@@ -99,6 +99,9 @@ export class HubError extends DuskError {
 /** Evaluation failures: unknown tasks, bad datasets, server errors. */
 export class EvalError extends DuskError {}
 
+/** Layer analysis and layout search: calibration text, budgets, candidate depths. */
+export class AnalyzeError extends DuskError {}
+
 export function isDuskError(e: unknown): e is DuskError {
   return e instanceof DuskError;
 }

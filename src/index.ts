@@ -31,3 +31,4 @@ export * from "./tokenizer/index.js";
 export * from "./fixtures/corpus.js";
 export * from "./runtime/index.js";
 export * from "./train/index.js";
+export * from "./analyze/index.js";

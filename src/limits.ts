@@ -68,3 +68,23 @@ export const TOKENIZER_LIMITS = {
   /** BPE merges in tokenizer.json. */
   mergeCount: 50_000_000,
 } as const;
+
+/** Layer analysis and layout search (src/analyze). */
+export const ANALYZE_LIMITS = {
+  /** calibration text read whole: 64 MiB is ~16M tokens, hours of analysis on a 7B model. */
+  textBytes: 64 * 1024 * 1024,
+  /** hidden states one window holds for the all-pairs maps ((n+1)·T·D floats, per model pass):
+   * 4 GiB; Mistral-7B at 512 tokens needs 277 MB. Past it, a smaller --ctx is the way out. */
+  windowStateBytes: 4 * 2 ** 30,
+  /** base-model states search keeps for every window so candidates resume after their shared
+   * leading layers instead of recomputing them; past this it recomputes (slower, same numbers). */
+  resumeCacheBytes: 2 ** 30,
+  /** boundaries of one map: its matrices are B² floats; the deepest real stacks have a few hundred. */
+  boundaries: 4096,
+  /** candidates one search may rank. */
+  searchCandidates: 10_000,
+  /** steps of the seam-placement DP (k·s·n²); past it the guided candidates are left out. */
+  guidedSteps: 100_000_000,
+  /** --budget: 30 days. */
+  budgetMs: 30 * 24 * 3600 * 1000,
+} as const;

@@ -3,6 +3,7 @@
 // both in llama.cpp after conversion and for GGUFs restacked directly.
 
 import { beforeAll, describe, expect, test } from "vitest";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildModel } from "../src/build/build.js";
 import { checkpointHeader, openCheckpoint, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
@@ -83,6 +84,41 @@ describe("engine vs llama.cpp on converted checkpoints", () => {
       expect(max).toBeLessThan(maxTol);
     } finally {
       await g.close();
+    }
+  });
+});
+
+describe("Llama 3.x RoPE scaling (rope_type llama3 → rope_freqs.weight)", () => {
+  // Llama 3.1's factors with a short original context (64), so that most rotary dimensions of
+  // this small model are rescaled within the text; plain RoPE then disagrees visibly.
+  test("f32: engine (from config.json and from the GGUF's tensor) and llama.cpp agree within 1e-3", async () => {
+    const dir = await makeTinyHf({ ...MODEL, dtype: "F32", ropeTheta: 500000, maxPositions: 131072 });
+    const configPath = join(dir, "config.json");
+    const config = JSON.parse(await readFile(configPath, "utf8")) as Record<string, unknown>;
+    config.rope_scaling = { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 };
+    await writeFile(configPath, JSON.stringify(config));
+    const c = await openCheckpoint(dir);
+    try {
+      const gguf = await toGguf(dir, "f32");
+      const g = await openCheckpoint(gguf);
+      try {
+        expect(g.tensors.get("rope_freqs.weight")?.shape).toEqual([MODEL.hidden / MODEL.heads / 2]);
+        const llama = (await llamaLogprobs(gguf, tokens)).next;
+        const fromHf = await engineNext(c);
+        const fromGguf = await engineNext(g);
+        const w = checkpointWeights(c);
+        const { ropeFreqFactors: _dropped, ...plainConfig } = w.config;
+        const plain = [...(await tokenLogprobs({ ...w, config: plainConfig }, tokens))];
+        const d = { hf: maxAbsDiff(fromHf, llama), gguf: maxAbsDiff(fromGguf, llama), plain: maxAbsDiff(plain, llama) };
+        console.log(`llama3 rope: max |Δ log p| engine vs llama.cpp ${d.hf.toExponential(2)} (config.json), ${d.gguf.toExponential(2)} (rope_freqs.weight); plain RoPE ${d.plain.toExponential(2)}`);
+        expect(d.hf).toBeLessThan(1e-3);
+        expect(d.gguf).toBeLessThan(1e-3);
+        expect(d.plain).toBeGreaterThan(1e-2);
+      } finally {
+        await g.close();
+      }
+    } finally {
+      await c.close();
     }
   });
 });

@@ -188,7 +188,7 @@ describe("dusk ppl / compare / data pull", () => {
     expect(Math.abs(a.nll - b.nll)).toBeLessThan(1e-3);
   }, 60_000);
 
-  it("compare writes Markdown and SVG and flags another protocol", async () => {
+  it("compare writes Markdown, SVG and PNG and flags another protocol", async () => {
     const v04 = join(work, "v04.json");
     const e = await runCli(["eval", gguf, "--tasks", "arc_challenge", "--data", data, "--limit", "2", "--shots", "1", "--protocol", "v0.4", "-o", v04, "--quiet"]);
     expect(e.stderr).toBe("");
@@ -200,6 +200,7 @@ describe("dusk ppl / compare / data pull", () => {
     expect(r.stderr).toMatch(/v04\.json was scored under protocol v0\.4/);
     expect(readFileSync(md, "utf8")).toMatch(/\| ARC \|/);
     expect(readFileSync(svg, "utf8")).toMatch(/^<svg/);
+    expect([...readFileSync(join(work, "table.png")).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   }, 60_000);
 
   it("data pull downloads the task files into DIR/org/name/…", async () => {

@@ -44,6 +44,15 @@ export interface Architecture {
    * output layer taking its base layer's entry.
    */
   perLayerConfigKeys: string[];
+  /** what llama.cpp's converter class for this family writes beyond the shared keys */
+  converter?: {
+    /** `<arch>.vocab_size` and `<arch>.rope.dimension_count` (its Llama class writes them; Qwen2's does not) */
+    vocabAndRopeDimKeys: boolean;
+    /** llama3 rope scaling becomes the `rope_freqs.weight` tensor (Llama); without it, it is refused */
+    ropeFreqsTensor: boolean;
+    /** its Llama class's set_vocab steps: add_prefix_space → add_space_prefix, and vocab-size quirks */
+    llamaVocab: boolean;
+  };
   /** forward-pass facts the engine and converter need */
   forward: {
     activation: "silu" | "gelu_tanh";

@@ -53,6 +53,7 @@ export const LLAMA: Architecture = {
   postLayer: [NORM, HEAD],
   tied: { head: "lm_head", embedding: "embed_tokens", hfConfigKey: "tie_word_embeddings", defaultTied: false },
   perLayerConfigKeys: ["layer_types"],
+  converter: { vocabAndRopeDimKeys: true, ropeFreqsTensor: true, llamaVocab: true },
   forward: { activation: "silu", normWeightOffset: 0, scaleEmbeddings: false },
 };
 
@@ -70,6 +71,7 @@ export const QWEN2: Architecture = {
   ],
   // Qwen2's converter does not permute Q/K: its GGUF arch uses NEOX-style rope.
   perLayerConfigKeys: ["layer_types"],
+  converter: { vocabAndRopeDimKeys: false, ropeFreqsTensor: false, llamaVocab: false },
 };
 QWEN2.layer = withoutQkPermute(QWEN2.layer);
 

@@ -1,13 +1,15 @@
-// Executes a Plan as a stream into an atomic output: a temporary sibling renamed into place only
-// when every byte is written. An interrupted or failed build leaves nothing that looks complete.
+// Executes a Plan as a stream into an atomic output: a temporary sibling, fsynced and renamed into
+// place only when every byte is written. An interrupted or failed build leaves nothing that looks
+// complete; a full disk, a read-only folder or a second writer is a typed error (atomic-output.ts).
 
-import { rename, stat, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import { DEFAULT_SHARD_BYTES } from "../formats/safetensors-index.js";
 import { prepareOutput } from "./atomic-output.js";
+import type { StatfsFn } from "./durable-fs.js";
 import type { BuildEvent } from "./events.js";
 import { modelCard } from "./model-card.js";
 import { writeGgufOutput } from "./write-gguf.js";
@@ -28,6 +30,8 @@ export interface BuildOptions {
   /** the command that rebuilds this output, for the model card */
   command?: string;
   signal?: AbortSignal;
+  /** statfs(2) for the free-space check (tests inject one; default: the real one) */
+  statfs?: StatfsFn;
 }
 
 
@@ -43,10 +47,18 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
   const out = await prepareOutput(
     split ? splitDirectory(options.output) : options.output,
     checkpoints.flatMap((c) => [c.path, ...c.files]),
-    { kind: plan.format === "gguf" && !split ? "file" : "directory", force: options.force ?? false },
+    {
+      kind: plan.format === "gguf" && !split ? "file" : "directory",
+      force: options.force ?? false,
+      bytes: plan.metrics.outputBytes,
+      purpose: "dusk build",
+      label: options.output,
+      ...(options.statfs ? { statfs: options.statfs } : {}),
+    },
   );
   let committed = false;
   try {
+    for (const note of out.stale) yield { type: "stale", note };
     yield { type: "start", output: out.path, tensors: plan.tensors.length, totalBytes: plan.metrics.outputBytes };
     let files: string[];
     const events =
@@ -68,15 +80,13 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
       await writeFile(join(out.tmpPath, "README.md"), modelCard({ plan, layout: options.layout, command, recipeYaml: options.recipeYaml }));
       files.push("mergekit_config.yml", "README.md");
     }
-    if (split) {
-      files = await commitSplitParts(out.tmpPath, files, dirname(out.path), options.force ?? false);
-      await out.abort(); // only the emptied temporary directory is left to remove
-    } else {
-      await out.commit();
-    }
+    if (split) files = await out.commitParts(files);
+    else await out.commit();
     committed = true;
     // A split set's output is its first part (the .parts directory it was written in is gone).
     yield { type: "done", output: split ? files[0]! : out.path, files, bytes: plan.metrics.outputBytes, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    throw out.failure(e);
   } finally {
     // Also runs when the consumer stops iterating early (Ctrl-C in the CLI).
     if (!committed) await out.abort();
@@ -86,7 +96,7 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
 /**
  * A split GGUF output is named by its set prefix (`-o out/idus-1.gguf` → `out/idus-1-00001-of-…`).
  * Its parts are written into a temporary directory, then moved beside it, the first part (which
- * holds the metadata) last, so an interrupted set never has a first part.
+ * holds the metadata) last, so an interrupted set never has a first part (AtomicOutput.commitParts).
  */
 function splitPrefix(output: string): string {
   return basename(output).replace(/\.gguf$/i, "");
@@ -94,16 +104,4 @@ function splitPrefix(output: string): string {
 
 function splitDirectory(output: string): string {
   return join(dirname(output), `${splitPrefix(output)}.parts`);
-}
-
-async function commitSplitParts(tmpDir: string, files: string[], into: string, force: boolean): Promise<string[]> {
-  if (!force) {
-    for (const f of files) {
-      if (await stat(join(into, f)).then(() => true, () => false)) {
-        throw new BuildError("build.output-exists", `${join(into, f)} already exists`, { hint: "choose another path, or pass --force to replace it" });
-      }
-    }
-  }
-  for (const f of [...files.slice(1), files[0]!]) await rename(join(tmpDir, f), join(into, f));
-  return files.map((f) => join(into, f));
 }

@@ -37,6 +37,8 @@ export interface Checkpoint {
   /** HF side files present (tokenizer, generation config, chat template), absolute */
   sideFiles: string[];
   close(): Promise<void>;
+  /** GGUF only: `rope_freqs.weight` ([headDim/2] F32, Llama 3.x RoPE factors), read at open: it is tiny */
+  ropeFreqFactors?: Float32Array;
 }
 
 /** Side files copied into an HF output, as mergekit copies them. */
@@ -160,11 +162,22 @@ async function openGgufFile(path: string, ref: string): Promise<Checkpoint> {
     const numLayers = layerCount(ggufGetNumber(first.kv, key, path), path, key);
     const tensors = new Map(entries.map((t) => [t.name, t]));
     checkLayerTensors(tensors, numLayers, "gguf", path, key);
-    return { ref, path, format: "gguf", arch, numLayers, tensors, gguf: first, files, sideFiles: [], close: closeAll };
+    const ropeFreqFactors = await readRopeFreqs(tensors.get("rope_freqs.weight"), path);
+    return { ref, path, format: "gguf", arch, numLayers, tensors, gguf: first, files, sideFiles: [], close: closeAll, ...(ropeFreqFactors ? { ropeFreqFactors } : {}) };
   } catch (e) {
     await closeAll();
     throw e;
   }
+}
+
+async function readRopeFreqs(t: TensorEntry | undefined, file: string): Promise<Float32Array | undefined> {
+  if (!t) return undefined;
+  if (t.type.name !== "F32" || t.shape.length !== 1 || t.shape[0]! > 4096) {
+    throw new FormatError("checkpoint.rope-freqs", "rope_freqs.weight is not a 1-D F32 tensor of at most 4096 factors", {
+      file, field: "rope_freqs.weight", expected: "F32 [headDim/2]", actual: `${t.type.name} ${JSON.stringify(t.shape)}`,
+    });
+  }
+  return new Float32Array((await t.source.read(t.offset, t.byteLength)).slice().buffer);
 }
 
 function layerCount(v: unknown, file: string, field: string): number {

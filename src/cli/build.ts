@@ -9,7 +9,7 @@ import { convertPlan } from "../convert/convert-checkpoint.js";
 import { parseConvertType } from "../convert/gguf-hparams.js";
 import { makePlan } from "../plan/plan.js";
 import { planLayout, renderPlan } from "./plan-view.js";
-import { makeProgress } from "./progress.js";
+import { makeProgress, staleLine } from "./progress.js";
 import { recipeArgs, resolveRecipe } from "./recipe-args.js";
 import { UsageError } from "./flag-check.js";
 import { interruptible } from "./interrupt.js";
@@ -50,7 +50,7 @@ export const buildCommand = defineCommand({
         // process.argv is the host's), quoted so the card's command can be pasted into a shell.
         const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
         const events = convertTo
-          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal, ...(args.pre ? { pre: args.pre } : {}) })
+          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal, purpose: "dusk build", ...(args.pre ? { pre: args.pre } : {}) })
           : buildModel(plan, r.checkpoints, {
               output: args.output,
               force: args.force,
@@ -63,7 +63,9 @@ export const buildCommand = defineCommand({
               ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
             });
         for await (const e of events) {
-          if (e.type === "start") {
+          if (e.type === "stale") {
+            if (!args.quiet) process.stderr.write(staleLine(e.note));
+          } else if (e.type === "start") {
             // Shown once the output is accepted (not before "already exists" or "is the input").
             if (!args.quiet && !args.json) process.stderr.write(renderPlan(plan, { table: false }));
             progress.start("build", e.totalBytes, "bytes");

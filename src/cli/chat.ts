@@ -15,6 +15,7 @@ export const chatCommand = defineCommand({
     model: { type: "positional", description: "a .gguf file, an HF model directory, or a Hub id org/name[@rev]", required: true },
     system: { type: "string", description: "a system message to start the conversation with" },
     template: { type: "string", description: "a Jinja chat template file to use instead of the model's" },
+    "template-name": { type: "string", description: "one of the model's named chat templates (tokenizer.chat_templates, e.g. tool_use)" },
     ...samplingArgs,
     ...modelArgs,
     json: { type: "boolean", description: "print one JSON line per turn instead of streaming" },
@@ -29,7 +30,11 @@ export const chatCommand = defineCommand({
     const interactive = Boolean(process.stdin.isTTY);
     const model = await openModelFromArgs(String(args.model), args, quiet);
     try {
-      const options = { ...(args.system === undefined ? {} : { system: String(args.system) }), ...(template === undefined ? {} : { template, templateOrigin: String(args.template) }) };
+      const options = {
+        ...(args.system === undefined ? {} : { system: String(args.system) }),
+        ...(template === undefined ? {} : { template, templateOrigin: String(args.template) }),
+        ...(args["template-name"] === undefined ? {} : { templateName: String(args["template-name"]) }),
+      };
       let session = new ChatSession(model, sampling, options);
       const lines = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
       if (interactive) process.stderr.write("> ");

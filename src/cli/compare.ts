@@ -1,18 +1,26 @@
 // `dusk compare results/*.json -o table.md --chart table.svg`: the leaderboard table of several
-// results files side by side (Markdown, SVG chart); files scored under another protocol are flagged.
+// results files side by side (Markdown, SVG and PNG chart); files scored under another protocol are flagged.
 
 import { readFile } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { EvalError } from "../errors.js";
 import { compare, parseResultsFile, renderMarkdown, renderSvg, type ProtocolName } from "../eval/index.js";
-import { writeAtomically } from "./eval.js";
+import { writeFileDurably } from "../build/durable-write.js";
+import { svgToPng } from "../charts/index.js";
+import { staleLine } from "./progress.js";
+
+/** `x.svg` → x.svg + x.png; `x.png` → x.svg + x.png; any other name gets .png appended for the PNG. */
+function chartPaths(path: string): { svg: string; png: string } {
+  if (/\.png$/i.test(path)) return { svg: path.replace(/\.png$/i, ".svg"), png: path };
+  return { svg: path, png: /\.svg$/i.test(path) ? path.replace(/\.svg$/i, ".png") : `${path}.png` };
+}
 
 export const compareCommand = defineCommand({
-  meta: { name: "compare", description: "Put several `dusk eval` results side by side (Markdown table, SVG chart)" },
+  meta: { name: "compare", description: "Put several `dusk eval` results side by side (Markdown table, SVG and PNG chart)" },
   args: {
     files: { type: "positional", description: "results JSON files", required: false },
     output: { type: "string", alias: "o", description: "write the Markdown table here (default: print it)" },
-    chart: { type: "string", description: "also write an SVG bar chart here" },
+    chart: { type: "string", description: "also write the bar chart here, as SVG and as PNG beside it (x.svg + x.png)" },
     protocol: { type: "string", description: "the table's protocol; rows scored otherwise are flagged (default v1)" },
     json: { type: "boolean", description: "print the table as JSON" },
   },
@@ -27,12 +35,18 @@ export const compareCommand = defineCommand({
     for (const [i, row] of table.rows.entries()) {
       if (row.otherProtocol) process.stderr.write(`warning: ${files[i]} was scored under protocol ${row.protocol}, not ${protocol}; its numbers are not comparable\n`);
     }
-    if (args.chart) await writeAtomically(args.chart, renderSvg(table));
+    const write = (path: string, data: string | Uint8Array) => writeFileDurably(path, data, { purpose: "dusk compare", inputs: files, onStale: (n) => process.stderr.write(staleLine(n)) });
+    const charts = args.chart ? chartPaths(args.chart) : undefined;
+    if (charts) {
+      const svg = renderSvg(table);
+      await write(charts.svg, svg);
+      await write(charts.png, svgToPng(svg));
+    }
     if (args.json) return void process.stdout.write(JSON.stringify(table, null, 2) + "\n");
     const md = renderMarkdown(table);
     if (args.output) {
-      await writeAtomically(args.output, md);
-      process.stdout.write(`table: ${args.output}${args.chart ? `\nchart: ${args.chart}` : ""}\n`);
+      await write(args.output, md);
+      process.stdout.write(`table: ${args.output}${charts ? `\nchart: ${charts.svg}, ${charts.png}` : ""}\n`);
     } else process.stdout.write(md);
   },
 });

@@ -5,7 +5,7 @@ import { openModelRef } from "./model-ref.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import { CONVERT_TYPES, parseConvertType } from "../convert/gguf-hparams.js";
 import { interruptible } from "./interrupt.js";
-import { makeProgress } from "./progress.js";
+import { makeProgress, staleLine } from "./progress.js";
 
 export const convertCommand = defineCommand({
   meta: { name: "convert", description: "Convert an HF Llama/Mistral/Qwen2 checkpoint to GGUF (as llama.cpp's converter does), streamed" },
@@ -29,7 +29,9 @@ export const convertCommand = defineCommand({
         output: args.output, type, force: args.force, signal: interrupt.signal,
         ...(args.name ? { name: args.name } : {}), ...(args.pre ? { pre: args.pre } : {}),
       })) {
-        if (e.type === "start") progress.start("convert", e.totalBytes, "bytes");
+        if (e.type === "stale") {
+          if (!args.quiet) process.stderr.write(staleLine(e.note));
+        } else if (e.type === "start") progress.start("convert", e.totalBytes, "bytes");
         else if (e.type === "progress") progress.update(e.bytes, e.tensor);
         else if (e.type === "done") {
           progress.stop();

@@ -3,10 +3,12 @@
 // plan and its metrics, verifies every output tensor against the base under the plan, and checks
 // with the engine that each built model computes what its plan run virtually computes.
 
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
+import { prepareOutput } from "../build/atomic-output.js";
 import { buildModel } from "../build/build.js";
+import { writeFileDurably } from "../build/durable-write.js";
 import { verifyOutput } from "../build/verify.js";
 import { checkpointHeader, openCheckpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
@@ -38,15 +40,23 @@ export const demoCommand = defineCommand({
       await rm(dir, { recursive: true, force: true });
     }
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, MARKER), "");
+    await writeFileDurably(join(dir, MARKER), "", { purpose: "dusk demo" });
     const say = (s: string) => void (!args.json && process.stdout.write(s));
     const base = join(dir, "base");
     say(`generating a 32-layer Llama-shaped model (hidden 64, BF16, tiny SentencePiece tokenizer) in ${base}\n`);
     const tokenizer = buildTinyTokenizer(defaultCorpus());
-    await writeTinyHfModel(base, {
-      layers: 32, hidden: 64, heads: 4, kvHeads: 2, dtype: "BF16", seed: 7, std: 0.1, vocabSize: tokenizer.pieces.length,
-      tokenizerFiles: { "tokenizer.model": tokenizer.tokenizerModel, "tokenizer.json": tokenizer.tokenizerJson, "tokenizer_config.json": tokenizer.tokenizerConfig, "special_tokens_map.json": tokenizer.specialTokensMap },
-    });
+    // Written like every output: into a temporary sibling, fsynced, renamed into place.
+    const baseOut = await prepareOutput(base, [], { kind: "directory", purpose: "dusk demo" });
+    try {
+      await writeTinyHfModel(baseOut.tmpPath, {
+        layers: 32, hidden: 64, heads: 4, kvHeads: 2, dtype: "BF16", seed: 7, std: 0.1, vocabSize: tokenizer.pieces.length,
+        tokenizerFiles: { "tokenizer.model": tokenizer.tokenizerModel, "tokenizer.json": tokenizer.tokenizerJson, "tokenizer_config.json": tokenizer.tokenizerConfig, "special_tokens_map.json": tokenizer.specialTokensMap },
+      });
+      await baseOut.commit();
+    } catch (e) {
+      await baseOut.abort();
+      throw baseOut.failure(e);
+    }
     // A held-out line for the numerical check: the built model must compute what the plan says.
     const probe = new Tokenizer(JSON.parse(tokenizer.tokenizerJson), JSON.parse(tokenizer.tokenizerConfig)).encode(PROBE_TEXT).ids;
     const source = await openCheckpoint(base, base);

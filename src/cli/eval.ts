@@ -3,10 +3,11 @@
 // writes lm-eval-shaped results JSON and per-sample JSONL, prints a small table. Also opens scorers
 // for `dusk ppl`. Not here: task logic (src/eval), scoring (the backends).
 
-import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import { defineCommand } from "citty";
+import { writeFileDurably } from "../build/durable-write.js";
 import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import type { ConvertType } from "../convert/gguf-hparams.js";
@@ -19,7 +20,7 @@ import { buildResults, PROTOCOL_SEEDS, resolveTasks, runTask, type ProtocolName,
 import type { WindowScorer } from "../eval/perplexity.js";
 import { makePlan } from "../plan/plan.js";
 import { LlamaScorer } from "../runtime/score.js";
-import { makeProgress } from "./progress.js";
+import { makeProgress, staleLine } from "./progress.js";
 import { recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
 export const BACKENDS = ["llamacpp", "engine", "openai"] as const;
@@ -130,13 +131,6 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
   };
 }
 
-/** Writes text next to `path` under a temporary name, then renames it into place. */
-export async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.dusk-tmp-${process.pid}`);
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /** `samples.jsonl` for one task; `samples.<task>.jsonl` for each of several. */
 function sampleLogPath(base: string, task: string, several: boolean): string {
   if (!several) return base;
@@ -206,7 +200,7 @@ export const evalCommand = defineCommand({
     }
     const file = buildResults(results, { scorer: scorer.describe(), protocol, seed: PROTOCOL_SEEDS[protocol], datasets, ...(limit === undefined ? {} : { limit }) });
     const text = JSON.stringify(file, null, 2) + "\n";
-    if (args.output) await writeAtomically(args.output, text);
+    if (args.output) await writeFileDurably(args.output, text, { purpose: "dusk eval", onStale: (n) => process.stderr.write(staleLine(n)) });
     if (args.json) return void process.stdout.write(text);
     const rows = Object.keys(file.results).map((task) => {
       const metrics = file.results[task]!;

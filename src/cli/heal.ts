@@ -60,7 +60,7 @@ export const healCommand = defineCommand({
       model: args.model, texts, heldOutTexts, budget, settings, train: train ?? "all",
       ...(dtype ? { dtype } : {}),
       ...(args.workers !== undefined ? { workers: intFlag(args.workers, "--workers", 0)! } : {}),
-      output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), command: ["dusk", "heal", ...rawArgs].join(" ") },
+      output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk heal", command: ["dusk", "heal", ...rawArgs].join(" ") },
       meta: { kind: "heal", source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) },
     });
     // `--export axolotl` (a job for a distributed trainer) is wired in here by src/train/axolotl.

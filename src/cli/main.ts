@@ -21,6 +21,8 @@ import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
 import { healCommand } from "./heal.js";
 import { trainCommand } from "./train.js";
+import { analyzeCommand } from "./analyze.js";
+import { searchCommand } from "./search.js";
 
 export const VERSION = "0.1.0";
 
@@ -39,6 +41,8 @@ export const commands: Record<string, AnyCommand> = {
   eval: evalCommand,
   ppl: pplCommand,
   compare: compareCommand,
+  analyze: analyzeCommand,
+  search: searchCommand,
   data: dataCommand,
   serve: serveCommand,
   train: trainCommand,

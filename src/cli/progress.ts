@@ -2,16 +2,24 @@
 // pipe (so logs stay readable), nothing with --quiet or --json.
 
 import cliProgress from "cli-progress";
+import { describeStale, type StaleOutput } from "../build/atomic-output.js";
+
+/** The line a command prints when a write cleaned up after an earlier, dead writer. */
+export function staleLine(note: StaleOutput): string {
+  return `note: ${describeStale(note)}\n`;
+}
 
 export interface ProgressSink {
   start(label: string, total: number, unit?: "bytes" | "items"): void;
   update(done: number, detail?: string): void;
+  /** a message above the bar (a best-so-far table), which keeps going below it */
+  note(text: string): void;
   stop(): void;
 }
 
 export function makeProgress(options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): ProgressSink {
   const stream = options.stream ?? process.stderr;
-  if (options.quiet) return { start() {}, update() {}, stop() {} };
+  if (options.quiet) return { start() {}, update() {}, note() {}, stop() {} };
   if (stream.isTTY && !process.env.CI) return ttyProgress(stream);
   return lineProgress(stream);
 }
@@ -19,9 +27,11 @@ export function makeProgress(options: { quiet?: boolean; stream?: NodeJS.WriteSt
 function ttyProgress(stream: NodeJS.WriteStream): ProgressSink {
   let bar: cliProgress.SingleBar | undefined;
   let unit: "bytes" | "items" = "items";
-  return {
+  let last = { label: "", total: 0, done: 0, detail: "" };
+  const sink: ProgressSink = {
     start(label, total, u = "items") {
       unit = u;
+      last = { label, total, done: 0, detail: "" };
       bar = new cliProgress.SingleBar(
         {
           stream,
@@ -35,13 +45,25 @@ function ttyProgress(stream: NodeJS.WriteStream): ProgressSink {
       bar.start(total, 0, { detail: "", value_h: fmt(0, unit), total_h: fmt(total, unit) });
     },
     update(done, detail = "") {
+      last = { ...last, done, detail };
       bar?.update(done, { detail, value_h: fmt(done, unit) });
+    },
+    note(text) {
+      const running = bar !== undefined;
+      const { label, total, done, detail } = last;
+      sink.stop();
+      stream.write(text.endsWith("\n") ? text : `${text}\n`);
+      if (running) {
+        sink.start(label, total, unit);
+        sink.update(done, detail);
+      }
     },
     stop() {
       bar?.stop();
       bar = undefined;
     },
   };
+  return sink;
 }
 
 function lineProgress(stream: NodeJS.WriteStream): ProgressSink {
@@ -53,6 +75,9 @@ function lineProgress(stream: NodeJS.WriteStream): ProgressSink {
   return {
     start(l, t, u = "items") {
       [label, total, unit, lastPct, started] = [l, t, u, -1, Date.now()];
+    },
+    note(text) {
+      stream.write(text.endsWith("\n") ? text : `${text}\n`);
     },
     update(done) {
       const pct = total > 0 ? Math.floor((done / total) * 10) * 10 : 100;

@@ -5,7 +5,7 @@
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
 import { DEFAULT_MAX_TOKENS, DEFAULT_PRESET, generate, openModel, resolveSampling, SAMPLING_FLAGS, type LoadedModel, type OpenModelOptions, type Sampling } from "../runtime/index.js";
-import { makeProgress } from "./progress.js";
+import { makeProgress, staleLine } from "./progress.js";
 
 const SAMPLING_KEYS = ["temperature", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "presencePenalty", "frequencyPenalty"] as const;
 
@@ -72,7 +72,9 @@ export async function openModelFromArgs(ref: string, args: FlagValues, quiet: bo
   const o: OpenModelOptions = {
     onEvent: (e) => {
       const ev = e.event;
-      if (ev.type === "start" && "totalBytes" in ev) progress.start("convert to GGUF (cached)", ev.totalBytes, "bytes");
+      if (ev.type === "stale") {
+        if (!quiet) process.stderr.write(staleLine(ev.note));
+      } else if (ev.type === "start" && "totalBytes" in ev) progress.start("convert to GGUF (cached)", ev.totalBytes, "bytes");
       else if (ev.type === "resolved") progress.start(`download ${ev.repo}`, ev.total, "bytes");
       else if (ev.type === "progress") progress.update(ev.bytes, "tensor" in ev ? ev.tensor : ev.file);
       else if (ev.type === "done") progress.stop();

@@ -38,7 +38,7 @@ export const trainCommand = defineCommand({
       config, configFile: args.config, texts: await readTexts(textPaths), heldOutTexts: await readTexts(heldOutPaths),
       ...(tokenizerFiles ? { tokenizerFiles } : {}),
       ...(args.workers !== undefined ? { workers: intFlag(args.workers, "--workers", 0)! } : {}),
-      output: { dir: out, inputs: [args.config, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), command: ["dusk", "train", ...rawArgs].join(" ") },
+      output: { dir: out, inputs: [args.config, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk train", command: ["dusk", "train", ...rawArgs].join(" ") },
       meta: { kind: "train", config: resolve(args.config), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)) },
     });
     await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "trained", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });

@@ -1,21 +1,24 @@
 // Converts an opened HF checkpoint — or a plan over HF checkpoints, restacked on the fly — into
-// one GGUF file, atomically. Reads the tokenizer files beside the config source.
+// one GGUF file, atomically and durably (src/build/atomic-output.ts: free space checked first,
+// fsync before the rename, typed errors for a full disk or a folder it may not write).
+// Reads the tokenizer files beside the config source.
 
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { checkSideFileSize } from "../checkpoint/read-json.js";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
+import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
-import { tensorType } from "../formats/tensor-types.js";
+import { tensorByteLength, tensorType } from "../formats/tensor-types.js";
 import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
-import { tokenizerGgufKv } from "../tokenizer/index.js";
-import { convertToGguf, type ConvertInput } from "./convert.js";
+import { tokenizerGgufKv, type NamedChatTemplate, type TokenizerFiles } from "../tokenizer/index.js";
+import { convertToGguf, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
 export interface ConvertOptions {
@@ -27,10 +30,17 @@ export interface ConvertOptions {
   /** override the byte-level BPE pre-tokenizer name */
   pre?: string;
   signal?: AbortSignal;
+  /** what is writing, shown to a second writer of the same output (default `dusk convert`) */
+  purpose?: string;
+  /** statfs(2) for the free-space check (tests inject one; default: the real one) */
+  statfs?: StatfsFn;
 }
 
-/** Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. */
-export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string): Promise<GgufKv> {
+/**
+ * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. `llamaVocab`: the
+ * family converts as llama.cpp's Llama class (add_prefix_space and its other set_vocab steps).
+ */
+export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, llamaVocab = false): Promise<GgufKv> {
   const read = async (name: string, binary = false) => {
     try {
       await checkSideFileSize(join(dir, name));
@@ -40,19 +50,45 @@ export async function readTokenizerKv(dir: string, vocabSize: number, pre?: stri
       throw e;
     }
   };
+  const text = (name: string) => read(name) as Promise<string | undefined>;
+  const chatTemplateJinja = await text("chat_template.jinja");
   const files = {
     tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
-    tokenizerJson: (await read("tokenizer.json")) as string | undefined,
-    tokenizerConfig: (await read("tokenizer_config.json")) as string | undefined,
-    chatTemplateJinja: (await read("chat_template.jinja")) as string | undefined,
-    specialTokensMap: (await read("special_tokens_map.json")) as string | undefined,
-    addedTokens: (await read("added_tokens.json")) as string | undefined,
+    tokenizerJson: await text("tokenizer.json"),
+    tokenizerConfig: await text("tokenizer_config.json"),
+    chatTemplateJinja,
+    // as gguf-py: additional_chat_templates/NAME.jinja only beside chat_template.jinja
+    additionalChatTemplates: chatTemplateJinja === undefined ? undefined : await additionalTemplates(dir, read),
+    chatTemplateJson: await text("chat_template.json"),
+    specialTokensMap: await text("special_tokens_map.json"),
+    addedTokens: await text("added_tokens.json"),
     // as gguf-py's SpecialVocab: config.json's bos/eos/pad_token_id fill what the tokenizer files
     // leave unset (Qwen2's tokenizer_config has bos_token null; its GGUFs take BOS from here)
-    configJson: (await read("config.json")) as string | undefined,
+    configJson: await text("config.json"),
   };
-  return tokenizerGgufKv(files, { vocabSize, ...(pre === undefined ? {} : { pre }) });
+  const defined = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as TokenizerFiles;
+  return tokenizerGgufKv(defined, { vocabSize, llamaVocab, ...(pre === undefined ? {} : { pre }) });
 }
+
+/** additional_chat_templates/*.jinja as named templates, sorted by name (bounded like side files). */
+async function additionalTemplates(dir: string, read: (name: string) => Promise<string | Uint8Array | undefined>): Promise<NamedChatTemplate[] | undefined> {
+  let names: string[];
+  try {
+    names = (await readdir(join(dir, "additional_chat_templates"))).filter((n) => n.endsWith(".jinja")).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw e;
+  }
+  const out: NamedChatTemplate[] = [];
+  for (const n of names.slice(0, MAX_NAMED_TEMPLATES)) {
+    const template = await read(join("additional_chat_templates", n));
+    if (typeof template === "string") out.push({ name: n.slice(0, -".jinja".length), template });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** why 64: real repos ship a handful (tool_use, rag); more is not a chat model's tokenizer */
+const MAX_NAMED_TEMPLATES = 64;
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
 function copyOp(t: TensorEntry): TensorOp {
@@ -74,7 +110,7 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
       shape: t.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(copyOp(t), t, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre),
+    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre, c.arch.converter?.llamaVocab ?? false),
     name: options.name ?? basename(c.path),
   };
   yield* writeConverted(input, [c], options);
@@ -101,7 +137,7 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       shape: op.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre),
+    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre, base.arch.converter?.llamaVocab ?? false),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
@@ -110,15 +146,24 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
 
 async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {
   const started = Date.now();
-  const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), { kind: "file", force: options.force ?? false });
+  // The tensor data's size, known before a byte is written (the header adds the tokenizer, ~MBs).
+  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, t.input.shape)!, 0);
+  const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), {
+    kind: "file",
+    force: options.force ?? false,
+    bytes,
+    purpose: options.purpose ?? "dusk convert",
+    ...(options.statfs ? { statfs: options.statfs } : {}),
+  });
   let committed = false;
   try {
+    for (const note of out.stale) yield { type: "stale", note };
     const sink = await FileSink.create(out.tmpPath);
-    let bytes = 0;
+    let written = 0;
     try {
       for await (const e of convertToGguf(input, sink, options.type)) {
         if (options.signal?.aborted) throw new BuildError("convert.aborted", "the conversion was interrupted; nothing was written", { cause: options.signal.reason });
-        if (e.type === "progress") bytes = e.bytes;
+        if (e.type === "progress") written = e.bytes;
         yield e.type === "start" ? { ...e, output: out.path } : e;
       }
     } finally {
@@ -126,7 +171,9 @@ async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkp
     }
     await out.commit();
     committed = true;
-    yield { type: "done", output: out.path, files: [out.path], bytes, seconds: (Date.now() - started) / 1000 };
+    yield { type: "done", output: out.path, files: [out.path], bytes: written, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    throw out.failure(e);
   } finally {
     if (!committed) await out.abort();
   }

@@ -89,7 +89,19 @@ export function planConversion(input: ConvertInput, outType: ConvertType): { hp:
       file: input.configFile, field: "vocab_size", expected: String(rows), actual: String(hp.vocabSize), hint: "the config does not belong to these weights",
     });
   }
-  const kv = hparamsKv(arch.ggufArchitectures[0]!, hp, input.name, outType);
+  if (hp.ropeFreqFactors) {
+    if (!arch.converter?.ropeFreqsTensor) {
+      throw new FormatError("convert.rope", `llama.cpp's ${arch.ggufArchitectures[0]} models cannot carry llama3 RoPE scaling (no rope_freqs tensor)`, {
+        file: input.configFile, field: "rope_scaling.rope_type", expected: "linear, yarn or none for this family", actual: "llama3",
+      });
+    }
+    // generated first, as the converter's generate_extra_tensors: [headDim/2] F32 frequency divisors
+    const bytes = new Uint8Array(hp.ropeFreqFactors.buffer, hp.ropeFreqFactors.byteOffset, hp.ropeFreqFactors.byteLength);
+    const f32 = tensorType("F32")!;
+    const freqs: ConvertTensor = { name: "rope_freqs.weight", type: f32, shape: [hp.ropeFreqFactors.length], stream: (write) => write(bytes) };
+    out.unshift({ input: freqs, name: "rope_freqs.weight", type: f32 });
+  }
+  const kv = hparamsKv(arch, hp, input.name, outType);
   for (const [k, v] of input.extraKv ?? []) kv.set(k, v);
   for (const [k, v] of input.tokenizerKv) kv.set(k, v);
   return { hp, tensors: out, kv };

@@ -1,6 +1,7 @@
 // The model hyperparameter keys llama.cpp's converter writes for Llama-family models, read from
 // HParams: `<arch>.block_count`, dims, heads, rope and norm settings, file type.
 
+import type { Architecture } from "../arch/architecture.js";
 import type { HParams } from "../arch/hparams.js";
 import { RecipeError } from "../errors.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
@@ -18,9 +19,12 @@ export function parseConvertType(s: string): ConvertType {
   return t;
 }
 
-/** The architecture keys, in the order llama.cpp's converter writes them. */
-export function hparamsKv(ggufArch: string, hp: HParams, name: string, outType: ConvertType): GgufKv {
-  const a = ggufArch;
+/**
+ * The architecture keys, in the order llama.cpp's converter writes them (docs/convert.md lists
+ * each and where dusk differs). llama3 rope scaling writes no key: it is the rope_freqs tensor.
+ */
+export function hparamsKv(arch: Architecture, hp: HParams, name: string, outType: ConvertType): GgufKv {
+  const a = arch.ggufArchitectures[0]!;
   const kv: GgufKv = new Map();
   kv.set("general.architecture", ggufValue.string(a));
   kv.set("general.type", ggufValue.string("model"));
@@ -31,20 +35,30 @@ export function hparamsKv(ggufArch: string, hp: HParams, name: string, outType: 
   kv.set(`${a}.feed_forward_length`, ggufValue.u32(hp.intermediateSize));
   kv.set(`${a}.attention.head_count`, ggufValue.u32(hp.numHeads));
   kv.set(`${a}.attention.head_count_kv`, ggufValue.u32(hp.numKvHeads));
+  const rs = hp.ropeScaling;
+  if (rs && rs.type !== "llama3") {
+    kv.set(`${a}.rope.scaling.type`, ggufValue.string(rs.type));
+    kv.set(`${a}.rope.scaling.factor`, ggufValue.f32(rs.factor));
+    if (rs.type === "yarn") {
+      kv.set(`${a}.rope.scaling.original_context_length`, ggufValue.u32(rs.originalContext!));
+      if (rs.extrapolationFactor !== undefined) kv.set(`${a}.rope.scaling.yarn_ext_factor`, ggufValue.f32(rs.extrapolationFactor));
+      if (rs.attentionFactor !== undefined) kv.set(`${a}.rope.scaling.yarn_attn_factor`, ggufValue.f32(rs.attentionFactor));
+      if (rs.betaFast !== undefined) kv.set(`${a}.rope.scaling.yarn_beta_fast`, ggufValue.f32(rs.betaFast));
+      if (rs.betaSlow !== undefined) kv.set(`${a}.rope.scaling.yarn_beta_slow`, ggufValue.f32(rs.betaSlow));
+    }
+  }
   kv.set(`${a}.rope.freq_base`, ggufValue.f32(hp.ropeTheta));
   kv.set(`${a}.attention.layer_norm_rms_epsilon`, ggufValue.f32(hp.rmsNormEps));
-  if (hp.headDim !== hp.hiddenSize / hp.numHeads) {
+  if (hp.headDimInConfig || hp.headDim !== hp.hiddenSize / hp.numHeads) {
     kv.set(`${a}.attention.key_length`, ggufValue.u32(hp.headDim));
     kv.set(`${a}.attention.value_length`, ggufValue.u32(hp.headDim));
   }
-  kv.set(`${a}.rope.dimension_count`, ggufValue.u32(hp.headDim));
-  if (hp.ropeScaling) {
-    kv.set(`${a}.rope.scaling.type`, ggufValue.string(hp.ropeScaling.type === "llama3" ? "none" : hp.ropeScaling.type));
-    if (hp.ropeScaling.type !== "llama3") kv.set(`${a}.rope.scaling.factor`, ggufValue.f32(hp.ropeScaling.factor));
-    if (hp.ropeScaling.originalContext !== undefined) kv.set(`${a}.rope.scaling.original_context_length`, ggufValue.u32(hp.ropeScaling.originalContext));
-  }
   kv.set("general.file_type", ggufValue.u32(GGUF_FILE_TYPE[outType]));
-  kv.set(`${a}.vocab_size`, ggufValue.u32(hp.vocabSize));
-  if (outType === "q8_0" || outType === "q4_0") kv.set("general.quantization_version", ggufValue.u32(2));
+  if (arch.converter?.vocabAndRopeDimKeys) {
+    kv.set(`${a}.vocab_size`, ggufValue.u32(hp.vocabSize));
+    kv.set(`${a}.rope.dimension_count`, ggufValue.u32(hp.headDim));
+  }
+  // the converter writes it for every output type, quantized or not
+  kv.set("general.quantization_version", ggufValue.u32(2));
   return kv;
 }

@@ -3,7 +3,7 @@
 // model's layers in plan order, with the plan's scale/zero transforms — without building it.
 // Weights are read one layer at a time when the forward pass asks for them.
 
-import { readGgufHParams, readHParams, type HParams } from "../arch/hparams.js";
+import { readGgufHParams, readHParams, type HParams, type RopeScalingParams } from "../arch/hparams.js";
 import { tensorName, type Architecture, type NameScheme } from "../arch/index.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
@@ -14,7 +14,7 @@ import { toFloat32 } from "../formats/dtype-convert.js";
 import type { TensorTypeInfo } from "../formats/tensor-types.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
-import type { EngineConfig, EngineWeights, LayerWeights } from "./types.js";
+import type { EngineConfig, EngineWeights, LayerWeights, RopeScaling } from "./types.js";
 
 /** A tensor the adapter can fetch: its type, shape and raw bytes on demand. */
 interface TensorSource {
@@ -48,10 +48,19 @@ export function engineConfigFrom(hp: HParams, tied: boolean, arch: Architecture)
     tiedEmbeddings: tied,
     attentionBias: arch.layer.some((r) => r.role === "q_bias"),
     maxPositions: hp.contextLength,
-    ...(rs && (rs.type === "linear" || rs.type === "llama3" || rs.type === "yarn")
-      ? { ropeScaling: { type: rs.type, factor: rs.factor, ...(rs.originalContext === undefined ? {} : { originalMaxPositions: rs.originalContext }) } }
-      : {}),
+    // llama3 scaling travels as llama.cpp's per-dimension factors (rope_freqs.weight), never as a type
+    ...(rs && rs.type !== "llama3" ? { ropeScaling: engineRopeScaling(rs) } : {}),
+    ...(hp.ropeFreqFactors ? { ropeFreqFactors: hp.ropeFreqFactors } : {}),
   };
+}
+
+function engineRopeScaling(rs: RopeScalingParams): RopeScaling {
+  const out: RopeScaling = { type: rs.type, factor: rs.factor };
+  if (rs.originalContext !== undefined) out.originalMaxPositions = rs.originalContext;
+  if (rs.attentionFactor !== undefined) out.attentionFactor = rs.attentionFactor;
+  if (rs.betaFast !== undefined) out.betaFast = rs.betaFast;
+  if (rs.betaSlow !== undefined) out.betaSlow = rs.betaSlow;
+  return out;
 }
 
 function widen(t: TensorSource, raw: Uint8Array, name: string): Float32Array {
@@ -108,6 +117,7 @@ export function checkpointWeights(c: Checkpoint): EngineWeights {
   const headRole = c.arch.postLayer.find((r) => r.role === "lm_head");
   const tied = !headRole || !c.tensors.has(tensorName(headRole, scheme));
   const hp = c.format === "gguf" ? readGgufHParams(c.arch, c.gguf!.kv, c.path) : readHParams(c.arch, c.config!, c.path);
+  if (c.ropeFreqFactors) hp.ropeFreqFactors = c.ropeFreqFactors;
   const config = engineConfigFrom(hp, tied, c.arch);
   const lookup = (name: string): TensorSource | undefined => {
     const t = c.tensors.get(name);
@@ -140,6 +150,7 @@ export function planWeights(plan: Plan, checkpoints: readonly Checkpoint[]): Eng
   const headRole = base.arch.postLayer.find((r) => r.role === "lm_head");
   const tied = !headRole || !ops.has(tensorName(headRole, scheme));
   const hp = base.format === "gguf" ? readGgufHParams(base.arch, base.gguf!.kv, base.path) : readHParams(base.arch, base.config!, base.path);
+  if (base.ropeFreqFactors) hp.ropeFreqFactors = base.ropeFreqFactors;
   const config = engineConfigFrom({ ...hp, numLayers: plan.layers.length }, tied, base.arch);
   return weightsFrom(base.arch, scheme, config, lookup, plan.format === "gguf");
 }

@@ -48,6 +48,14 @@ export interface ForwardOptions {
   tape?: boolean;
   /** defaults to the shared tfjs-wasm kernel. */
   kernel?: MatmulKernel;
+  /** called with the residual stream [T, D] at each boundary b (0: after the embedding; b: after
+   * layer b−1; numLayers: before the final norm). The engine never modifies it afterwards, so the
+   * callee may keep it without copying (layer-distance analysis does). */
+  onBoundary?: (boundary: number, x: Float32Array) => void;
+  /** start at boundary `boundary` with this residual stream [T, D] instead of the embedding,
+   * skipping the layers before it: a prefix already run (a stack's leading base layers) is not
+   * recomputed. `hidden` is not modified; hiddenStates then start at that boundary. No tape. */
+  resume?: { boundary: number; hidden: Float32Array };
 }
 
 export interface ForwardResult {
@@ -86,6 +94,15 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new RuntimeError("ENGINE_ABORTED", "forward pass aborted", { hint: "the caller cancelled it", cause: signal.reason });
   }
+}
+
+function checkResume(c: EngineConfig, r: { boundary: number; hidden: Float32Array }, T: number, tape: boolean | undefined): number {
+  if (!Number.isInteger(r.boundary) || r.boundary < 0 || r.boundary > c.numLayers || r.hidden.length !== T * c.hiddenSize || tape) {
+    throw new RuntimeError("ENGINE_BAD_RESUME", `resume at boundary ${r.boundary} with ${r.hidden.length} values, expected a boundary in [0, ${c.numLayers}] and ${T}×${c.hiddenSize} values${tape ? ", and no tape" : ""}`, {
+      hint: "resume with a residual stream this model produced for the same tokens",
+    });
+  }
+  return r.boundary;
 }
 
 /** One decoder layer on x [T, D] → new residual stream [T, D] (x itself is not modified). */
@@ -139,12 +156,13 @@ async function runTrunk(weights: EngineWeights, tokens: ArrayLike<number>, opts:
   const T = ids.length;
   const D = c.hiddenSize;
   checkAbort(opts.signal);
-  const table = checkTensor("embedding", await weights.embedding(), c.vocabSize * D);
-  let x = embeddingForward(table, ids, D);
+  const first = opts.resume ? checkResume(c, opts.resume, T, opts.tape) : 0;
+  let x = opts.resume ? opts.resume.hidden : embeddingForward(checkTensor("embedding", await weights.embedding(), c.vocabSize * D), ids, D);
   const hidden: Float32Array[] | undefined = opts.hiddenStates ? [x.slice()] : undefined;
+  opts.onBoundary?.(first, x);
   const rope = ropeTables(c, T);
   const layers: LayerActivations[] = [];
-  for (let i = 0; i < c.numLayers; i++) {
+  for (let i = first; i < c.numLayers; i++) {
     checkAbort(opts.signal);
     const w = await weights.layer(i);
     validateLayerWeights(c, i, w);
@@ -152,6 +170,7 @@ async function runTrunk(weights: EngineWeights, tokens: ArrayLike<number>, opts:
     if (opts.tape) layers.push(acts);
     x = y;
     hidden?.push(x.slice());
+    opts.onBoundary?.(i + 1, x);
   }
   checkAbort(opts.signal);
   const norm = checkTensor("finalNorm", await weights.finalNorm(), D);

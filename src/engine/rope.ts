@@ -1,8 +1,10 @@
 // Rotary position embeddings as HF transformers computes them: inverse frequencies (with linear,
-// llama3, yarn or dynamic-NTK scaling), cos/sin tables per position, and "rotate_half" application
-// (element i pairs with i + headDim/2; Q/K rows in HF order, not ggml's interleaved permutation).
+// llama3, yarn or dynamic-NTK scaling, or llama.cpp's per-dimension rope_freqs factors), cos/sin
+// tables per position, and "rotate_half" application (element i pairs with i + headDim/2; Q/K rows
+// in HF order, not ggml's interleaved permutation).
 // Not for partial rotary (Phi) or longrope.
 
+import { llama3RopeFactors } from "../arch/rope-factors.js";
 import type { EngineConfig } from "./types.js";
 
 export interface RopeTables {
@@ -30,22 +32,12 @@ export function ropeInverseFrequencies(c: EngineConfig, seqLen: number): { invFr
   let cosSinScale = 1;
   if (s?.type === "linear") {
     for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / s.factor;
-  } else if (s?.type === "llama3") {
-    const oldLen = s.originalMaxPositions ?? c.maxPositions;
-    const low = s.lowFreqFactor ?? 1;
-    const high = s.highFreqFactor ?? 4;
-    const lowFreqWavelen = oldLen / low;
-    const highFreqWavelen = oldLen / high;
-    for (let i = 0; i < half; i++) {
-      const f = invFreq[i]!;
-      const wavelen = (2 * Math.PI) / f;
-      if (wavelen < highFreqWavelen) continue; // high frequencies: unchanged
-      if (wavelen > lowFreqWavelen) invFreq[i] = f / s.factor; // low frequencies: interpolated
-      else {
-        const smooth = (oldLen / wavelen - low) / (high - low);
-        invFreq[i] = ((1 - smooth) * f) / s.factor + smooth * f;
-      }
-    }
+  } else if (s?.type === "llama3" && !c.ropeFreqFactors) {
+    // the same factors llama.cpp's converter stores as rope_freqs.weight (HF's smoothed inv_freq)
+    const ff = llama3RopeFactors(d, c.ropeTheta, {
+      factor: s.factor, lowFreqFactor: s.lowFreqFactor ?? 1, highFreqFactor: s.highFreqFactor ?? 4, originalContext: s.originalMaxPositions ?? c.maxPositions,
+    });
+    for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / ff[i]!;
   } else if (s?.type === "yarn") {
     const origLen = s.originalMaxPositions ?? c.maxPositions;
     const betaFast = s.betaFast ?? 32;
@@ -63,6 +55,8 @@ export function ropeInverseFrequencies(c: EngineConfig, seqLen: number): { invFr
     }
     cosSinScale = s.attentionFactor ?? (s.factor <= 1 ? 1 : 0.1 * Math.log(s.factor) + 1);
   }
+  // llama.cpp's rope_freqs.weight (a GGUF's tensor, or llama3 factors from config.json): θᵢ / ffᵢ
+  if (c.ropeFreqFactors) for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / c.ropeFreqFactors[i]!;
   return { invFreq, cosSinScale };
 }
 

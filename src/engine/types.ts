@@ -31,6 +31,11 @@ export interface EngineConfig {
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling?: RopeScaling;
+  /**
+   * [headDim/2] divisors of the inverse frequencies: llama.cpp's `rope_freqs.weight` (Llama 3.x
+   * scaling, from a GGUF's tensor or computed from config.json). Used instead of a llama3 ropeScaling.
+   */
+  ropeFreqFactors?: Float32Array;
   tiedEmbeddings: boolean;
   /** Qwen2-style biases on q/k/v projections (o_proj has none). */
   attentionBias?: boolean;

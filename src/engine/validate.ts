@@ -56,6 +56,10 @@ export function validateConfig(c: EngineConfig): void {
   bufferElements("wq", heads * headDim, hidden);
   bufferElements("embedding", c.vocabSize, hidden);
   bufferElements("wGate", c.intermediateSize, hidden);
+  const ff = c.ropeFreqFactors;
+  if (ff !== undefined && (ff.length !== headDim / 2 || !ff.every((v) => Number.isFinite(v) && v > 0))) {
+    fail("ropeFreqFactors", `${headDim / 2} finite factors > 0 (headDim/2)`, `${ff.length} values`, "rope_freqs.weight does not match the attention heads");
+  }
   const s = c.ropeScaling;
   if (s !== undefined) {
     if (!["linear", "llama3", "yarn", "dynamic"].includes(s.type)) {

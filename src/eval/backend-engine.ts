@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { forward, logSumExp, type EngineWeights } from "../engine/index.js";
+import { forward, logSumExp, type EngineWeights, type ForwardOptions } from "../engine/index.js";
 import { EvalError } from "../errors.js";
 import type { WindowScorer } from "./perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "./scorer.js";
@@ -111,21 +111,8 @@ export class EngineScorer implements Scorer, WindowScorer {
     return out;
   }
 
-  /** log p(tokens[t] | …) for t ≥ from, and whether each was the argmax. */
-  private async scoreTokens(tokens: readonly number[], from: number): Promise<{ logprobs: number[]; greedy: boolean }> {
-    const V = this.weights.config.vocabSize;
-    const positions: number[] = [];
-    for (let p = from - 1; p < tokens.length - 1; p++) positions.push(p);
-    const { logits } = await forward(this.weights, tokens, { logitsFor: positions });
-    const logprobs: number[] = [];
-    let greedy = true;
-    positions.forEach((p, r) => {
-      const row = logits.subarray(r * V, (r + 1) * V);
-      const target = tokens[p + 1]!;
-      logprobs.push(row[target]! - logSumExp(row));
-      if (argmax(row) !== target) greedy = false;
-    });
-    return { logprobs, greedy };
+  private scoreTokens(tokens: readonly number[], from: number): Promise<{ logprobs: number[]; greedy: boolean }> {
+    return scoreTokensOnEngine(this.weights, tokens, from);
   }
 
   async scoreWindow(window: readonly number[], from: number): Promise<number[]> {
@@ -157,6 +144,27 @@ export class EngineScorer implements Scorer, WindowScorer {
     }
     return out;
   }
+}
+
+/**
+ * log p(tokens[t] | …) for t ≥ from from one forward pass, and whether each was the argmax: the
+ * engine's scoring, shared with layer analysis (which adds forward options such as a boundary
+ * hook) so its perplexities are the very numbers `dusk ppl --backend engine` prints.
+ */
+export async function scoreTokensOnEngine(weights: EngineWeights, tokens: readonly number[], from: number, opts: ForwardOptions = {}): Promise<{ logprobs: number[]; greedy: boolean }> {
+  const V = weights.config.vocabSize;
+  const positions: number[] = [];
+  for (let p = from - 1; p < tokens.length - 1; p++) positions.push(p);
+  const { logits } = await forward(weights, tokens, { ...opts, logitsFor: positions });
+  const logprobs: number[] = [];
+  let greedy = true;
+  positions.forEach((p, r) => {
+    const row = logits.subarray(r * V, (r + 1) * V);
+    const target = tokens[p + 1]!;
+    logprobs.push(row[target]! - logSumExp(row));
+    if (argmax(row) !== target) greedy = false;
+  });
+  return { logprobs, greedy };
 }
 
 /** First index of the largest value (ties → first, like torch.argmax on CPU). */

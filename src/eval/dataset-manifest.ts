@@ -8,9 +8,9 @@
 // The top-level revision/commit/pulled_at are those of the latest pull; `files` accumulates over
 // pulls (pulling mmlu after arc into the same DIR keeps both), each file keeping its own commit.
 
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileDurably } from "../build/durable-write.js";
 import { FormatError } from "../errors.js";
 import { taskDataFiles } from "./dataset.js";
 import type { EvalTask } from "./task.js";
@@ -133,15 +133,7 @@ export async function recordDatasetPull(dataDir: string, pull: PulledDataset): P
   const sorted: Record<string, ManifestFile> = Object.create(null);
   for (const path of Object.keys(files).sort()) sorted[path] = files[path]!;
   const manifest: DatasetManifest = { format: 1, repo: pull.repo, revision: pull.revision, commit: pull.commit, pulled_at: pulledAt, files: sorted };
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, JSON.stringify(manifest, null, 2) + "\n");
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileDurably(file, JSON.stringify(manifest, null, 2) + "\n", { purpose: "dusk data pull" });
   return file;
 }
 

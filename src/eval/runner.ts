@@ -3,6 +3,8 @@
 // generator of events the CLI draws (progress with done/total, per-sample, final result).
 // Not here: printing, progress bars, backends, result files (results.ts).
 
+import { lockOutput, type OutputLock } from "../build/durable-write.js";
+import { outputError } from "../build/output-errors.js";
 import { stat } from "node:fs/promises";
 import { EvalError } from "../errors.js";
 import { loadSplit } from "./dataset.js";
@@ -67,19 +69,27 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
 
   const done = new Map<number, SampleRecord>();
   let writer: SampleLogWriter | undefined;
+  let lock: OutputLock | undefined;
   if (opts.sampleLog !== undefined) {
-    const exists = await stat(opts.sampleLog).then((s) => s.isFile(), () => false);
-    let resumeAt: number | undefined;
-    if (opts.resume && exists) {
-      const existing = await readSampleLog(opts.sampleLog);
-      checkResumable(opts.sampleLog, existing.header, header);
-      for (const p of prepared) {
-        const rec = existing.samples.get(p.docId);
-        if (rec !== undefined && rec.task === task.name) done.set(p.docId, rec);
+    // One writer per log: a second `dusk eval --samples` of the same file is refused, not interleaved.
+    lock = await lockOutput(opts.sampleLog, { purpose: "dusk eval (sample log)" });
+    try {
+      const exists = await stat(opts.sampleLog).then((s) => s.isFile(), () => false);
+      let resumeAt: number | undefined;
+      if (opts.resume && exists) {
+        const existing = await readSampleLog(opts.sampleLog);
+        checkResumable(opts.sampleLog, existing.header, header);
+        for (const p of prepared) {
+          const rec = existing.samples.get(p.docId);
+          if (rec !== undefined && rec.task === task.name) done.set(p.docId, rec);
+        }
+        resumeAt = existing.validBytes;
       }
-      resumeAt = existing.validBytes;
+      writer = await SampleLogWriter.open(opts.sampleLog, header, resumeAt);
+    } catch (e) {
+      await lock.release();
+      throw outputError(e, opts.sampleLog, false);
     }
-    writer = await SampleLogWriter.open(opts.sampleLog, header, resumeAt);
   }
   const resumed = done.size;
 
@@ -101,6 +111,7 @@ export async function* runTask<D>(task: EvalTask<D>, scorer: Scorer, opts: RunTa
     }
   } finally {
     await writer?.close();
+    await lock?.release();
   }
 
   const records = prepared.map((p) => done.get(p.docId)!);

@@ -4,6 +4,7 @@
 // Not here: deciding what to skip (runner.ts).
 
 import { open, readFile, stat, truncate } from "node:fs/promises";
+import { outputError } from "../build/output-errors.js";
 import { EvalError, FormatError } from "../errors.js";
 import { EVAL_LIMITS } from "../limits.js";
 import type { ProtocolName } from "./task.js";
@@ -93,28 +94,41 @@ export async function readSampleLog(path: string): Promise<ExistingSampleLog> {
 
 /** Appends JSON lines, one write per line, so a crash leaves at most one torn line. */
 export class SampleLogWriter {
-  private constructor(private readonly handle: Awaited<ReturnType<typeof open>>) {}
+  private constructor(
+    private readonly handle: Awaited<ReturnType<typeof open>>,
+    private readonly path: string,
+  ) {}
 
   /** Starts a fresh log (replacing any old one) with `header`, or resumes after `validBytes`. */
   static async open(path: string, header: SampleLogHeader, resumeAt: number | undefined): Promise<SampleLogWriter> {
     if (resumeAt !== undefined) {
       const st = await stat(path);
       if (st.size > resumeAt) await truncate(path, resumeAt);
-      const w = new SampleLogWriter(await open(path, "a"));
+      const w = new SampleLogWriter(await open(path, "a"), path);
       if (resumeAt === 0) await w.append(header);
       return w;
     }
-    const w = new SampleLogWriter(await open(path, "w"));
+    const w = new SampleLogWriter(await open(path, "w"), path);
     await w.append(header);
     return w;
   }
 
   async append(record: SampleLogHeader | SampleRecord): Promise<void> {
-    await this.handle.write(JSON.stringify(record) + "\n");
+    try {
+      await this.handle.write(JSON.stringify(record) + "\n");
+    } catch (e) {
+      // A full disk is a typed error naming the log; what was written so far stays resumable.
+      throw outputError(e, this.path, false);
+    }
   }
 
+  /** fsync, then close: a log that says a document was scored has it on disk. */
   async close(): Promise<void> {
-    await this.handle.close();
+    try {
+      await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
   }
 }
 

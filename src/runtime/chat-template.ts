@@ -5,6 +5,7 @@
 
 import { Template } from "@huggingface/jinja";
 import { RuntimeError } from "../errors.js";
+import { sanitizeTemplateName } from "../tokenizer/index.js";
 import { generate, type GenerateOptions, type GenerationResult } from "./generate.js";
 import type { LoadedModel } from "./loaded-model.js";
 import type { Sampling } from "./sampling.js";
@@ -17,6 +18,22 @@ export interface ChatMessage {
 export interface ChatTemplateTokens {
   bosToken: string;
   eosToken: string;
+}
+
+/**
+ * A model's chat template as llama.cpp looks it up in GGUF metadata (node-llama-cpp's `tokenizer`
+ * object): `chat_template` for the default, `chat_template.<name>` for a named one, the name
+ * sanitised as the converter stores it (`tool-use` → `tool_use`). Undefined when absent or empty.
+ */
+export function modelChatTemplate(tokenizer: Readonly<Record<string, unknown>> | undefined, name?: string): string | undefined {
+  const t = tokenizer?.[name === undefined || name === "default" ? "chat_template" : `chat_template.${sanitizeTemplateName(name)}`];
+  return typeof t === "string" && t !== "" ? t : undefined;
+}
+
+/** The named templates a model lists (`tokenizer.chat_templates`), besides the default. */
+export function modelChatTemplateNames(tokenizer: Readonly<Record<string, unknown>> | undefined): string[] {
+  const names = tokenizer?.chat_templates;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : [];
 }
 
 /** Parses once; errors name the template's source (the GGUF key or a file). */
@@ -58,15 +75,20 @@ export class ChatSession {
   constructor(
     private readonly model: LoadedModel,
     private readonly sampling: Sampling,
-    o: { template?: string; templateOrigin?: string; system?: string } = {},
+    o: { template?: string; templateOrigin?: string; templateName?: string; system?: string } = {},
   ) {
-    const source = o.template ?? model.chatTemplate;
+    const meta = model.model.fileInfo.metadata.tokenizer as unknown as Record<string, unknown> | undefined;
+    const key = o.templateName === undefined ? "tokenizer.chat_template" : `tokenizer.chat_template.${sanitizeTemplateName(o.templateName)}`;
+    const source = o.template ?? (o.templateName === undefined ? model.chatTemplate : modelChatTemplate(meta, o.templateName));
     if (source === undefined) {
-      throw new RuntimeError("runtime.no-chat-template", `${model.path} has no tokenizer.chat_template`, {
-        hint: "give one with --template FILE (a Jinja chat template), or use dusk run for plain completion",
+      const names = modelChatTemplateNames(meta);
+      throw new RuntimeError("runtime.no-chat-template", `${model.path} has no ${key}`, {
+        hint: o.templateName !== undefined && names.length > 0
+          ? `its named templates are: ${names.join(", ")} (or omit the name for the default)`
+          : "give one with --template FILE (a Jinja chat template), or use dusk run for plain completion",
       });
     }
-    this.origin = o.templateOrigin ?? (o.template === undefined ? `${model.path}: tokenizer.chat_template` : "the chat template");
+    this.origin = o.templateOrigin ?? (o.template === undefined ? `${model.path}: ${key}` : "the chat template");
     this.template = compileChatTemplate(source, this.origin);
     if (o.system !== undefined) this.messages.push({ role: "system", content: o.system });
   }

@@ -7,12 +7,15 @@ import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { waitForWriter } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
+import { OUTPUT_ERROR_CODES } from "../build/output-errors.js";
+import { BuildError } from "../errors.js";
 import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 
 /** Bump when the converter's output changes, so old cache entries are not reused. */
-const CACHE_FORMAT = "dusk-gguf-cache-v1";
+const CACHE_FORMAT = "dusk-gguf-cache-v2";
 const CACHE_TYPE = "f16";
 
 export function defaultCacheDir(): string {
@@ -42,13 +45,19 @@ export interface CachedGguf {
 /** The cached GGUF for an HF directory, converting it (atomically) when absent or stale. */
 export async function cachedGguf(dir: string, o: { cacheDir?: string; onEvent?: (e: BuildEvent) => void; signal?: AbortSignal } = {}): Promise<CachedGguf> {
   const path = join(o.cacheDir ?? defaultCacheDir(), `${await sourceFingerprint(dir)}.gguf`);
-  if (await stat(path).then((s) => s.isFile(), () => false)) return { path, converted: false };
-  const checkpoint = await openCheckpoint(dir);
-  try {
-    // force: another process may have finished the same conversion meanwhile; the rename is atomic.
-    for await (const e of convertCheckpoint(checkpoint, { output: path, type: CACHE_TYPE, force: true, ...(o.signal ? { signal: o.signal } : {}) })) o.onEvent?.(e);
-  } finally {
-    await checkpoint.close();
+  for (;;) {
+    if (await stat(path).then((s) => s.isFile(), () => false)) return { path, converted: false };
+    const checkpoint = await openCheckpoint(dir);
+    try {
+      // force: an entry may appear between the check above and the rename; either is the same file.
+      for await (const e of convertCheckpoint(checkpoint, { output: path, type: CACHE_TYPE, force: true, purpose: "dusk (GGUF cache)", ...(o.signal ? { signal: o.signal } : {}) })) o.onEvent?.(e);
+      return { path, converted: true };
+    } catch (e) {
+      // Another process is converting the same source right now: use its result when it is done.
+      if (!(e instanceof BuildError && e.code === OUTPUT_ERROR_CODES.busy)) throw e;
+      if ((await waitForWriter(path, o.signal ? { signal: o.signal } : {})) === "elsewhere") throw e;
+    } finally {
+      await checkpoint.close();
+    }
   }
-  return { path, converted: true };
 }

@@ -15,7 +15,7 @@ export { BUILTIN_PRESETS, DEFAULT_PRESET, listPresets, findPreset, resolveSampli
 export type { Preset } from "./presets.js";
 export { defaultConfigFile, loadUserPresets, parsePresetsConfig } from "./presets-config.js";
 export type { UserPreset } from "./presets-config.js";
-export { ChatSession, compileChatTemplate, renderChat } from "./chat-template.js";
+export { ChatSession, compileChatTemplate, modelChatTemplate, modelChatTemplateNames, renderChat } from "./chat-template.js";
 export type { ChatMessage, ChatTemplateTokens } from "./chat-template.js";
 export { llamaInstance, llamaLogSince, logMark } from "./llama-instance.js";
 export type { GpuChoice } from "./llama-instance.js";

@@ -103,10 +103,13 @@ describe("tokenizerToGguf on the tiny SentencePiece tokenizer", () => {
   });
 
   it("returns GGUF-typed values through tokenizerGgufKv", () => {
-    const kv = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig }, { vocabSize: 400 });
+    const kv = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig, configJson: JSON.stringify({ bos_token_id: 1 }) }, { vocabSize: 400 });
     expect(kv.get("tokenizer.ggml.token_type")).toMatchObject({ type: 9, itemType: 5 });
     expect(kv.get("tokenizer.ggml.scores")).toMatchObject({ type: 9, itemType: 6 });
-    expect(kv.get("tokenizer.ggml.bos_token_id")).toEqual({ type: 4, value: 1 }); // from trainer_spec
+    expect(kv.get("tokenizer.ggml.bos_token_id")).toEqual({ type: 4, value: 1 }); // from config.json
+    // as gguf-py: without tokenizer.json (its added_tokens) or config.json, no special ids at all
+    const bare = tokenizerGgufKv({ tokenizerModel: t.tokenizerModel, tokenizerConfig: t.tokenizerConfig }, { vocabSize: 400 });
+    expect(bare.get("tokenizer.ggml.bos_token_id")).toBeUndefined();
   });
 
   it("refuses a tokenizer larger than vocab_size, naming both numbers", () => {
@@ -122,6 +125,14 @@ describe("tokenizerToGguf on the tiny SentencePiece tokenizer", () => {
     expect(err!.message).toContain("400 tokens");
     expect(err!.message).toContain("300");
     expect(err!.hint).toMatch(/base model/);
+  });
+
+  it("skips added tokens past vocab_size, as the converter does (they have no embedding row)", () => {
+    const tc = JSON.parse(t.tokenizerConfig) as { added_tokens_decoder: Record<string, unknown> };
+    tc.added_tokens_decoder["405"] = { content: "<extra>", special: true };
+    const kv = tokenizerToGguf({ tokenizerModel: t.tokenizerModel, tokenizerConfig: JSON.stringify(tc), addedTokens: JSON.stringify({ "<more>": 410 }) }, { vocabSize: 400 });
+    expect((get(kv, "tokenizer.ggml.tokens") as string[]).length).toBe(400);
+    expect(get(kv, "tokenizer.ggml.tokens")).not.toContain("<extra>");
   });
 
   it("refuses missing and corrupt tokenizer files with typed errors", () => {
@@ -185,6 +196,16 @@ describe("tokenizerToGguf on a byte-level BPE", () => {
       expect(get(kv, "tokenizer.ggml.merges")).toEqual(["\u0120 t", "h e", "\u0120t he"]);
       expect(get(kv, "tokenizer.ggml.eos_token_id")).toBe(259);
     }
+  });
+
+  it("the Llama class's set_vocab steps: add_prefix_space (any vocabulary), CodeLlama's EOT, Granite's BOS", () => {
+    const files = { tokenizerJson: byteLevelJson(false), tokenizerConfig: JSON.stringify({ eos_token: "<|end|>", add_bos_token: true, add_prefix_space: false }) };
+    const llama = tokenizerToGguf(files, { vocabSize: 264, preOverride: "llama-bpe", llamaVocab: true });
+    expect(get(llama, "tokenizer.ggml.add_space_prefix")).toBe(false);
+    expect(get(tokenizerToGguf(files, { vocabSize: 264, preOverride: "qwen2" }), "tokenizer.ggml.add_space_prefix")).toBeUndefined(); // Qwen2's class
+    expect(get(tokenizerToGguf(files, { vocabSize: 32016, preOverride: "llama-bpe", llamaVocab: true }), "tokenizer.ggml.eot_token_id")).toBe(32010);
+    expect(get(tokenizerToGguf(files, { vocabSize: 49152, preOverride: "llama-bpe", llamaVocab: true }), "tokenizer.ggml.add_bos_token")).toBe(false);
+    expect(get(llama, "tokenizer.ggml.add_bos_token")).toBe(true);
   });
 
   it("encodes spaces inside array-form merge parts as U+0120, as gguf-py does", () => {

@@ -10,7 +10,7 @@ import { FormatError } from "../errors.js";
 import { TOKENIZER_LIMITS } from "../limits.js";
 import { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
 import { parseSentencePieceModel, PieceType } from "./sentencepiece-model.js";
-import { specialVocabKv, type GgufTokenizerKv } from "./special-vocab.js";
+import { specialVocabKv, type GgufTokenizerKv, type NamedChatTemplate } from "./special-vocab.js";
 import { parseJsonFile, parseTokenizerJson, type HfTokenizerJson } from "./tokenizer-json.js";
 
 export type { GgufTokenizerKv } from "./special-vocab.js";
@@ -20,6 +20,11 @@ export interface TokenizerFiles {
   tokenizerJson?: string;
   tokenizerConfig?: string;
   chatTemplateJinja?: string;
+  /** additional_chat_templates/NAME.jinja beside chat_template.jinja */
+  additionalChatTemplates?: NamedChatTemplate[];
+  /** chat_template.json ({"chat_template": ...}, newer Mistral repos) */
+  chatTemplateJson?: string;
+  /** special_tokens_map.json: only the Llama-2 tokenizer.json path reads it (as transformers does) */
   specialTokensMap?: string;
   /** added_tokens.json */
   addedTokens?: string;
@@ -32,6 +37,11 @@ export interface TokenizerToGgufOptions {
   vocabSize: number;
   /** tokenizer.ggml.pre for byte-level BPE, instead of recognising it by hash (CLI: --pre NAME) */
   preOverride?: string;
+  /**
+   * the converter's Llama/Mistral set_vocab (not Qwen2's): tokenizer_config's add_prefix_space →
+   * tokenizer.ggml.add_space_prefix, CodeLlama's EOT (vocab 32016), no BOS at vocab 49152
+   */
+  llamaVocab?: boolean;
 }
 
 /** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
@@ -110,7 +120,7 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
     }
     for (const [content, id] of Object.entries(added)) {
       if (!Number.isSafeInteger(id) || (id as number) < 0) continue;
-      if ((id as number) >= vocabSize) tooLarge("added_tokens.json", (id as number) + 1, vocabSize);
+      if ((id as number) >= vocabSize) continue; // past the embedding: skipped, as the converter does
       tokens[id as number] = content;
       scores[id as number] = -1000;
       types[id as number] = TokenType.userDefined;
@@ -124,19 +134,14 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       if (!Number.isSafeInteger(id) || id < 0 || typeof data !== "object" || data === null) continue;
       const d = data as Record<string, unknown>;
       if (typeof d.content !== "string") continue;
-      if (id >= vocabSize) tooLarge("tokenizer_config.json", id + 1, vocabSize);
+      if (id >= vocabSize) continue; // past the embedding: skipped, as the converter does
       const special = d.special === true || looksSpecial(d.content);
       tokens[id] = special ? d.content : d.content.replaceAll("\u2581", " ");
       types[id] = special ? TokenType.control : TokenType.userDefined;
       scores[id] = -1000;
     }
   }
-  const ts = m.trainerSpec;
-  const trainerIds = { bos: ts.bosId, eos: ts.eosId, unk: ts.unkId, pad: ts.padId };
-  return [
-    ...base("llama", "default", tokens, types, scores),
-    ...specialVocabKv({ ...specialInputs(files, json), trainerIds, nVocab: vocabSize }),
-  ];
+  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
 }
 
 function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined) {
@@ -145,7 +150,8 @@ function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined)
     addedTokens: json?.addedTokens ?? [],
     ...(files.tokenizerConfig === undefined ? {} : { tokenizerConfig: files.tokenizerConfig }),
     ...(files.chatTemplateJinja === undefined ? {} : { chatTemplateJinja: files.chatTemplateJinja }),
-    ...(files.specialTokensMap === undefined ? {} : { specialTokensMap: files.specialTokensMap }),
+    ...(files.additionalChatTemplates === undefined ? {} : { additionalChatTemplates: files.additionalChatTemplates }),
+    ...(files.chatTemplateJson === undefined ? {} : { chatTemplateJson: files.chatTemplateJson }),
     ...(files.configJson === undefined ? {} : { configJson: files.configJson }),
   };
 }
@@ -163,13 +169,7 @@ function idToToken(json: HfTokenizerJson): { byId: Map<number, string>; size: nu
 function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number): GgufTokenizerKv[] {
   const { byId, size } = idToToken(json);
   if (size > vocabSize) tooLarge("tokenizer.json", size, vocabSize);
-  const tc = files.tokenizerConfig === undefined ? undefined : (parseJsonFile(files.tokenizerConfig, "tokenizer_config.json") as Record<string, unknown>);
-  const specialContents = new Set<string>(json.addedTokens.filter((a) => a.special).map((a) => a.content));
-  for (const typ of ["bos", "eos", "unk", "pad"]) {
-    const v = tc?.[`${typ}_token`];
-    const c = typeof v === "string" ? v : typeof v === "object" && v !== null ? (v as Record<string, unknown>).content : undefined;
-    if (typeof c === "string") specialContents.add(c);
-  }
+  const specialContents = transformersSpecialTokens(files);
   // dusk deviation: LlamaHfVocab writes score −1000 for every token, which leaves llama.cpp's SPM
   // tokenizer no merge order. We score each merge result by its rank instead (−rank), which is the
   // order the HF merges encode, so both tokenizers agree. Other tokens: −1000, as there.
@@ -201,6 +201,28 @@ function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: nu
     else types.push(TokenType.normal);
   }
   return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: tokens.length })];
+}
+
+/**
+ * transformers' all_special_tokens, which LlamaHfVocab marks CONTROL: the bos/eos/unk/sep/pad/cls/
+ * mask tokens and additional_special_tokens of tokenizer_config.json, else special_tokens_map.json.
+ */
+function transformersSpecialTokens(files: TokenizerFiles): Set<string> {
+  const obj = (text: string | undefined, file: string): Record<string, unknown> => {
+    const v = text === undefined ? undefined : parseJsonFile(text, file);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  };
+  const tc = obj(files.tokenizerConfig, "tokenizer_config.json");
+  const stm = obj(files.specialTokensMap, "special_tokens_map.json");
+  const content = (v: unknown) => (typeof v === "string" ? v : typeof v === "object" && v !== null ? (v as Record<string, unknown>).content : undefined);
+  const out = new Set<string>();
+  for (const typ of ["bos", "eos", "unk", "sep", "pad", "cls", "mask"]) {
+    const c = content(tc[`${typ}_token`] ?? stm[`${typ}_token`]);
+    if (typeof c === "string") out.add(c);
+  }
+  const extra = tc.additional_special_tokens ?? stm.additional_special_tokens;
+  if (Array.isArray(extra)) for (const e of extra) if (typeof content(e) === "string") out.add(content(e) as string);
+  return out;
 }
 
 function hfTokenizer(json: HfTokenizerJson, files: TokenizerFiles): Tokenizer {
@@ -275,6 +297,11 @@ function fromByteLevel(files: TokenizerFiles, json: HfTokenizerJson, opts: Token
 export function tokenizerToGguf(files: TokenizerFiles, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
   checkVocabSize(opts.vocabSize);
   const json = files.tokenizerJson === undefined ? undefined : parseTokenizerJson(files.tokenizerJson);
+  const vocab = chooseVocab(files, json, opts);
+  return opts.llamaVocab ? withLlamaQuirks(files, vocab, opts.vocabSize) : vocab;
+}
+
+function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
   if (files.tokenizerModel !== undefined) return fromSentencePiece(files, opts.vocabSize, json);
   if (json === undefined) {
     throw new FormatError("TOKENIZER_MISSING", "no tokenizer found", {
@@ -291,4 +318,23 @@ export function tokenizerToGguf(files: TokenizerFiles, opts: TokenizerToGgufOpti
     actual: `${json.modelType}, pre_tokenizer ${json.preTokenizerKinds.join("/") || "none"}, decoder ${json.decoderKinds.join("/") || "none"}`,
     hint: "provide tokenizer.model (SentencePiece) if the model has one",
   });
+}
+
+/**
+ * The converter's Llama set_vocab around the vocabulary: add_prefix_space first (any vocab type),
+ * then CodeLlama's EOT id 32010 when vocab_size is 32016, and add_bos_token false at 49152.
+ */
+function withLlamaQuirks(files: TokenizerFiles, kv: GgufTokenizerKv[], vocabSize: number): GgufTokenizerKv[] {
+  const out = [...kv];
+  const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
+  const aps = typeof tc === "object" && tc !== null && !Array.isArray(tc) ? (tc as Record<string, unknown>).add_prefix_space : undefined;
+  if (aps !== undefined && aps !== null) out.unshift({ key: "tokenizer.ggml.add_space_prefix", kind: "bool", value: Boolean(aps) });
+  const set = (e: GgufTokenizerKv) => {
+    const i = out.findIndex((x) => x.key === e.key);
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  };
+  if (vocabSize === 32016 && !out.some((e) => e.key === "tokenizer.ggml.eot_token_id")) set({ key: "tokenizer.ggml.eot_token_id", kind: "u32", value: 32010 });
+  if (vocabSize === 49152) set({ key: "tokenizer.ggml.add_bos_token", kind: "bool", value: false });
+  return out;
 }

@@ -27,6 +27,7 @@ export {
   type SentencePieceModel,
   type TrainerSpec,
 } from "./sentencepiece-model.js";
+export { sanitizeTemplateName, type NamedChatTemplate } from "./special-vocab.js";
 export { classifyTokenizer, parseTokenizerJson, type HfAddedToken, type HfTokenizerJson, type HfTokenizerKind } from "./tokenizer-json.js";
 export { bytePieceName, escapeSpm, SPM_SPACE, TINY_SPECIALS, trainTinyBpe, type TinyBpeOptions, type TinyBpeVocab } from "./tiny-bpe-trainer.js";
 export { buildTinyTokenizer, spmTokenizerFiles, TINY_CHAT_TEMPLATE, type TinyTokenizerFiles } from "./tiny-tokenizer.js";
@@ -63,8 +64,8 @@ export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
 }
 
 /** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
-export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string }): GgufKv {
-  return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
+export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean }): GgufKv {
+  return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
 }
 export { buildTinyByteBpe } from "./tiny-byte-bpe.js";
 export { hfTokenizerFromGguf, spmMerges } from "./gguf-to-hf.js";

@@ -86,11 +86,24 @@ export interface CheckpointInput {
   state: Record<string, unknown>;
   /** README.md, train_log.jsonl, loss.svg, loss.png, mergekit_config.yml… */
   extra: ExtraFiles;
+  /** the command writing, for a second writer that is refused (e.g. `dusk heal`) */
+  purpose?: string;
+}
+
+/** Bytes a checkpoint takes: weights in their dtypes, f32 master + two moments, the side files. */
+export function checkpointBytes(m: TrainModel, g: GradLayout, extra: ExtraFiles): number {
+  let n = 1 << 20; // headers, config, state
+  for (const t of m.tensors) n += m.layout.specs[t.spec]!.size * t.type.blockBytes;
+  n += 12 * g.total;
+  for (const d of [...m.sideFiles.values(), ...extra.values()]) n += typeof d === "string" ? Buffer.byteLength(d) : d.byteLength;
+  return n;
 }
 
 /** Writes a complete checkpoint into a temporary sibling and renames it over `output`. */
 export async function saveCheckpoint(c: CheckpointInput): Promise<string> {
-  const out = await prepareOutput(c.output, c.inputs, { kind: "directory", force: c.force });
+  const out = await prepareOutput(c.output, c.inputs, {
+    kind: "directory", force: c.force, bytes: checkpointBytes(c.model, c.grads, c.extra), purpose: c.purpose ?? "dusk train", label: c.output,
+  });
   try {
     await writeModelFiles(out.tmpPath, c.model);
     const f32 = tensorType("F32")!;
@@ -109,7 +122,7 @@ export async function saveCheckpoint(c: CheckpointInput): Promise<string> {
     return out.path;
   } catch (e) {
     await out.abort();
-    throw e;
+    throw out.failure(e);
   }
 }
 

@@ -13,7 +13,7 @@ export interface TextDoc {
   text: string;
 }
 
-export interface TextTokenizer {
+export interface TrainTokenizer {
   encode(text: string): number[];
   bos: number | undefined;
   eos: number | undefined;
@@ -38,7 +38,7 @@ export function checkText(doc: TextDoc): void {
 }
 
 /** The token stream of all documents: [BOS] doc [EOS] for each, as the tokenizer defines them. */
-export function tokenizeDocs(docs: readonly TextDoc[], tok: TextTokenizer): Int32Array {
+export function tokenizeDocs(docs: readonly TextDoc[], tok: TrainTokenizer): Int32Array {
   const parts: number[][] = [];
   let n = 0;
   for (const d of docs) {

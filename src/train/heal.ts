@@ -5,7 +5,7 @@
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import type { EngineConfig } from "../engine/index.js";
 import type { Plan } from "../plan/types.js";
-import { packData, tokenizeDocs, unigramEntropy, type PackedData, type TextDoc, type TextTokenizer } from "./data.js";
+import { packData, tokenizeDocs, unigramEntropy, type PackedData, type TextDoc, type TrainTokenizer } from "./data.js";
 import type { TrainEvent, TrainResult } from "./loop.js";
 import { loadModelForTraining, planModelForTraining, withDtype, type TrainModel } from "./model.js";
 import { ADAMW_DEFAULTS } from "./optimizer.js";
@@ -44,7 +44,7 @@ export interface DataInput {
   tokens?: { train: Int32Array; heldOut?: Int32Array };
 }
 
-export function prepareData(input: DataInput, tok: TextTokenizer | undefined, seqLen: number, holdout: number): { data: PackedData; texts: { name: string; chars: number }[]; unigram: number } {
+export function prepareData(input: DataInput, tok: TrainTokenizer | undefined, seqLen: number, holdout: number): { data: PackedData; texts: { name: string; chars: number }[]; unigram: number } {
   let stream: Int32Array;
   let held: Int32Array | undefined;
   let texts: { name: string; chars: number }[];
@@ -101,7 +101,7 @@ export async function prepareHeal(o: HealOptions): Promise<RunOptions & { unigra
 }
 
 /** The model's tokenizer.json side file as a text tokenizer. */
-export function tokenizerOf(model: TrainModel): TextTokenizer {
+export function tokenizerOf(model: TrainModel): TrainTokenizer {
   const json = model.sideFiles.get("tokenizer.json");
   if (!json) throw new TrainError("TRAIN_NO_TOKENIZER", `${model.base} has no tokenizer.json: training tokenizes the text with the model's own tokenizer`, { hint: "use an HF model directory that ships tokenizer.json" });
   const config = model.sideFiles.get("tokenizer_config.json");

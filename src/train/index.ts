@@ -9,7 +9,7 @@ export { runTraining, readResume, checkOutput, type RunOptions, type RunOutput }
 export { trainLoop, modelFingerprint, type EvalEntry, type LogEntry, type StepEntry, type TrainEvent, type TrainResult } from "./loop.js";
 export { loadModelForTraining, planModelForTraining, withDtype, hfNames, type ModelTensor, type TrainModel } from "./model.js";
 export { parseTrainSpec, readStackRecipe, seamPositions, newPositions, describeSelection, type StackRecipe } from "./selection.js";
-export { packData, tokenizeDocs, checkText, epochOrder, SequenceOrder, gatherBatch, unigramEntropy, type PackedData, type TextDoc, type TextTokenizer } from "./data.js";
+export { packData, tokenizeDocs, checkText, epochOrder, SequenceOrder, gatherBatch, unigramEntropy, type PackedData, type TextDoc, type TrainTokenizer } from "./data.js";
 export { textTokenizer, loadTextTokenizer } from "./text-tokenizer.js";
 export { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
 export { TRAIN_DEFAULTS, defaultMicroBatch, defaultWarmup, validateSettings, type TrainSettings } from "./settings.js";

@@ -29,6 +29,8 @@ export interface RunOutput {
   resume?: boolean;
   /** the command line, for the model card */
   command?: string;
+  /** what is writing (`dusk heal`), shown to a second writer that is refused */
+  purpose?: string;
   /** more files for every checkpoint (e.g. a trained tokenizer's) */
   extra?: ExtraFiles;
 }
@@ -73,7 +75,7 @@ export async function checkOutput(o: RunOutput): Promise<void> {
   }
   // the checks every checkpoint will pass through (an output inside an input, …), before training
   // rather than at the first save
-  const probe = await prepareOutput(o.dir, o.inputs, { kind: "directory", force: true });
+  const probe = await prepareOutput(o.dir, o.inputs, { kind: "directory", force: true, label: o.dir, ...(o.purpose ? { purpose: o.purpose } : {}) });
   await probe.abort();
 }
 
@@ -109,7 +111,7 @@ export async function* runTraining(o: RunOptions): AsyncGenerator<TrainEvent, Tr
       ...(o.model.recipe ? [["mergekit_config.yml", o.model.recipe.yaml] as [string, string]] : []),
       ...(out.extra ?? new Map()),
     ]);
-    return saveCheckpoint({ output: out.dir, inputs: out.inputs, force: true, model: o.model, grads, adam, state, extra });
+    return saveCheckpoint({ output: out.dir, inputs: out.inputs, force: true, model: o.model, grads, adam, state, extra, ...(out.purpose ? { purpose: out.purpose } : {}) });
   });
   try {
     return yield* trainLoop({

@@ -5,14 +5,14 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { join } from "node:path";
 import { isPlainObject, readJsonFile } from "../checkpoint/read-json.js";
-import type { TextTokenizer } from "./data.js";
+import type { TrainTokenizer } from "./data.js";
 import { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
 import { TrainError } from "./train-error.js";
 
 /** Characters of each text encoded both ways before the fast path is trusted for it. */
 const CHECK_CHARS = 20_000;
 
-export function textTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown): TextTokenizer {
+export function textTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown): TrainTokenizer {
   const config = isPlainObject(tokenizerConfig) ? tokenizerConfig : {};
   const hf = new Tokenizer(tokenizerJson as object, config);
   const fast = fastSpmBpeEncoder(tokenizerJson);
@@ -42,7 +42,7 @@ export function textTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown):
 }
 
 /** The tokenizer of an HF model directory (tokenizer.json is required for training data). */
-export async function loadTextTokenizer(dir: string): Promise<TextTokenizer> {
+export async function loadTextTokenizer(dir: string): Promise<TrainTokenizer> {
   const path = join(dir, "tokenizer.json");
   const json = await readJsonFile(path).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
