@@ -34,6 +34,7 @@ export const trainCommand = defineCommand({
       for (const f of TOKENIZER_FILES) tokenizerFiles.set(f, new Uint8Array(await readFile(join(out, f))));
     } else await checkOutput({ dir: out, inputs: [], force: Boolean(args.force) });
     if (textPaths.length === 0) throw new TrainError("TRAIN_NO_TEXT", "dusk train needs the text to train on", { hint: "pass --text FILE (repeat for several files)" });
+    if (!tokenizerFiles && !args.quiet && !args.json) process.stderr.write(`training a ${config.model.vocabSize}-piece BPE tokenizer on the text, then tokenizing it…\n`);
     const run = await prepareScratch({
       config, configFile: args.config, texts: await readTexts(textPaths), heldOutTexts: await readTexts(heldOutPaths),
       ...(tokenizerFiles ? { tokenizerFiles } : {}),
