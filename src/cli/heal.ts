@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { checkOutput, parseCount, prepareHeal, readSavedState, TrainError, type Budget, type TrainSettings } from "../index.js";
-import { intFlag, numFlag, readTexts, repeated, runArgs, runWithProgress } from "./train-common.js";
+import { intFlag, numFlag, readTexts, repeated, runArgs, runWithProgress, shellQuote } from "./train-common.js";
 
 export const healCommand = defineCommand({
   meta: { name: "heal", description: "Continued pretraining of a model (e.g. a DUS stack) on a text: AdamW, warmup + cosine, all cores, resumable checkpoints" },
@@ -37,12 +37,15 @@ export const healCommand = defineCommand({
     let budget: Budget = args.tokens !== undefined ? { tokens: parseCount(args.tokens, "--tokens") } : { steps: intFlag(args.steps, "--steps") ?? 100 };
     let train = args.train;
     let dtype = args.dtype;
+    // the model card's "Reproduce" line: the command that started the run, also when resumed
+    let command = ["dusk", "heal", ...rawArgs.map(shellQuote)].join(" ");
     if (args.tokens !== undefined && args.steps !== undefined) throw new TrainError("TRAIN_BAD_BUDGET", "give --tokens or --steps, not both", { hint: "e.g. --tokens 2M" });
     if (args.resume) {
       // a resumed run takes its own settings, texts and selection back from the saved state
       await checkOutput({ dir: out, inputs: [], resume: true });
       const st = (await readSavedState(out)).state;
-      const meta = (st.meta ?? {}) as { texts?: string[]; heldOutTexts?: string[]; train?: string; dtype?: string };
+      const meta = (st.meta ?? {}) as { texts?: string[]; heldOutTexts?: string[]; train?: string; dtype?: string; command?: string };
+      command = meta.command ?? command;
       const given = Object.keys(settingsFromFlags(args)).length > 0 || args.tokens !== undefined || args.steps !== undefined;
       if (given) throw new TrainError("TRAIN_RESUME_FLAGS", "--resume continues the saved run with its own settings; drop the training flags", { hint: `dusk heal ${args.model} -o ${out} --resume` });
       if (train !== undefined && train !== meta.train) throw new TrainError("TRAIN_RESUME_MISMATCH", `--resume: the saved run trains ${meta.train}, not ${train}`, { hint: "drop --train when resuming" });
@@ -60,8 +63,8 @@ export const healCommand = defineCommand({
       model: args.model, texts, heldOutTexts, budget, settings, train: train ?? "all",
       ...(dtype ? { dtype } : {}),
       ...(args.workers !== undefined ? { workers: intFlag(args.workers, "--workers", 0)! } : {}),
-      output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk heal", command: ["dusk", "heal", ...rawArgs].join(" ") },
-      meta: { kind: "heal", source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) },
+      output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk heal", command },
+      meta: { kind: "heal", command, source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) },
     });
     // `--export axolotl` (a job for a distributed trainer) is wired in here by src/train/axolotl.
     await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "healed", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });

@@ -21,6 +21,11 @@ export const runArgs = {
   json: { type: "boolean", description: "print a JSON summary" },
 } as const;
 
+/** `it's` → `'it'\''s'`; plain words (paths, flags) stay as they are. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 /** Every value of a repeatable string flag, in order (`--text a --text b`, `--text=c`). */
 export function repeated(rawArgs: readonly string[], flag: string): string[] {
   const out: string[] = [];

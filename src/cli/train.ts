@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { checkOutput, parseScratchConfig, prepareScratch, readSavedState, TrainError } from "../index.js";
-import { intFlag, readTexts, repeated, runArgs, runWithProgress } from "./train-common.js";
+import { intFlag, readTexts, repeated, runArgs, runWithProgress, shellQuote } from "./train-common.js";
 
 const TOKENIZER_FILES = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
 
@@ -24,10 +24,13 @@ export const trainCommand = defineCommand({
     });
     const config = parseScratchConfig(configText, args.config);
     let tokenizerFiles: Map<string, Uint8Array> | undefined;
+    // the model card's "Reproduce" line: the command that started the run, also when resumed
+    let command = ["dusk", "train", ...rawArgs.map(shellQuote)].join(" ");
     if (args.resume) {
       // the resumed run reads back its tokenizer (training it again would take as long as the first time)
       await checkOutput({ dir: out, inputs: [], resume: true });
-      const meta = ((await readSavedState(out)).state.meta ?? {}) as { texts?: string[]; heldOutTexts?: string[] };
+      const meta = ((await readSavedState(out)).state.meta ?? {}) as { texts?: string[]; heldOutTexts?: string[]; command?: string };
+      command = meta.command ?? command;
       if (textPaths.length === 0) textPaths = meta.texts ?? [];
       if (heldOutPaths.length === 0) heldOutPaths = meta.heldOutTexts ?? [];
       tokenizerFiles = new Map();
@@ -39,8 +42,8 @@ export const trainCommand = defineCommand({
       config, configFile: args.config, texts: await readTexts(textPaths), heldOutTexts: await readTexts(heldOutPaths),
       ...(tokenizerFiles ? { tokenizerFiles } : {}),
       ...(args.workers !== undefined ? { workers: intFlag(args.workers, "--workers", 0)! } : {}),
-      output: { dir: out, inputs: [args.config, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk train", command: ["dusk", "train", ...rawArgs].join(" ") },
-      meta: { kind: "train", config: resolve(args.config), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)) },
+      output: { dir: out, inputs: [args.config, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk train", command },
+      meta: { kind: "train", command, config: resolve(args.config), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)) },
     });
     await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "trained", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });
   },

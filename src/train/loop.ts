@@ -157,7 +157,8 @@ export async function* trainLoop(input: LoopInput): AsyncGenerator<TrainEvent, T
     }
   }
   if (interrupted) yield { type: "interrupted", step, requested: !input.signal?.aborted };
-  else {
+  if (lastEval?.step !== step) {
+    // also when stopped early: the summary and the card report the weights being saved
     lastEval = await evaluate(step);
     log.push(lastEval);
     yield { type: "eval", entry: lastEval };

@@ -27,6 +27,8 @@ export interface CardInput {
 }
 
 const fmt = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
+/** 3 significant digits without float noise: 3e-5, not 0.000029999999999999997 */
+const num = (v: number) => String(Number(v.toPrecision(3)));
 
 export function trainCard(c: CardInput): string {
   const m = c.model;
@@ -41,7 +43,7 @@ export function trainCard(c: CardInput): string {
     ["tokens seen", (c.step * s.batch * s.seqLen).toLocaleString("en-US")],
     ["sequence length", String(s.seqLen)],
     ["batch (sequences per step)", `${s.batch} (micro-batches of ${s.microBatch})`],
-    ["learning rate", `${s.lr}, linear warmup ${s.warmupSteps} steps, cosine to ${s.lr * s.minLrRatio}`],
+    ["learning rate", `${num(s.lr)}, linear warmup ${s.warmupSteps} steps, cosine to ${num(s.lr * s.minLrRatio)}`],
     ["optimizer", `AdamW β=(${s.adamw.beta1}, ${s.adamw.beta2}), ε=${s.adamw.eps}, weight decay ${s.adamw.weightDecay} (linear weights only), clip ${s.adamw.clip}`],
     ["precision", "f32 master weights and moments"],
     ["trained tensors", `${c.selection} (${c.trainableParams.toLocaleString("en-US")} of ${c.totalParams.toLocaleString("en-US")} parameters; the rest unchanged bit for bit)`],
