@@ -10,6 +10,7 @@ import type { ResultsFile } from "../src/eval/results.js";
 import { buildNextLineDocs } from "../src/eval/task-nextline.js";
 import { fullCorpus } from "../src/fixtures/corpus.js";
 import { LlamaScorer } from "../src/runtime/score.js";
+import { openModel } from "../src/runtime/index.js";
 import { startServer, type RunningServer } from "../src/runtime/server.js";
 import { runCli, tempDirs } from "./helpers/cli.js";
 import { startHubServer } from "./helpers/hub-server.js";
@@ -103,10 +104,10 @@ describe("dusk eval", () => {
   }, 60_000);
 
   it("OpenAI backend through an in-process dusk serve", async () => {
-    const scorer = await LlamaScorer.open(gguf, { contextSize: 512 });
+    const served = await openModel(gguf, { contextSize: 512, sequences: 2, flashAttention: false });
     let server: RunningServer | undefined;
     try {
-      server = await startServer(scorer, { modelName: "tiny", port: 0 });
+      server = await startServer(served, { modelName: "tiny", port: 0 });
       const out = join(work, "openai.json");
       const r = await runCli(["eval", "--backend", "openai", "--base-url", `${server.url}/v1`, "--model", "tiny", "--tasks", "arc_challenge,winogrande", "--data", data, "--limit", "2", "--shots", "1", "-o", out, "--quiet"]);
       expect(r.stderr).toBe("");
@@ -116,7 +117,7 @@ describe("dusk eval", () => {
       expect(Object.keys(res.results).sort()).toEqual(["arc_challenge", "winogrande"]);
     } finally {
       await server?.close();
-      await scorer.close();
+      await served.dispose();
     }
   }, 90_000);
 

@@ -36,6 +36,7 @@ export const chatCommand = defineCommand({
         ...(args["template-name"] === undefined ? {} : { templateName: String(args["template-name"]) }),
       };
       let session = new ChatSession(model, sampling, options);
+      if (interactive && !quiet) process.stderr.write(`[${model.device}]\n`);
       const lines = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
       if (interactive) process.stderr.write("> ");
       for await (const raw of lines) {

@@ -20,6 +20,7 @@ import { buildResults, PROTOCOL_SEEDS, resolveTasks, runTask, type ProtocolName,
 import type { WindowScorer } from "../eval/perplexity.js";
 import { makePlan } from "../plan/plan.js";
 import { LlamaScorer } from "../runtime/score.js";
+import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { makeProgress, staleLine } from "./progress.js";
 import { recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
@@ -34,6 +35,7 @@ export const scorerArgs = {
   model: { type: "string", description: "openai: the model name to send (default: MODEL)" },
   "api-key": { type: "string", description: "openai: API key (default $OPENAI_API_KEY)" },
   concurrency: { type: "string", description: "openai: requests in flight (default 4)" },
+  ...gpuArgs,
   ...recipeArgs,
 } as const;
 
@@ -45,6 +47,8 @@ export interface ScorerArgValues extends RecipeArgValues {
   model?: string;
   "api-key"?: string;
   concurrency?: string;
+  gpu?: string;
+  "gpu-layers"?: string;
 }
 
 export interface OpenedScorer {
@@ -68,6 +72,7 @@ function keepPrecision(c: Checkpoint): ConvertType {
 /** Opens MODEL (plus preset flags) as the chosen backend's scorer. */
 export async function openScorer(positionals: string[], a: ScorerArgValues): Promise<OpenedScorer> {
   const backend = (a.backend ?? "llamacpp") as BackendName;
+  const gpu = gpuFromArgs(a as Record<string, unknown>);
   if (!BACKENDS.includes(backend)) throw new EvalError("EVAL_BAD_BACKEND", `unknown backend ${JSON.stringify(a.backend)}`, { hint: `use one of ${BACKENDS.join(", ")}` });
   const ctx = positiveInt(a.ctx, "--ctx");
   const model = positionals[positionals.length - 1];
@@ -121,7 +126,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
       await c.close();
     }
   }
-  const scorer = await LlamaScorer.open(ggufPath, { bos: a.bos ?? false, ...(ctx ? { contextSize: ctx } : {}) });
+  const scorer = await LlamaScorer.open(ggufPath, { bos: a.bos ?? false, ...(ctx ? { contextSize: ctx } : {}), ...gpu });
   return {
     scorer,
     close: async () => {
@@ -173,6 +178,7 @@ export const evalCommand = defineCommand({
     for (const task of tasks) datasets[task.name] = await taskDatasetSource(args.data, task, shots ?? task.defaultShots);
     const positionals = (args._ ?? []).map(String);
     const { scorer, close } = await openScorer(positionals, args);
+    if (scorer instanceof LlamaScorer && !args.quiet && !args.json) process.stderr.write(`llama.cpp on ${scorer.device}\n`);
     const results: TaskResult[] = [];
     const progress = makeProgress({ quiet: args.quiet || args.json });
     try {

@@ -24,6 +24,7 @@ export const pplCommand = defineCommand({
     const ctx = positiveInt(args.ctx, "--ctx") ?? 512;
     const stride = positiveInt(args.stride, "--stride") ?? Math.max(1, Math.floor(ctx / 2));
     const { scorer, close } = await openScorer((args._ ?? []).map(String), { ...args, ctx: String(ctx) });
+    if ("device" in scorer && !args.quiet && !args.json) process.stderr.write(`llama.cpp on ${String(scorer.device)}\n`);
     const progress = makeProgress({ quiet: args.quiet || args.json });
     let result: PerplexityResult;
     try {

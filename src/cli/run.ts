@@ -5,6 +5,7 @@
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
 import { DEFAULT_MAX_TOKENS, DEFAULT_PRESET, generate, openModel, resolveSampling, SAMPLING_FLAGS, type LoadedModel, type OpenModelOptions, type Sampling } from "../runtime/index.js";
+import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { makeProgress, staleLine } from "./progress.js";
 
 const SAMPLING_KEYS = ["temperature", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "presencePenalty", "frequencyPenalty"] as const;
@@ -14,6 +15,7 @@ export const modelArgs = {
   ctx: { type: "string", description: "context size in tokens (default: the model's, at most 4096)" },
   threads: { type: "string", description: "CPU threads (default: llama.cpp's choice)" },
   quiet: { type: "boolean", description: "no progress or stats on stderr" },
+  ...gpuArgs,
 } as const;
 
 export const samplingArgs = {
@@ -70,6 +72,7 @@ export function stopFlags(rawArgs: readonly string[]): string[] {
 export async function openModelFromArgs(ref: string, args: FlagValues, quiet: boolean): Promise<LoadedModel> {
   const progress = makeProgress({ quiet });
   const o: OpenModelOptions = {
+    ...gpuFromArgs(args),
     onEvent: (e) => {
       const ev = e.event;
       if (ev.type === "stale") {
@@ -121,7 +124,7 @@ export const runModelCommand = defineCommand({
         process.stdout.write("\n");
         if (!args.quiet) {
           process.stderr.write(
-            `${result.tokens} tokens (prompt ${result.promptTokens}) · ${result.tokensPerSecond.toFixed(1)} tokens/s · stop: ${result.stopReason} · preset ${preset} · seed ${result.seed}\n`,
+            `${result.tokens} tokens (prompt ${result.promptTokens}) · ${result.tokensPerSecond.toFixed(1)} tokens/s · stop: ${result.stopReason} · preset ${preset} · seed ${result.seed} · ${model.device}\n`,
           );
         }
       }

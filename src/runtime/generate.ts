@@ -3,7 +3,7 @@
 // (as node-llama-cpp's LlamaCompletion does), reusing the KV cache of a shared prompt prefix.
 // Not presets (presets.ts) and not chat templates (chat-template.ts).
 
-import type { Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { RuntimeError } from "../errors.js";
 import type { LoadedModel } from "./loaded-model.js";
 import { randomSeed, validateLimits, validateSampling, type Sampling } from "./sampling.js";
@@ -18,6 +18,26 @@ export interface GenerateOptions {
   /** called with each piece of text as soon as it is final (stop strings held back) */
   onToken?: (text: string) => void;
   signal?: AbortSignal;
+  /** generate on this sequence, which the caller owns for the call (a server slot), instead of the model's queued one */
+  sequence?: LlamaContextSequence;
+  /**
+   * Report each generated token's log-probability and this many most likely alternatives (0: the
+   * chosen token only) through `onGenerated`. They are of the distribution the token was sampled
+   * from (after penalties, top-k/top-p/min-p and temperature): the model's own under greedy.
+   */
+  logprobs?: number;
+  /** keep generating past end-of-generation tokens (fixed-length runs for benchmarks and tests) */
+  ignoreEos?: boolean;
+  /** called with every generated token as it arrives (before stop strings are looked for) */
+  onGenerated?: (t: GeneratedToken) => void;
+}
+
+export interface GeneratedToken {
+  token: Token;
+  /** with `logprobs` */
+  logprob?: number;
+  /** with `logprobs` > 0: the most likely tokens, best first */
+  top?: { token: Token; logprob: number }[];
 }
 
 export type StopReason = "eos" | "stop" | "max-tokens" | "context" | "aborted";
@@ -56,7 +76,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
   }
   const maxTokens = Math.min(limits.maxTokens, room);
 
-  return model.withSequence(async (sequence) => {
+  const run = async (sequence: LlamaContextSequence): Promise<GenerationResult> => {
     const started = performance.now();
     let firstAt = 0;
     const input = promptTokens.slice();
@@ -86,7 +106,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
       return r.stopped;
     };
 
-    const tokens = sequence.evaluate(input, {
+    const options = {
       temperature: sampling.temperature,
       topK: sampling.topK,
       topP: sampling.topP,
@@ -103,26 +123,38 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
             },
           }
         : {}),
-      yieldEogToken: false,
-    });
-    for await (const token of tokens) {
-      if (count === 0) firstAt = performance.now();
-      count++;
-      history.push(token);
-      pending.push(token);
-      const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
-      if (!partial && release()) {
-        stopReason = "stop";
-        break;
+      yieldEogToken: o.ignoreEos ?? false,
+    };
+    const top = o.logprobs ?? 0;
+    // (node-llama-cpp's evaluate() is this without metadata.)
+    const outputs = sequence.evaluateWithMetadata(input, o.logprobs === undefined ? {} : { confidence: true, probabilities: top > 0 }, options);
+    try {
+      for await (const out of outputs) {
+        const token = out.token;
+        if (count === 0) firstAt = performance.now();
+        if (o.onGenerated) o.onGenerated(o.logprobs === undefined ? { token } : withLogprobs(out as { token: Token; confidence?: number; probabilities?: Map<Token, number> }, top));
+        count++;
+        history.push(token);
+        pending.push(token);
+        const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
+        if (!partial && release()) {
+          stopReason = "stop";
+          break;
+        }
+        if (o.signal?.aborted) {
+          stopReason = "aborted";
+          break;
+        }
+        if (count >= maxTokens) {
+          stopReason = maxTokens < limits.maxTokens ? "context" : "max-tokens";
+          break;
+        }
+        // In step with the model's other generating sequences, so the next batch holds them all.
+        const wait = model.steps?.arrive(sequence);
+        if (wait) await wait;
       }
-      if (o.signal?.aborted) {
-        stopReason = "aborted";
-        break;
-      }
-      if (count >= maxTokens) {
-        stopReason = maxTokens < limits.maxTokens ? "context" : "max-tokens";
-        break;
-      }
+    } finally {
+      model.steps?.leave(sequence);
     }
     if (stopReason !== "stop") {
       if (pending.length > 0 && release()) stopReason = "stop";
@@ -139,8 +171,27 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
       seconds: (ended - started) / 1000,
       tokensPerSecond: count > 1 ? ((count - 1) * 1000) / (ended - firstAt) : 0,
     };
-  });
+  };
+  return o.sequence ? run(o.sequence) : model.withSequence(run);
 }
+
+/** The smallest positive float32: a probability llama.cpp rounded to 0 is at most this. */
+const MIN_PROB = 1.4e-45;
+const logp = (p: number) => Math.log(Math.max(p, MIN_PROB));
+
+function withLogprobs(out: { token: Token; confidence?: number; probabilities?: Map<Token, number> }, top: number): GeneratedToken {
+  const t: GeneratedToken = { token: out.token, logprob: logp(out.confidence ?? out.probabilities?.get(out.token) ?? 0) };
+  if (top > 0 && out.probabilities) {
+    // node-llama-cpp's map is sorted, most likely first.
+    t.top = [];
+    for (const [token, p] of out.probabilities) {
+      if (t.top.length >= top) break;
+      t.top.push({ token, logprob: logp(p) });
+    }
+  }
+  return t;
+}
+
 
 function nextPow2(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(n, 32)));

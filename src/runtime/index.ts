@@ -1,6 +1,7 @@
 // Public surface of dusk's runtime, the only importer of node-llama-cpp: load a model (GGUF, HF
 // directory via the conversion cache, Hub id), generate with validated sampling and presets, and
-// chat through the model's template. Scoring builds on LoadedModel (llama, model, sequence).
+// chat through the model's template, serve over HTTP (OpenAI's API) with parallel sequences; the
+// GPU options every llama.cpp command shares. Scoring builds on LoadedModel (llama, model, sequence).
 
 export { openModel, resolveGgufPath, LoadedModel, DEFAULT_CONTEXT_CAP } from "./loaded-model.js";
 export type { OpenModelOptions } from "./loaded-model.js";
@@ -17,5 +18,7 @@ export { defaultConfigFile, loadUserPresets, parsePresetsConfig } from "./preset
 export type { UserPreset } from "./presets-config.js";
 export { ChatSession, compileChatTemplate, modelChatTemplate, modelChatTemplateNames, renderChat } from "./chat-template.js";
 export type { ChatMessage, ChatTemplateTokens } from "./chat-template.js";
-export { llamaInstance, llamaLogSince, logMark } from "./llama-instance.js";
-export type { GpuChoice } from "./llama-instance.js";
+export { llamaInstance, llamaLogSince, logMark, checkGpuLayers, describeDevice, GPU_CHOICES } from "./llama-instance.js";
+export type { GpuChoice, GpuLayers, GpuOptions } from "./llama-instance.js";
+export { startServer } from "./server.js";
+export type { ServeOptions, RunningServer } from "./server.js";

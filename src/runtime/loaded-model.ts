@@ -1,5 +1,5 @@
-// A model loaded into llama.cpp with one context and one sequence: the resource-owning object
-// that generation, chat and scoring share (`dispose()` frees it). Resolves what the user typed
+// A model loaded into llama.cpp with one context of one or more sequences: the resource-owning
+// object that generation, chat, scoring and the server share (`dispose()` frees it). Resolves what the user typed
 // (a .gguf, an HF directory converted once into the cache, or a Hub id) to a GGUF path first.
 // Not generation (generate.ts) and not chat templates (chat-template.ts).
 
@@ -13,15 +13,29 @@ import { parseGguf } from "../formats/gguf.js";
 import { parseModelRef, resolveModelDir } from "../hub/index.js";
 import type { HubEvent } from "../hub/index.js";
 import { cachedGguf } from "./gguf-cache.js";
-import { llamaInstance, llamaLogSince, logMark, type GpuChoice } from "./llama-instance.js";
+import { bySequenceId } from "./batch-order.js";
+import { serializeSampling } from "./sampling-lock.js";
+import { StepBarrier } from "./step-barrier.js";
+import { describeDevice, gpuLayersFor, llamaInstance, llamaLogSince, logMark, type GpuOptions } from "./llama-instance.js";
 
-export interface OpenModelOptions {
+export interface OpenModelOptions extends GpuOptions {
   /** tokens the context holds (default: the model's training context, at most 4096) */
   contextSize?: number;
   /** CPU threads (default: llama.cpp's choice, the math cores) */
   threads?: number;
-  /** false (default) = CPU only */
-  gpu?: GpuChoice;
+  /**
+   * KV-cache sequences in the context (default 1), each holding `contextSize` tokens of its own:
+   * independent generations that llama.cpp evaluates in shared batches (`dusk serve --parallel`).
+   */
+  sequences?: number;
+  /** llama.cpp's flash attention (default: node-llama-cpp's choice); off, outputs depend less on what else is batched */
+  flashAttention?: boolean;
+  /**
+   * KV-cache precision (default "f16", llama.cpp's). "f32" doubles its memory, and brings the
+   * difference between a batched and a lone generation from ~1e-4 to ~1e-8 in log-probability
+   * (docs/DESIGN.md, "Batched generation").
+   */
+  kvCache?: "f16" | "f32";
   /** where converted HF directories are cached (default $DUSK_CACHE/gguf or ~/.cache/dusk/gguf) */
   cacheDir?: string;
   /** conversion (HF directory) and download (Hub id) progress */
@@ -32,41 +46,68 @@ export interface OpenModelOptions {
 export const DEFAULT_CONTEXT_CAP = 4096;
 const CONTEXT_RANGE = { min: 32, max: 1 << 20 };
 const THREADS_MAX = 1024;
+/** Each sequence holds a full context of KV cache, so memory grows linearly with this. */
+const SEQUENCES_MAX = 256;
 
 export class LoadedModel {
   /** the tokens currently decoded into `sequence` are owned by whoever holds `withSequence` */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** with several sequences: keeps their generations in step (step-barrier.ts) */
+  readonly steps: StepBarrier | undefined;
 
   private constructor(
     readonly llama: Llama,
     readonly model: LlamaModel,
     readonly context: LlamaContext,
-    readonly sequence: LlamaContextSequence,
+    /** every sequence of the context; the first is `sequence`, which `withSequence` hands out */
+    readonly sequences: readonly LlamaContextSequence[],
     /** the GGUF file llama.cpp loaded */
     readonly path: string,
     /** where it came from: the ref as typed */
     readonly ref: string,
-  ) {}
+    /** where it runs, for the user: "CPU (no usable GPU found)", "CUDA (…), 33/33 layers on the GPU" */
+    readonly device: string,
+  ) {
+    this.steps = sequences.length > 1 ? new StepBarrier() : undefined;
+  }
+
+  get sequence(): LlamaContextSequence {
+    return this.sequences[0]!;
+  }
 
   /** @internal openModel's constructor */
   static async create(llama: Llama, path: string, ref: string, o: OpenModelOptions): Promise<LoadedModel> {
     await checkGgufHeader(path);
+    const gpuLayers = gpuLayersFor(llama, o);
     const mark = logMark();
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath: path, gpuLayers: o.gpu === "auto" ? "auto" : 0 });
+      model = await llama.loadModel({ modelPath: path, gpuLayers });
     } catch (e) {
       throw loadFailure(path, mark, e);
     }
     try {
       const contextSize = o.contextSize ?? Math.min(model.trainContextSize || DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP);
-      const context = await model.createContext({ contextSize, sequences: 1, ...(o.threads === undefined ? {} : { threads: o.threads }) });
-      return new LoadedModel(llama, model, context, context.getSequence(), path, ref);
+      const sequences = o.sequences ?? 1;
+      let created: LlamaContext | undefined;
+      const context = await model.createContext({
+        contextSize,
+        sequences,
+        // Several sequences: each batch sorted by sequence id, so llama.cpp runs it as one graph (batch-order.ts).
+        ...(sequences > 1 ? { batching: { itemPrioritizationStrategy: bySequenceId(() => created) } } : {}),
+        ...(o.threads === undefined ? {} : { threads: o.threads }),
+        ...(o.flashAttention === undefined ? {} : { flashAttention: o.flashAttention }),
+        ...(o.kvCache === "f32" ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
+      });
+      created = context;
+      serializeSampling(context);
+      const all = Array.from({ length: sequences }, () => context.getSequence());
+      return new LoadedModel(llama, model, context, all, path, ref, await describeDevice(llama, model, o.gpu));
     } catch (e) {
       await model.dispose();
       throw new RuntimeError("runtime.context", `${path}: llama.cpp could not create a context of ${o.contextSize ?? "default"} tokens (${(e as Error).message})`, {
-        hint: "try a smaller --ctx",
+        hint: (o.sequences ?? 1) > 1 ? "try a smaller --ctx or fewer --parallel sequences (each holds a full context)" : "try a smaller --ctx",
         cause: e,
       });
     }
@@ -142,8 +183,9 @@ export class LoadedModel {
 export async function openModel(ref: string, o: OpenModelOptions = {}): Promise<LoadedModel> {
   if (o.contextSize !== undefined) checkInt("contextSize (--ctx)", o.contextSize, CONTEXT_RANGE.min, CONTEXT_RANGE.max);
   if (o.threads !== undefined) checkInt("threads (--threads)", o.threads, 1, THREADS_MAX);
+  if (o.sequences !== undefined) checkInt("sequences (--parallel)", o.sequences, 1, SEQUENCES_MAX);
   const path = await resolveGgufPath(ref, o);
-  const llama = await llamaInstance(o.gpu ?? false);
+  const llama = await llamaInstance(o.gpu ?? "auto");
   return LoadedModel.create(llama, path, ref, o);
 }
 

@@ -5,10 +5,11 @@
 // Not here: chat templates or HTTP (server.ts), task prompts (src/eval), KV bookkeeping (score-sequence.ts).
 
 import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
-import { llamaInstance } from "./llama-instance.js";
+import { describeDevice, gpuLayersFor, llamaInstance, type GpuOptions } from "./llama-instance.js";
 import { EvalError } from "../errors.js";
 import type { WindowScorer } from "../eval/perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "../eval/scorer.js";
+import { serializeSampling } from "./sampling-lock.js";
 import { groupBySharedPrefix, scoreGroups, type PreparedRequest } from "./score-groups.js";
 import { ScoringSequence, type PositionScore } from "./score-sequence.js";
 
@@ -22,7 +23,7 @@ export const DEFAULT_SCORING_SEQUENCES = 1;
 /** Each sequence holds its own `contextSize` KV cells, so memory grows linearly with this. */
 const MAX_SCORING_SEQUENCES = 64;
 
-export interface LlamaScorerOptions {
+export interface LlamaScorerOptions extends GpuOptions {
   /** prepend BOS to every request (v1: off) */
   bos?: boolean;
   /** context window in tokens; default min(train context, 2048) */
@@ -48,6 +49,8 @@ export class LlamaScorer implements Scorer, WindowScorer {
     private readonly context: LlamaContext,
     private readonly modelPath: string,
     private readonly bos: boolean,
+    /** where it runs, for the user (see describeDevice) */
+    readonly device: string,
   ) {
     this.sequences = Array.from({ length: context.totalSequences }, () => new ScoringSequence(context.getSequence()));
   }
@@ -62,10 +65,11 @@ export class LlamaScorer implements Scorer, WindowScorer {
       throw new EvalError("EVAL_BAD_SEQUENCES", `scoring sequences must be an integer from 1 to ${MAX_SCORING_SEQUENCES}, got ${sequences}`, { hint: "each sequence holds a full context of KV cache; 1 to 8 is the useful range" });
     }
     // The process-wide binding the rest of the runtime uses: loading a second one costs seconds.
-    const llama = await llamaInstance(false);
+    const llama = await llamaInstance(opts.gpu ?? "auto");
+    const gpuLayers = gpuLayersFor(llama, opts);
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath });
+      model = await llama.loadModel({ modelPath, gpuLayers });
     } catch (e) {
       throw new EvalError("EVAL_MODEL_LOAD", `llama.cpp could not load ${modelPath}: ${(e as Error).message}`, { hint: "check the file with `dusk inspect`; an HF directory must be converted with `dusk convert` first" });
     }
@@ -76,7 +80,8 @@ export class LlamaScorer implements Scorer, WindowScorer {
     // model), so a score would depend on the cache's history and on the other sequences sharing the
     // batch. Without it, scores are the same however the tokens are batched (test/eval-batching).
     const context = await model.createContext({ contextSize: size, batchSize: opts.batchSize ?? size, sequences, flashAttention: false, ...(opts.threads ? { threads: opts.threads } : {}) });
-    return new LlamaScorer(model, context, modelPath, opts.bos ?? false);
+    serializeSampling(context); // sequences of one batch must not sample concurrently (sampling-lock.ts)
+    return new LlamaScorer(model, context, modelPath, opts.bos ?? false, await describeDevice(llama, model, opts.gpu));
   }
 
   get maxWindow(): number {

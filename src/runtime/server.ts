@@ -1,13 +1,23 @@
-// `dusk serve`: an OpenAI-compatible HTTP server over one llama.cpp model — GET /v1/models,
-// POST /v1/completions (with vLLM-style echo + logprobs for prompt tokens, which lm-eval-style
-// scoring needs) and POST /v1/chat/completions (chat template; JSON or SSE stream). Requests are
-// served one at a time (one KV sequence). Not here: auth, batching across requests, embeddings.
+// `dusk serve`: an OpenAI-compatible HTTP server over one llama.cpp model with N parallel
+// sequences. This file routes (GET /v1/models, /health, /metrics; POST /v1/completions,
+// /v1/chat/completions), checks the API key, gives each request its cancellation (client gone,
+// timeout, shutdown), counts it, and shuts down gracefully. The routes live in server-*.ts.
+// Not here: TLS, embeddings, tools, several models.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Template } from "@huggingface/jinja";
-import type { Token } from "node-llama-cpp";
-import type { LlamaScorer } from "./score.js";
+import type { LlamaContextSequence } from "node-llama-cpp";
+import { RuntimeError } from "../errors.js";
+import { compileChatTemplate } from "./chat-template.js";
+import type { LoadedModel } from "./loaded-model.js";
+import type { Preset } from "./presets.js";
+import { checkApiKey, checkBind } from "./server-auth.js";
+import { chatCompletions } from "./server-chat.js";
+import type { RequestScope, ServeState } from "./server-choice.js";
+import { completions } from "./server-completions.js";
+import { HttpError, readJsonBody, sendError, sendJson } from "./server-http.js";
+import { ServerMetrics } from "./server-metrics.js";
+import { SlotQueue } from "./server-queue.js";
 
 export interface ServeOptions {
   /** the name /v1/models lists and responses carry */
@@ -16,226 +26,173 @@ export interface ServeOptions {
   host?: string;
   /** 0 = ephemeral; default 8000 */
   port?: number;
-  /** prepend BOS to prompts; default: what the model's tokenizer asks for */
-  bos?: boolean;
-  /** request bodies above this many bytes are refused; default 8 MiB */
+  /** requests may wait for a sequence beyond the running ones; more get 429 (default 64) */
+  queueLimit?: number;
+  /** request bodies above this many bytes get 413; default 8 MiB */
   maxBodyBytes?: number;
+  /** a body must arrive within this (ms); default 30 s */
+  bodyTimeoutMs?: number;
+  /** a request (queue wait + generation) is cancelled after this (ms); default 10 min */
+  requestTimeoutMs?: number;
+  /** bearer key every request but /health must carry; undefined: none (loopback only) */
+  apiKey?: string;
+  /** allow a non-loopback host without a key */
+  insecure?: boolean;
+  /** presets a request may name (`preset`); default: none */
+  presets?: readonly Preset[];
+  /** the preset of requests that name none; default: OpenAI's defaults */
+  defaultPreset?: string;
+  /** a Jinja chat template instead of the model's */
+  chatTemplate?: string;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
-  close(): Promise<void>;
+  /** "loading" until the model is ready, then "ready"; "draining" once close() began */
+  readonly status: "loading" | "ready" | "failed" | "draining";
+  /** resolves once the model is ready; rejects with why it is not */
+  ready: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish for `graceMs` (default 10 s), cancels the rest. */
+  close(graceMs?: number): Promise<void>;
 }
 
-class HttpFailure extends Error {
-  constructor(readonly status: number, message: string, readonly type = "invalid_request_error") {
-    super(message);
+const ROUTES = "GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions";
+
+/**
+ * Listens at once; `/health` says "loading" until `model` (a LoadedModel or the promise of one,
+ * opened with `sequences` = the parallel requests) resolves. The caller keeps ownership of the model.
+ */
+export async function startServer(model: LoadedModel | Promise<LoadedModel>, opts: ServeOptions): Promise<RunningServer> {
+  const host = opts.host ?? "127.0.0.1";
+  checkBind(host, opts.apiKey, opts.insecure ?? false);
+  const presets = new Map((opts.presets ?? []).map((p) => [p.name, p]));
+  if (opts.defaultPreset !== undefined && !presets.has(opts.defaultPreset)) {
+    throw new RuntimeError("runtime.preset", `unknown preset "${opts.defaultPreset}"`, { hint: `presets are ${[...presets.keys()].join(", ")}; see dusk presets` });
   }
-}
-
-export async function startServer(scorer: LlamaScorer, opts: ServeOptions): Promise<RunningServer> {
-  const model = scorer.model;
-  const bos = opts.bos ?? model.tokens.shouldPrependBosToken;
-  const created = Math.floor(Date.now() / 1000);
-  let queue: Promise<unknown> = Promise.resolve();
-  /** One request at a time touches the sequence. */
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = queue.then(work, work);
-    queue = run.catch(() => undefined);
-    return run;
-  };
-  const withBos = (tokens: Token[]): Token[] => (bos && model.tokens.bos !== null ? [model.tokens.bos, ...tokens] : tokens);
+  let state: ServeState | undefined;
+  let status: RunningServer["status"] = "loading";
+  let loadError: unknown;
+  const inflight = new Set<AbortController>();
   let requestId = 0;
-  const newId = (prefix: string) => `${prefix}-${created.toString(36)}-${(++requestId).toString(36)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const metrics = new ServerMetrics(() => ({ waiting: state?.queue.waiting ?? 0, running: state?.queue.running ?? 0, slots: state?.queue.slots ?? 0, ready: status === "ready" }));
 
-  const completions = async (body: Record<string, unknown>) => {
-    const p = readSampling(body);
-    const prompt = Array.isArray(body.prompt) && body.prompt.length === 1 ? body.prompt[0] : body.prompt;
-    if (typeof prompt !== "string") throw new HttpFailure(400, "prompt must be a string (or an array of one string)");
-    const echo = body.echo === true;
-    const logprobs = body.logprobs === null || body.logprobs === undefined ? undefined : Number(body.logprobs);
-    if (logprobs !== undefined && (!Number.isInteger(logprobs) || logprobs < 0 || logprobs > 5)) throw new HttpFailure(400, "logprobs must be an integer in [0, 5]");
-    const tokens = withBos(model.tokenize(prompt));
-    return exclusive(async () => {
-      let lp: Record<string, unknown> | null = null;
-      if (echo && logprobs !== undefined) lp = await promptLogprobs(scorer, tokens, bos);
-      const gen = p.maxTokens > 0 ? await scorer.complete(tokens, { maxTokens: p.maxTokens, until: p.stop, temperature: p.temperature, ...(p.topP !== undefined ? { topP: p.topP } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}) }) : { text: "", tokens: 0, finish: "length" as const };
-      return {
-        id: newId("cmpl"),
-        object: "text_completion",
-        created: Math.floor(Date.now() / 1000),
-        model: opts.modelName,
-        choices: [{ index: 0, text: (echo ? prompt : "") + gen.text, logprobs: lp, finish_reason: gen.finish }],
-        usage: { prompt_tokens: tokens.length, completion_tokens: gen.tokens, total_tokens: tokens.length + gen.tokens },
-      };
-    });
-  };
+  const ready = Promise.resolve(model).then((m) => {
+    const source = opts.chatTemplate ?? m.chatTemplate;
+    const origin = opts.chatTemplate === undefined ? `${m.path}: tokenizer.chat_template` : "the --template file";
+    state = {
+      model: m,
+      vocabSize: vocabularySize(m),
+      name: opts.modelName,
+      created,
+      queue: new SlotQueue<LlamaContextSequence>(m.sequences, opts.queueLimit ?? 64),
+      metrics,
+      presets,
+      defaultPreset: opts.defaultPreset,
+      template: source === undefined ? undefined : compileChatTemplate(source, origin),
+      templateOrigin: origin,
+      newId: (prefix) => `${prefix}-${created.toString(36)}${(++requestId).toString(36).padStart(6, "0")}`,
+    };
+    if (status === "loading") status = "ready";
+  });
+  ready.catch((e: unknown) => {
+    loadError = e;
+    status = "failed";
+  });
 
-  const chatPrompt = (body: Record<string, unknown>): Token[] => {
-    const messages = body.messages;
-    if (!Array.isArray(messages) || messages.length === 0 || !messages.every((m) => m && typeof m === "object" && typeof (m as { role?: unknown }).role === "string" && typeof (m as { content?: unknown }).content === "string")) {
-      throw new HttpFailure(400, "messages must be a non-empty array of {role, content} with string fields");
+  const route = async (req: IncomingMessage, res: ServerResponse, scope: RequestScope, path: string): Promise<void> => {
+    if (req.method === "GET" && path === "/health") {
+      const code = status === "ready" ? 200 : 503;
+      return sendJson(res, code, { status, ...(status === "failed" ? { error: String((loadError as Error)?.message ?? loadError) } : {}) }, code === 503 ? { "retry-after": "1" } : {});
     }
-    const template = model.fileInfo.metadata.tokenizer?.chat_template;
-    if (typeof template === "string") {
-      const text = new Template(template).render({
-        messages,
-        add_generation_prompt: true,
-        bos_token: model.tokens.bosString ?? "",
-        eos_token: model.tokens.eosString ?? "",
-      });
-      // The template writes BOS itself when it wants one; special tokens in it are parsed.
-      return model.tokenize(text, true);
+    checkApiKey(req, opts.apiKey);
+    if (req.method === "GET" && path === "/metrics") {
+      const text = metrics.render();
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
+      return void res.end(text);
     }
-    const plain = (messages as { role: string; content: string }[]).map((m) => `${m.role}: ${m.content}\n`).join("") + "assistant:";
-    return withBos(model.tokenize(plain));
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? "/").split("?")[0]!;
     if (req.method === "GET" && path === "/v1/models") {
-      return sendJson(res, 200, { object: "list", data: [{ id: opts.modelName, object: "model", created, owned_by: "dusk" }] });
+      return sendJson(res, 200, { object: "list", data: [{ id: opts.modelName, object: "model", created, owned_by: "dusk", ...(state ? { max_model_len: state.model.contextSize } : {}) }] });
     }
-    if (req.method !== "POST" || (path !== "/v1/completions" && path !== "/v1/chat/completions")) {
-      throw new HttpFailure(404, `no route ${req.method} ${path}; routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions`, "not_found_error");
+    const handler = req.method === "POST" ? (path === "/v1/completions" ? completions : path === "/v1/chat/completions" ? chatCompletions : undefined) : undefined;
+    if (!handler) throw new HttpError(404, `no route ${req.method} ${path}; routes: ${ROUTES}`, { code: "unknown_route" });
+    if (status !== "ready" || !state) {
+      throw new HttpError(503, status === "loading" ? "the model is still loading" : status === "draining" ? "the server is shutting down" : "the model failed to load", { code: status === "loading" ? "model_loading" : "unavailable", headers: { "retry-after": "1" } });
     }
-    const body = await readJsonBody(req, opts.maxBodyBytes ?? 8 << 20);
-    if (path === "/v1/completions") return sendJson(res, 200, await completions(body));
-
-    const p = readSampling(body);
-    const prompt = chatPrompt(body);
-    const id = newId("chatcmpl");
-    const sampling = { maxTokens: p.maxTokens, until: p.stop, temperature: p.temperature, ...(p.topP !== undefined ? { topP: p.topP } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}) };
-    if (body.stream === true) {
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-        res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: opts.modelName, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-      chunk({ role: "assistant", content: "" }, null);
-      const gen = await exclusive(() => scorer.complete(prompt, { ...sampling, onText: (t) => void chunk({ content: t }, null) }));
-      chunk({}, gen.finish);
-      res.end("data: [DONE]\n\n");
-      return;
+    const body = await readJsonBody(req, { maxBytes: opts.maxBodyBytes ?? 8 << 20, timeoutMs: opts.bodyTimeoutMs ?? 30_000 });
+    if (body.model !== undefined && body.model !== opts.modelName) {
+      throw new HttpError(404, `the model ${JSON.stringify(body.model)} does not exist; this server serves ${JSON.stringify(opts.modelName)}`, { param: "model", code: "model_not_found", type: "invalid_request_error" });
     }
-    const gen = await exclusive(() => scorer.complete(prompt, sampling));
-    return sendJson(res, 200, {
-      id,
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model: opts.modelName,
-      choices: [{ index: 0, message: { role: "assistant", content: gen.text }, finish_reason: gen.finish }],
-      usage: { prompt_tokens: prompt.length, completion_tokens: gen.tokens, total_tokens: prompt.length + gen.tokens },
-    });
+    await handler(state, scope, body, res);
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      const status = e instanceof HttpFailure ? e.status : 500;
-      const type = e instanceof HttpFailure ? e.type : "server_error";
-      if (res.headersSent) res.end();
-      else sendJson(res, status, { error: { message: (e as Error).message ?? String(e), type, code: status } });
+    const path = (req.url ?? "/").split("?")[0]!;
+    const endpoint = ["/v1/models", "/v1/completions", "/v1/chat/completions", "/health", "/metrics"].includes(path) ? path : "other";
+    const abort = new AbortController();
+    const scope: RequestScope = { signal: abort.signal, arrived: performance.now(), firstTokenSeen: false };
+    inflight.add(abort);
+    // The client went away before the answer ended: cancel at once (its sequence is freed on the next token).
+    res.on("close", () => {
+      inflight.delete(abort);
+      if (!res.writableFinished) abort.abort(new HttpError(499, "the client closed the connection", { code: "client_closed" }));
     });
+    const timer = setTimeout(() => abort.abort(new HttpError(408, `the request took longer than ${(opts.requestTimeoutMs ?? 600_000) / 1000} s`, { code: "request_timeout" })), opts.requestTimeoutMs ?? 600_000);
+    route(req, res, scope, path)
+      .catch((e: unknown) => {
+        const err = e instanceof HttpError ? e : new HttpError(500, (e as Error)?.message ?? String(e), { code: "internal_error" });
+        if (res.headersSent) {
+          // A stream already began: one error event, then [DONE].
+          if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err.body)}\n\ndata: [DONE]\n\n`);
+          return;
+        }
+        if (!res.destroyed) sendError(res, err, !req.complete);
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        const reason = abort.signal.reason as HttpError | undefined;
+        const code = abort.signal.aborted && reason instanceof HttpError && (reason.status === 499 || res.headersSent) ? reason.status : res.statusCode;
+        metrics.request(endpoint, code, (performance.now() - scope.arrived) / 1000);
+      });
   });
+  // Our own body and request timers answer with JSON; Node's are a backstop for headers that never end.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 8000, opts.host ?? "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 8000, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+
+  const close = async (graceMs = 10_000): Promise<void> => {
+    status = "draining";
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    state?.queue.rejectWaiting(new HttpError(503, "the server is shutting down", { code: "shutting_down" }));
+    const deadline = Date.now() + graceMs;
+    while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const a of inflight) a.abort(new HttpError(503, "the server is shutting down", { code: "shutting_down" }));
+    // Cancelled generations stop at their next token; then every connection can go.
+    const settle = Date.now() + 5_000;
+    while ((state?.queue.running ?? 0) > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 10));
+    server.closeAllConnections();
+    await closed;
+  };
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `http://${shown}:${addr.port}`,
     port: addr.port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    ready,
+    get status() {
+      return status;
+    },
+    close,
   };
 }
 
-/**
- * vLLM's echo logprobs: one entry per prompt token — the token's text, log p given the tokens
- * before it (null for the first), its offset in the prompt in code points, and the top-1 token.
- */
-async function promptLogprobs(scorer: LlamaScorer, tokens: Token[], bos: boolean): Promise<Record<string, unknown>> {
-  const model = scorer.model;
-  const scores = await scorer.promptScores(tokens);
-  const skip = bos && model.tokens.bos !== null ? 1 : 0; // BOS has no text in the prompt
-  const texts: string[] = [];
-  const offsets: number[] = [];
-  let prev = "";
-  for (let i = 0; i < tokens.length; i++) {
-    if (i < skip) {
-      texts.push(model.detokenize([tokens[i]!], true));
-      offsets.push(0);
-      continue;
-    }
-    // Cumulative detokenisation, so SentencePiece's leading-space rule applies once, at the start.
-    const upTo = model.detokenize(tokens.slice(skip, i + 1));
-    texts.push(upTo.startsWith(prev) ? upTo.slice(prev.length) : pieceText(scorer, tokens[i]!));
-    offsets.push([...prev].length);
-    prev = upTo;
-  }
-  const top = scores.map((s) => ({ [pieceText(scorer, s.top as Token)]: s.topLogprob }));
-  return {
-    tokens: texts,
-    token_logprobs: [null, ...scores.map((s) => s.logprob)],
-    text_offset: offsets,
-    top_logprobs: [null, ...top],
-  };
-}
-
-/** A token's text as it appears mid-text (a leading-space piece keeps its space). */
-function pieceText(scorer: LlamaScorer, token: Token): string {
-  const model = scorer.model;
-  const anchor = model.tokenize("a");
-  const withAnchor = model.detokenize([...anchor, token]);
-  return withAnchor.slice(model.detokenize(anchor).length);
-}
-
-interface Sampling {
-  maxTokens: number;
-  temperature: number;
-  topP: number | undefined;
-  seed: number | undefined;
-  stop: string[];
-}
-
-function readSampling(body: Record<string, unknown>): Sampling {
-  const num = (key: string, lo: number, hi: number): number | undefined => {
-    const v = body[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi) throw new HttpFailure(400, `${key} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const maxTokens = num("max_tokens", 0, 1 << 20) ?? num("max_completion_tokens", 0, 1 << 20) ?? 16;
-  if (!Number.isInteger(maxTokens)) throw new HttpFailure(400, "max_tokens must be an integer");
-  const seed = num("seed", -(2 ** 53), 2 ** 53);
-  const stopRaw = body.stop;
-  const stop = stopRaw === undefined || stopRaw === null ? [] : typeof stopRaw === "string" ? [stopRaw] : stopRaw;
-  if (!Array.isArray(stop) || stop.length > 16 || !stop.every((s) => typeof s === "string")) throw new HttpFailure(400, "stop must be a string or an array of at most 16 strings");
-  return { maxTokens, temperature: num("temperature", 0, 2) ?? 1, topP: num("top_p", 0, 1), seed: seed === undefined ? undefined : Math.trunc(Math.abs(seed)) % 2 ** 32, stop: stop as string[] };
-}
-
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new HttpFailure(413, `request body exceeds ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw new HttpFailure(400, "the request body is not valid JSON");
-  }
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw new HttpFailure(400, "the request body must be a JSON object");
-  return body as Record<string, unknown>;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
+/** Tokens in the vocabulary, from the GGUF's token list (undefined → no check beyond non-negative ids). */
+function vocabularySize(m: LoadedModel): number {
+  const tokens = m.model.fileInfo.metadata.tokenizer?.ggml?.tokens;
+  return Array.isArray(tokens) && tokens.length > 0 ? tokens.length : Number.MAX_SAFE_INTEGER;
 }
