@@ -19,6 +19,8 @@ import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
+import { healCommand } from "./heal.js";
+import { trainCommand } from "./train.js";
 import { analyzeCommand } from "./analyze.js";
 import { searchCommand } from "./search.js";
 
@@ -43,6 +45,8 @@ export const commands: Record<string, AnyCommand> = {
   search: searchCommand,
   data: dataCommand,
   serve: serveCommand,
+  train: trainCommand,
+  heal: healCommand,
   demo: demoCommand,
 };
 

@@ -30,7 +30,7 @@ export {
 export { sanitizeTemplateName, type NamedChatTemplate } from "./special-vocab.js";
 export { classifyTokenizer, parseTokenizerJson, type HfAddedToken, type HfTokenizerJson, type HfTokenizerKind } from "./tokenizer-json.js";
 export { bytePieceName, escapeSpm, SPM_SPACE, TINY_SPECIALS, trainTinyBpe, type TinyBpeOptions, type TinyBpeVocab } from "./tiny-bpe-trainer.js";
-export { buildTinyTokenizer, TINY_CHAT_TEMPLATE, type TinyTokenizerFiles } from "./tiny-tokenizer.js";
+export { buildTinyTokenizer, spmTokenizerFiles, TINY_CHAT_TEMPLATE, type TinyTokenizerFiles } from "./tiny-tokenizer.js";
 
 /** A typed KV list as GGUF values (u32 ids, f32 scores, i32 token types), in order. */
 export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
@@ -68,3 +68,4 @@ export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number
   return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
 }
 export { buildTinyByteBpe } from "./tiny-byte-bpe.js";
+export { hfTokenizerFromGguf, spmMerges } from "./gguf-to-hf.js";

@@ -92,7 +92,7 @@ function tokenizerJsonOf(pieces: SentencePiece[], merges: [string, string][]): s
   return JSON.stringify(json, null, 2);
 }
 
-function tokenizerConfigOf(): string {
+function tokenizerConfigOf(chatTemplate: string): string {
   const decoder: Record<string, unknown> = {};
   [TINY_SPECIALS.unk, TINY_SPECIALS.bos, TINY_SPECIALS.eos].forEach((content, id) => {
     const { id: _id, ...rest } = addedToken(id, content);
@@ -104,7 +104,7 @@ function tokenizerConfigOf(): string {
       add_eos_token: false,
       added_tokens_decoder: decoder,
       bos_token: TINY_SPECIALS.bos,
-      chat_template: TINY_CHAT_TEMPLATE,
+      chat_template: chatTemplate,
       clean_up_tokenization_spaces: false,
       eos_token: TINY_SPECIALS.eos,
       legacy: false,
@@ -126,9 +126,11 @@ function specialTokensMapOf(): string {
   return JSON.stringify({ bos_token: tok(TINY_SPECIALS.bos), eos_token: tok(TINY_SPECIALS.eos), unk_token: tok(TINY_SPECIALS.unk) }, null, 2);
 }
 
-/** Trains the tiny vocabulary on `text` (e.g. tinyshakespeare) and renders the four files. */
-export function buildTinyTokenizer(text: string, opts: TinyBpeOptions = {}): TinyTokenizerFiles {
-  const { pieces, merges } = trainTinyBpe(text, opts);
+/**
+ * The four files of a SentencePiece-style BPE vocabulary laid out as the tiny trainer lays it out
+ * (<unk> <s> </s> at ids 0, 1, 2, byte fallback): from the trainer, or read back from a GGUF.
+ */
+export function spmTokenizerFiles(pieces: SentencePiece[], merges: [string, string][], opts: { addDummyPrefix?: boolean; chatTemplate?: string } = {}): TinyTokenizerFiles {
   const model: SentencePieceModel = {
     pieces,
     trainerSpec: {
@@ -141,15 +143,21 @@ export function buildTinyTokenizer(text: string, opts: TinyBpeOptions = {}): Tin
       padId: -1,
       unknownFields: [],
     },
-    normalizerSpec: { name: "identity", addDummyPrefix: true, removeExtraWhitespaces: false, escapeWhitespaces: true, unknownFields: [] },
+    normalizerSpec: { name: "identity", addDummyPrefix: opts.addDummyPrefix ?? true, removeExtraWhitespaces: false, escapeWhitespaces: true, unknownFields: [] },
     unknownFields: [],
   };
   return {
     tokenizerModel: serializeSentencePieceModel(model),
     tokenizerJson: tokenizerJsonOf(pieces, merges),
-    tokenizerConfig: tokenizerConfigOf(),
+    tokenizerConfig: tokenizerConfigOf(opts.chatTemplate ?? TINY_CHAT_TEMPLATE),
     specialTokensMap: specialTokensMapOf(),
     pieces,
     merges,
   };
+}
+
+/** Trains the tiny vocabulary on `text` (e.g. tinyshakespeare) and renders the four files. */
+export function buildTinyTokenizer(text: string, opts: TinyBpeOptions = {}): TinyTokenizerFiles {
+  const { pieces, merges } = trainTinyBpe(text, opts);
+  return spmTokenizerFiles(pieces, merges);
 }
