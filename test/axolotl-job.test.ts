@@ -105,3 +105,32 @@ describe("the project README's SOLAR section", () => {
     expect(readme).toContain(seams.unfrozen.patterns![0]!);
   });
 });
+
+describe("dusk heal --export axolotl", () => {
+  it("resolves --train seams against the stack's recorded recipe and writes the job", async () => {
+    const job = join(root, "cli-job");
+    const r = await runCli(["heal", stack, "--export", "axolotl", "--train", "seams", "--text", "/data/corpus.txt", "--tokens", "4M", "--seq-len", "512", "-o", job, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { files: string[]; steps: number; tokens_per_step: number; unfrozen_parameters: string[] };
+    expect(summary.files.sort()).toEqual(["README.md", "config.yml", "launch.sh"]);
+    // DUS of 8 layers with drop 2: 0..5 + 2..7, one seam between positions 5 and 6
+    expect(summary.unfrozen_parameters).toEqual(["^model.layers.(5|6)."]);
+    expect(summary.tokens_per_step).toBe(512 * 1 * 4 * 8);
+    expect(summary.steps).toBe(Math.ceil(4_000_000 / (512 * 32)));
+    const config = parse(await readFile(join(job, "config.yml"), "utf8")) as Record<string, unknown>;
+    expect(config.learning_rate).toBe(3e-5);
+    expect(config.unfrozen_parameters).toEqual(summary.unfrozen_parameters);
+  });
+
+  it("refuses a job without a corpus or a budget, and an unknown trainer", async () => {
+    const noText = await runCli(["heal", stack, "--export", "axolotl", "--tokens", "1M", "-o", join(root, "x1")]);
+    expect(noText.code).not.toBe(0);
+    expect(noText.stderr).toMatch(/needs the corpus/);
+    const noBudget = await runCli(["heal", stack, "--export", "axolotl", "--text", "/d.txt", "-o", join(root, "x2")]);
+    expect(noBudget.stderr).toMatch(/token budget/);
+    const other = await runCli(["heal", stack, "--export", "deepspeed-chat", "--text", "/d.txt", "--tokens", "1M", "-o", join(root, "x3")]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/--export axolotl/);
+    for (const d of ["x1", "x2", "x3"]) await expect(stat(join(root, d))).rejects.toThrow();
+  });
+});

@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { checkOutput, parseCount, prepareHeal, readSavedState, TrainError, type Budget, type TrainSettings } from "../index.js";
+import { exportArgs, exportHealJob } from "./heal-export.js";
 import { intFlag, numFlag, readTexts, repeated, runArgs, runWithProgress, shellQuote } from "./train-common.js";
 
 export const healCommand = defineCommand({
@@ -28,8 +29,10 @@ export const healCommand = defineCommand({
     "eval-sequences": { type: "string", description: "held-out sequences per evaluation (default 32)", valueHint: "N" },
     "save-every": { type: "string", description: "checkpoint every N steps (default: at the end only)", valueHint: "N" },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep each tensor's)", valueHint: "dtype" },
+    ...exportArgs,
   },
   async run({ args, rawArgs }) {
+    if (args.export !== undefined) return exportHealJob(args, rawArgs);
     const out = args.output;
     let textPaths = repeated(rawArgs, "text");
     let heldOutPaths = repeated(rawArgs, "held-out-text");
@@ -66,7 +69,6 @@ export const healCommand = defineCommand({
       output: { dir: out, inputs: [args.model, ...textPaths, ...heldOutPaths], force: Boolean(args.force), resume: Boolean(args.resume), purpose: "dusk heal", command },
       meta: { kind: "heal", command, source: resolve(args.model), texts: textPaths.map((p) => resolve(p)), heldOutTexts: heldOutPaths.map((p) => resolve(p)), train: train ?? "all", ...(dtype ? { dtype } : {}) },
     });
-    // `--export axolotl` (a job for a distributed trainer) is wired in here by src/train/axolotl.
     await runWithProgress(run, { quiet: args.quiet, json: args.json, verb: "healed", ...(args["stop-at"] ? { stopAt: args["stop-at"] } : {}) });
   },
 });
