@@ -19,12 +19,14 @@ import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
+import { experimentCommand } from "./experiment.js";
+import { VERSION } from "./version.js";
 import { healCommand } from "./heal.js";
 import { trainCommand } from "./train.js";
 import { analyzeCommand } from "./analyze.js";
 import { searchCommand } from "./search.js";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = CommandDef<any>;
@@ -48,6 +50,7 @@ export const commands: Record<string, AnyCommand> = {
   train: trainCommand,
   heal: healCommand,
   demo: demoCommand,
+  experiment: experimentCommand,
 };
 
 export const mainCommand = defineCommand({

@@ -1,0 +1,134 @@
+// `dusk experiment [BASE]`: the iDUS experiment end to end (src/experiment): on the embedded
+// default model by default (the README's first command, via `npm run demo`), or on any HF base
+// model (then healing is exported as axolotl jobs and leaderboard tasks come from --tasks).
+// Writes a report directory atomically: report.md, results.json, charts (SVG and PNG), models.
+
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { defineCommand } from "citty";
+import { prepareOutput } from "../build/atomic-output.js";
+import { svgToPng } from "../charts/index.js";
+import { parseDuration } from "../analyze/index.js";
+import { resolveTasks } from "../eval/registry.js";
+import { ExperimentError } from "../experiment/experiment-error.js";
+import { EXPERIMENT_MODES, type ExperimentMode } from "../experiment/modes.js";
+import { reportCharts } from "../experiment/report-charts.js";
+import { reportTable, renderReport } from "../experiment/report.js";
+import { findings } from "../experiment/findings.js";
+import { runExperiment, type ExperimentEvent } from "../experiment/run-experiment.js";
+import { defaultTexts, shortenTest, splitTexts } from "../experiment/texts.js";
+import { DEFAULT_MODEL_PATH } from "../fixtures/default-model.js";
+import { parseCount } from "../train/schedule.js";
+import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
+import { VERSION } from "./version.js";
+import { makeProgress, staleLine } from "./progress.js";
+import { intFlag, numFlag } from "./train-common.js";
+
+export const experimentCommand = defineCommand({
+  meta: { name: "experiment", description: "The iDUS experiment: build DUS, iDUS-n/4, iDUS-1 and the searched best from a base, measure, heal and explain (default: the embedded 16-layer model)" },
+  args: {
+    base: { type: "positional", description: "BASE: an HF model directory (default: the embedded default model)", required: false },
+    quick: { type: "boolean", description: "the same in about 2 minutes: fewer items, a shorter test text, a smaller healing budget" },
+    output: { type: "string", alias: "o", description: "report directory (default ./dusk-experiment; an earlier report there is replaced)", valueHint: "dir" },
+    force: { type: "boolean", description: "replace an existing -o that is not an earlier report" },
+    text: { type: "string", description: "corpus: trains/heals on all but its last 10%, which calibrates and tests (default: the shipped Shakespeare)", valueHint: "file" },
+    heal: { type: "string", description: "local (train here; the default for the embedded model), export (axolotl jobs; the default for BASE) or none", valueHint: "local|export|none" },
+    "heal-tokens": { type: "string", description: "tokens of continued pretraining per model (default: full 40k, quick 6k; export 1G)", valueHint: "N" },
+    "heal-lr": { type: "string", description: "peak learning rate of healing (default 1e-3 local, 3e-5 export)", valueHint: "x" },
+    "search-budget": { type: "string", description: "time for the layout search (default: full 30s, quick 8s, BASE 10m)", valueHint: "duration" },
+    items: { type: "string", description: "next-line items (default: full 200, quick 60; 0 to skip)", valueHint: "N" },
+    tasks: { type: "string", description: "leaderboard tasks to score every model on, e.g. arc_challenge,hellaswag (needs --data)", valueHint: "list" },
+    data: { type: "string", description: "datasets directory for --tasks (dusk data pull)", valueHint: "dir" },
+    limit: { type: "string", description: "items per task for --tasks", valueHint: "N" },
+    ctx: { type: "string", description: "window in tokens for perplexity and analysis (default 128 embedded, 512 otherwise)", valueHint: "N" },
+    workers: { type: "string", description: "healing worker threads (default one per core)", valueHint: "N" },
+    ...gpuArgs,
+    json: { type: "boolean", description: "print results.json" },
+    quiet: { type: "boolean", description: "no progress output" },
+  },
+  async run({ args }) {
+    const embedded = args.base === undefined;
+    const mode: ExperimentMode = args.quick ? "quick" : "full";
+    const preset = EXPERIMENT_MODES[mode];
+    const basePath = resolve(embedded ? DEFAULT_MODEL_PATH : String(args.base));
+    const heal = (args.heal ?? (embedded ? "local" : "export")) as "local" | "export" | "none";
+    if (!["local", "export", "none"].includes(heal)) throw new ExperimentError("EXPERIMENT_BAD_FLAG", `--heal must be local, export or none, found ${JSON.stringify(args.heal)}`, { hint: "--heal export writes axolotl jobs for a large base" });
+    const textFile = args.text ? resolve(args.text) : undefined;
+    let texts = textFile ? splitTexts(await readFile(textFile, "utf8"), args.text!) : defaultTexts();
+    if (mode === "quick") texts = shortenTest(texts, preset.testChars);
+    const tasks = args.tasks ? resolveTasks(args.tasks.split(",").map((s) => s.trim()).filter(Boolean)) : [];
+    if (tasks.length > 0 && !args.data) throw new ExperimentError("EXPERIMENT_NO_DATA", "--tasks needs the datasets directory", { hint: "dusk data pull --tasks leaderboard-v1 --to ./datasets, then --data ./datasets" });
+    const ctx = intFlag(args.ctx, "--ctx") ?? (embedded ? 128 : 512);
+    const out = resolve(args.output ?? "dusk-experiment");
+    const earlier = await stat(join(out, "results.json")).then(() => true, () => false);
+    const progress = makeProgress({ quiet: Boolean(args.quiet || args.json) });
+    const say = (s: string) => void (!args.quiet && !args.json && process.stderr.write(s));
+    const output = await prepareOutput(out, [basePath, ...(textFile ? [textFile] : [])], {
+      kind: "directory", force: Boolean(args.force) || earlier, purpose: "dusk experiment", label: args.output ?? "dusk-experiment",
+      onStale: (s) => say(staleLine(s)),
+    });
+    let current = "";
+    const onEvent = (e: ExperimentEvent) => {
+      if (e.type === "phase") {
+        progress.stop();
+        current = "";
+        say(`[${e.phase}] ${e.what}\n`);
+      } else if (e.type === "progress") {
+        if (e.label !== current) {
+          progress.stop();
+          progress.start(e.label, Math.max(e.total, 1));
+          current = e.label;
+        }
+        progress.update(e.done);
+      } else if (e.type === "measured") {
+        progress.stop();
+        current = "";
+        const acc = e.m.nextline ? `, next-line acc_norm ${(100 * (e.m.nextline.metrics.acc_norm ?? 0)).toFixed(1)}%` : "";
+        say(`  ${e.model} ${e.stage} healing: perplexity ${e.m.ppl.toFixed(2)}${acc} (${e.m.seconds.toFixed(1)} s)\n`);
+      } else if (e.type === "healed") {
+        progress.stop();
+        current = "";
+        say(`  ${e.model} healed: ${e.heal.tokens} tokens in ${e.heal.seconds.toFixed(1)} s (${e.heal.tokens_per_s.toFixed(0)} tokens/s), held-out loss ${e.heal.initial_loss?.toFixed(3) ?? "?"} → ${e.heal.final_loss.toFixed(3)}\n`);
+      }
+    };
+    try {
+      const gpu = gpuFromArgs(args as Record<string, unknown>);
+      const workers = intFlag(args.workers, "--workers", 0);
+      const limit = intFlag(args.limit, "--limit");
+      const results = await runExperiment({
+        base: basePath, embedded, work: output.tmpPath, mode, texts, textFile: textFile ?? "corpus.txt", heal,
+        healTokens: args["heal-tokens"] ? parseCount(args["heal-tokens"], "--heal-tokens") : heal === "export" ? 1e9 : preset.healTokens,
+        healLr: numFlag(args["heal-lr"], "--heal-lr") ?? (heal === "export" ? 3e-5 : 1e-3),
+        healSeqLen: embedded ? 128 : 4096,
+        searchBudgetMs: args["search-budget"] ? parseDuration(args["search-budget"]) : embedded ? preset.searchBudgetMs : 600_000,
+        nextlineItems: intFlag(args.items, "--items", 0) ?? preset.nextlineItems, nextlineSeed: 1234,
+        tasks, ...(args.data ? { dataDir: resolve(args.data) } : {}), ...(limit ? { limit } : {}),
+        ctx, stride: Math.max(1, ctx / 2), measureType: embedded ? "f32" : "f16", continuationTokens: 40,
+        ...(workers !== undefined ? { workers } : {}), version: VERSION, ...gpu, onEvent,
+      });
+      progress.stop();
+      const t = performance.now();
+      say("[report] report.md, results.json, charts\n");
+      for (const c of reportCharts(results)) {
+        await writeFile(join(output.tmpPath, `${c.stem}.svg`), c.svg);
+        await writeFile(join(output.tmpPath, `${c.stem}.png`), svgToPng(c.svg));
+      }
+      results.timings.report = (performance.now() - t) / 1000;
+      results.timings.total += results.timings.report;
+      await writeFile(join(output.tmpPath, "results.json"), JSON.stringify(results, null, 2) + "\n");
+      await writeFile(join(output.tmpPath, "report.md"), renderReport(results));
+      await output.commit();
+      if (args.json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+      const { header, rows } = reportTable(results);
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+      process.stdout.write(`\n${line(header)}\n${rows.map(line).join("\n")}\n\n`);
+      for (const f of findings(results)) process.stdout.write(`- ${f.text}\n`);
+      process.stdout.write(`\nreport: ${join(out, "report.md")} (${mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
+    } catch (e) {
+      progress.stop();
+      await output.abort();
+      throw output.failure(e);
+    }
+  },
+});

@@ -1,0 +1,87 @@
+// One model measured the way the experiment's table needs it, through llama.cpp (the runtime a
+// user runs it with; GPU when asked): held-out perplexity, the next-line multiple-choice task
+// (acc, acc_norm), leaderboard tasks when given, and a greedy continuation of one fixed prompt.
+// Not here: converting a checkpoint to GGUF (the caller does, once per model).
+
+import type { GpuOptions } from "../runtime/llama-instance.js";
+import { LlamaScorer } from "../runtime/score.js";
+import { nextLineTask } from "../eval/task-nextline.js";
+import { perplexity } from "../eval/perplexity.js";
+import { runTask, type TaskResult } from "../eval/runner.js";
+import type { EvalTask } from "../eval/task.js";
+
+export interface MeasureOptions extends GpuOptions {
+  /** held-out text for perplexity and the next-line items */
+  test: string;
+  /** perplexity window and stride, in tokens */
+  ctx: number;
+  stride: number;
+  /** next-line items (0: skip the task) */
+  nextlineItems: number;
+  nextlineSeed: number;
+  /** leaderboard (or other) tasks, scored v1-style, on `dataDir` */
+  tasks?: readonly EvalTask<unknown>[];
+  dataDir?: string;
+  limit?: number;
+  prompt: string;
+  continuationTokens: number;
+  onProgress?: (what: string, done: number, total: number) => void;
+}
+
+export interface TaskScore {
+  metrics: Record<string, number>;
+  stderr: Record<string, number | null>;
+  n: number;
+}
+
+export interface Measurement {
+  ppl: number;
+  /** mean next-token loss (nats) over the test text */
+  nll: number;
+  tokens: number;
+  nextline?: TaskScore;
+  tasks: Record<string, TaskScore>;
+  continuation: string;
+  device: string;
+  seconds: number;
+}
+
+const score = (r: TaskResult): TaskScore => ({ metrics: r.metrics, stderr: r.stderr, n: r.nSamples.effective });
+
+async function runToResult(gen: AsyncGenerator<{ type: string; done?: number; total?: number }, TaskResult>, onProgress?: (done: number, total: number) => void): Promise<TaskResult> {
+  for (;;) {
+    const n = await gen.next();
+    if (n.done) return n.value;
+    if (n.value.type === "progress") onProgress?.(n.value.done ?? 0, n.value.total ?? 0);
+  }
+}
+
+/** Measures one GGUF. The scorer is opened for it alone and closed before returning. */
+export async function measureGguf(gguf: string, o: MeasureOptions): Promise<Measurement> {
+  const t0 = performance.now();
+  const scorer = await LlamaScorer.open(gguf, { contextSize: o.ctx, ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
+  try {
+    const ppl = perplexity(scorer, o.test, { ctx: o.ctx, stride: o.stride });
+    let p;
+    for (;;) {
+      const n = await ppl.next();
+      if (n.done) {
+        p = n.value;
+        break;
+      }
+      o.onProgress?.("perplexity", n.value.done, n.value.total);
+    }
+    const nextline = o.nextlineItems > 0
+      ? score(await runToResult(runTask(nextLineTask({ text: o.test, items: o.nextlineItems, seed: o.nextlineSeed }), scorer, { protocol: "v1" }), (d, t) => o.onProgress?.("nextline", d, t)))
+      : undefined;
+    const tasks: Record<string, TaskScore> = {};
+    for (const task of o.tasks ?? []) {
+      const r = await runToResult(runTask(task, scorer, { protocol: "v1", ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}) }), (d, t) => o.onProgress?.(task.name, d, t));
+      tasks[task.name] = score(r);
+    }
+    const [gen] = await scorer.generate([{ kind: "generate", context: o.prompt, until: [], maxTokens: o.continuationTokens }]);
+    return { ppl: p.ppl, nll: p.nll, tokens: p.tokens, ...(nextline ? { nextline } : {}), tasks, continuation: gen?.text ?? "", device: scorer.device, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await scorer.close();
+  }
+}
