@@ -103,7 +103,7 @@ export const experimentCommand = defineCommand({
         searchBudgetMs: args["search-budget"] ? parseDuration(args["search-budget"]) : embedded ? preset.searchBudgetMs : 600_000,
         nextlineItems: intFlag(args.items, "--items", 0) ?? preset.nextlineItems, nextlineSeed: 1234,
         tasks, ...(args.data ? { dataDir: resolve(args.data) } : {}), ...(limit ? { limit } : {}),
-        ctx, stride: Math.max(1, ctx / 2), measureType: embedded ? "f32" : "f16", continuationTokens: 40,
+        ctx, stride: ctx, pplChars: preset.pplChars, ...(embedded ? { threads: 1 } : {}), measureType: embedded ? "f32" : "f16", continuationTokens: 40,
         ...(workers !== undefined ? { workers } : {}), version: VERSION, ...gpu, onEvent,
       });
       progress.stop();

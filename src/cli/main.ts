@@ -6,7 +6,6 @@ import { isDuskError } from "../errors.js";
 import { buildCommand } from "./build.js";
 import { chatCommand } from "./chat.js";
 import { convertCommand } from "./convert.js";
-import { demoCommand } from "./demo.js";
 import { inspectCommand } from "./inspect.js";
 import { planCommand } from "./plan.js";
 import { presetsCommand } from "./presets.js";
@@ -49,7 +48,6 @@ export const commands: Record<string, AnyCommand> = {
   serve: serveCommand,
   train: trainCommand,
   heal: healCommand,
-  demo: demoCommand,
   experiment: experimentCommand,
 };
 

@@ -11,8 +11,12 @@ import { runTask, type TaskResult } from "../eval/runner.js";
 import type { EvalTask } from "../eval/task.js";
 
 export interface MeasureOptions extends GpuOptions {
-  /** held-out text for perplexity and the next-line items */
+  /** held-out text for the next-line items */
   test: string;
+  /** held-out text for perplexity (the test text's start) */
+  pplText: string;
+  /** llama.cpp threads (default: llama.cpp's; 1 for small models, which are overhead-bound) */
+  threads?: number;
   /** perplexity window and stride, in tokens */
   ctx: number;
   stride: number;
@@ -59,9 +63,9 @@ async function runToResult(gen: AsyncGenerator<{ type: string; done?: number; to
 /** Measures one GGUF. The scorer is opened for it alone and closed before returning. */
 export async function measureGguf(gguf: string, o: MeasureOptions): Promise<Measurement> {
   const t0 = performance.now();
-  const scorer = await LlamaScorer.open(gguf, { contextSize: o.ctx, ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
+  const scorer = await LlamaScorer.open(gguf, { contextSize: o.ctx, ...(o.threads ? { threads: o.threads } : {}), ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
   try {
-    const ppl = perplexity(scorer, o.test, { ctx: o.ctx, stride: o.stride });
+    const ppl = perplexity(scorer, o.pplText, { ctx: o.ctx, stride: o.stride });
     let p;
     for (;;) {
       const n = await ppl.next();

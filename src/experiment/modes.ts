@@ -5,8 +5,10 @@
 export type ExperimentMode = "full" | "quick";
 
 export interface ModeSettings {
-  /** characters of the test text (perplexity, next-line items) */
+  /** characters of the test text the next-line items are drawn from */
   testChars: number;
+  /** characters of the test text perplexity is measured on (its start) */
+  pplChars: number;
   nextlineItems: number;
   /** tokens of continued pretraining per model */
   healTokens: number;
@@ -14,6 +16,6 @@ export interface ModeSettings {
 }
 
 export const EXPERIMENT_MODES: Record<ExperimentMode, ModeSettings> = {
-  full: { testChars: Number.POSITIVE_INFINITY, nextlineItems: 200, healTokens: 40_960, searchBudgetMs: 30_000 },
-  quick: { testChars: 20_000, nextlineItems: 60, healTokens: 6_144, searchBudgetMs: 8_000 },
+  full: { testChars: Number.POSITIVE_INFINITY, pplChars: 24_000, nextlineItems: 200, healTokens: 40_960, searchBudgetMs: 30_000 },
+  quick: { testChars: 20_000, pplChars: 8_000, nextlineItems: 60, healTokens: 6_144, searchBudgetMs: 8_000 },
 };

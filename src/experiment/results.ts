@@ -75,6 +75,8 @@ export interface ExperimentResults {
   settings: {
     ctx: number;
     stride: number;
+    /** characters of the test text's start that perplexity is measured on */
+    ppl_chars: number;
     nextline_items: number;
     nextline_seed: number;
     heal: "local" | "export" | "none";

@@ -54,6 +54,10 @@ export interface ExperimentOptions extends GpuOptions {
   limit?: number;
   ctx: number;
   stride: number;
+  /** characters of the test text's start that perplexity is measured on */
+  pplChars: number;
+  /** llama.cpp threads for measuring (1 for small models) */
+  threads?: number;
   /** GGUF type for llama.cpp measurements (f32 for small models: no rounding in the comparison) */
   measureType: ConvertType;
   continuationTokens: number;
@@ -126,7 +130,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 
     // 4. Measure every model through llama.cpp.
     const measureOpts = {
-      test: o.texts.test, ...windows, nextlineItems: o.nextlineItems, nextlineSeed: o.nextlineSeed, tasks: o.tasks,
+      test: o.texts.test, pplText: o.texts.test.slice(0, o.pplChars), ...(o.threads ? { threads: o.threads } : {}), ...windows, nextlineItems: o.nextlineItems, nextlineSeed: o.nextlineSeed, tasks: o.tasks,
       ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}),
       prompt: continuationPrompt(o.texts.test), continuationTokens: o.continuationTokens,
       ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}),
@@ -178,7 +182,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       base: { path: o.base, layers: n, params: paramCount(base), embedded: o.embedded },
       texts: { source: o.texts.source, train_chars: o.texts.train.length, calibration_chars: o.texts.calibration.length, test_chars: o.texts.test.length, held_out_start: o.texts.split[0] },
       settings: {
-        ...windows, nextline_items: o.nextlineItems, nextline_seed: o.nextlineSeed, heal: o.heal, heal_tokens: o.healTokens, heal_lr: o.healLr, heal_seq_len: healSeqLen,
+        ...windows, ppl_chars: Math.min(o.pplChars, o.texts.test.length), nextline_items: o.nextlineItems, nextline_seed: o.nextlineSeed, heal: o.heal, heal_tokens: o.healTokens, heal_lr: o.healLr, heal_seq_len: healSeqLen,
         search_budget_s: o.searchBudgetMs / 1000, tasks: o.tasks.map((t) => t.name), limit: o.limit ?? null, prompt: measureOpts.prompt, continuation_tokens: o.continuationTokens,
       },
       base_map: baseMap!,
