@@ -87,7 +87,7 @@ describe("dusk experiment --quick on the embedded default", () => {
     const by = (n: string) => results.layouts.find((l) => l.name === n)!;
     expect(by("DUS").seams!.count).toBe(1);
     expect(by("iDUS-1").seams!.count).toBe(23);
-    expect(by("iDUS-4").seams!.count).toBe(5);
+    expect(by("iDUS-4").seams!.count).toBe(2);
     // the trained default is a language model: far below the unigram baseline (~e^5.5 ≈ 245)
     expect(by("base").before.ppl).toBeLessThan(60);
   });

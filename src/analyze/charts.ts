@@ -52,7 +52,7 @@ export function blockInfluenceChart(m: LayerMap): string {
  * seams marked when there is one layout); `title` names the model and text.
  */
 export function seamDistanceChart(stacks: readonly { name: string; report: Pick<LayoutReport, "positions" | "seams" | "ppl" | "depth" | "base_ppl"> }[], title: string): string {
-  const series = stacks.map((s) => ({ name: `${s.name} (${s.report.seams} seams, ppl ${s.report.ppl.toFixed(2)})`, points: s.report.positions.map((p): [number, number] => [p.at, p.distance_mean]) }));
+  const series = stacks.map((s) => ({ name: `${s.name} (${s.report.seams} seam${s.report.seams === 1 ? "" : "s"}, ppl ${s.report.ppl.toFixed(2)})`, points: s.report.positions.map((p): [number, number] => [p.at, p.distance_mean]) }));
   if (stacks.length === 1) {
     series.push({ name: "at seams", points: stacks[0]!.report.positions.map((p): [number, number] => [p.at, p.seam ? p.distance_mean : Number.NaN]) });
   }

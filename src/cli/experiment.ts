@@ -16,7 +16,7 @@ import { reportCharts } from "../experiment/report-charts.js";
 import { reportTable, renderReport } from "../experiment/report.js";
 import { findings } from "../experiment/findings.js";
 import { runExperiment, type ExperimentEvent } from "../experiment/run-experiment.js";
-import { defaultTexts, shortenTest, splitTexts } from "../experiment/texts.js";
+import { defaultTexts, shortenTexts, splitTexts } from "../experiment/texts.js";
 import { DEFAULT_MODEL_PATH } from "../fixtures/default-model.js";
 import { parseCount } from "../train/schedule.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
@@ -33,10 +33,10 @@ export const experimentCommand = defineCommand({
     force: { type: "boolean", description: "replace an existing -o that is not an earlier report" },
     text: { type: "string", description: "corpus: trains/heals on all but its last 10%, which calibrates and tests (default: the shipped Shakespeare)", valueHint: "file" },
     heal: { type: "string", description: "local (train here; the default for the embedded model), export (axolotl jobs; the default for BASE) or none", valueHint: "local|export|none" },
-    "heal-tokens": { type: "string", description: "tokens of continued pretraining per model (default: full 40k, quick 6k; export 1G)", valueHint: "N" },
-    "heal-lr": { type: "string", description: "peak learning rate of healing (default 1e-3 local, 3e-5 export)", valueHint: "x" },
+    "heal-tokens": { type: "string", description: "tokens of continued pretraining per model (default: full 32k, quick 4k; export 1G)", valueHint: "N" },
+    "heal-lr": { type: "string", description: "peak learning rate of healing (default 5e-4 local, 3e-5 export)", valueHint: "x" },
     "search-budget": { type: "string", description: "time for the layout search (default: full 30s, quick 8s, BASE 10m)", valueHint: "duration" },
-    items: { type: "string", description: "next-line items (default: full 200, quick 60; 0 to skip)", valueHint: "N" },
+    items: { type: "string", description: "next-line items (default: full 150, quick 40; 0 to skip)", valueHint: "N" },
     tasks: { type: "string", description: "leaderboard tasks to score every model on, e.g. arc_challenge,hellaswag (needs --data)", valueHint: "list" },
     data: { type: "string", description: "datasets directory for --tasks (dusk data pull)", valueHint: "dir" },
     limit: { type: "string", description: "items per task for --tasks", valueHint: "N" },
@@ -55,7 +55,7 @@ export const experimentCommand = defineCommand({
     if (!["local", "export", "none"].includes(heal)) throw new ExperimentError("EXPERIMENT_BAD_FLAG", `--heal must be local, export or none, found ${JSON.stringify(args.heal)}`, { hint: "--heal export writes axolotl jobs for a large base" });
     const textFile = args.text ? resolve(args.text) : undefined;
     let texts = textFile ? splitTexts(await readFile(textFile, "utf8"), args.text!) : defaultTexts();
-    if (mode === "quick") texts = shortenTest(texts, preset.testChars);
+    if (mode === "quick") texts = shortenTexts(texts, { calibration: preset.calibrationChars, test: preset.testChars });
     const tasks = args.tasks ? resolveTasks(args.tasks.split(",").map((s) => s.trim()).filter(Boolean)) : [];
     if (tasks.length > 0 && !args.data) throw new ExperimentError("EXPERIMENT_NO_DATA", "--tasks needs the datasets directory", { hint: "dusk data pull --tasks leaderboard-v1 --to ./datasets, then --data ./datasets" });
     const ctx = intFlag(args.ctx, "--ctx") ?? (embedded ? 128 : 512);
@@ -98,7 +98,7 @@ export const experimentCommand = defineCommand({
       const results = await runExperiment({
         base: basePath, embedded, work: output.tmpPath, mode, texts, textFile: textFile ?? "corpus.txt", heal,
         healTokens: args["heal-tokens"] ? parseCount(args["heal-tokens"], "--heal-tokens") : heal === "export" ? 1e9 : preset.healTokens,
-        healLr: numFlag(args["heal-lr"], "--heal-lr") ?? (heal === "export" ? 3e-5 : 1e-3),
+        healLr: numFlag(args["heal-lr"], "--heal-lr") ?? (heal === "export" ? 3e-5 : 5e-4),
         healSeqLen: embedded ? 128 : 4096,
         searchBudgetMs: args["search-budget"] ? parseDuration(args["search-budget"]) : embedded ? preset.searchBudgetMs : 600_000,
         nextlineItems: intFlag(args.items, "--items", 0) ?? preset.nextlineItems, nextlineSeed: 1234,

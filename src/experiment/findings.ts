@@ -104,7 +104,7 @@ export function findings(r: ExperimentResults): Finding[] {
       topic: "control",
       holds: stacksBelowBase.length > 0,
       text:
-        `The control: the base itself, trained on for the same budget, improved by ${pct(baseGain)} (${f2(base.before.ppl)} → ${f2(base.after.ppl)}). ` +
+        `The control: the base itself, trained on for the same budget, ${baseGain >= 0 ? `improved by ${pct(baseGain)}` : `got ${pct(-baseGain)} worse`} (${f2(base.before.ppl)} → ${f2(base.after.ppl)}). ` +
         (stacksBelowBase.length > 0
           ? `After healing, ${stacksBelowBase.join(", ")} ${stacksBelowBase.length > 1 ? "are" : "is"} below the healed base: the extra depth paid off at this budget.`
           : "No healed stack is below the healed base: at this budget the extra depth has not paid off over simply training the base more."),

@@ -5,6 +5,8 @@
 export type ExperimentMode = "full" | "quick";
 
 export interface ModeSettings {
+  /** characters of the calibration text (layer analysis, search) */
+  calibrationChars: number;
   /** characters of the test text the next-line items are drawn from */
   testChars: number;
   /** characters of the test text perplexity is measured on (its start) */
@@ -16,6 +18,6 @@ export interface ModeSettings {
 }
 
 export const EXPERIMENT_MODES: Record<ExperimentMode, ModeSettings> = {
-  full: { testChars: Number.POSITIVE_INFINITY, pplChars: 24_000, nextlineItems: 200, healTokens: 40_960, searchBudgetMs: 30_000 },
-  quick: { testChars: 20_000, pplChars: 8_000, nextlineItems: 60, healTokens: 6_144, searchBudgetMs: 8_000 },
+  full: { calibrationChars: Number.POSITIVE_INFINITY, testChars: Number.POSITIVE_INFINITY, pplChars: 16_000, nextlineItems: 150, healTokens: 32_768, searchBudgetMs: 30_000 },
+  quick: { calibrationChars: 3_000, testChars: 20_000, pplChars: 4_000, nextlineItems: 40, healTokens: 4_096, searchBudgetMs: 8_000 },
 };

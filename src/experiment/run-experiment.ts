@@ -13,6 +13,8 @@ import type { ConvertType } from "../convert/gguf-hparams.js";
 import type { EvalTask } from "../eval/task.js";
 import type { GpuOptions } from "../runtime/llama-instance.js";
 import { heal } from "../train/heal.js";
+import { tokenizeDocs } from "../train/data.js";
+import { loadTextTokenizer } from "../train/text-tokenizer.js";
 import type { TrainEvent } from "../train/loop.js";
 import { writeAxolotlJob } from "../train/axolotl/index.js";
 import { ExperimentError } from "./experiment-error.js";
@@ -156,7 +158,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       });
     }
 
-    // 5. Heal every model for the same budget (or export the jobs), then measure again.
+    // 5. Heal every model for the same budget (or export the jobs), then measure again. Every
+    // model has the base's tokenizer: the texts are tokenized once.
+    const tokens = o.heal === "local" ? await timed("heal", "tokenizing the training and test texts", async () => {
+      const tok = await loadTextTokenizer(o.base);
+      return { train: tokenizeDocs([{ name: "training text", text: o.texts.train }], tok), heldOut: tokenizeDocs([{ name: "test text", text: o.texts.test }], tok) };
+    }) : undefined;
     for (const row of rows) {
       const dir = abs(row.model);
       if (o.heal === "export") {
@@ -168,7 +175,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
         row.job = rel;
       } else if (o.heal === "local") {
         const rel = join("models", `${row.name}-healed`);
-        row.heal = await timed("heal", `${row.name}: ${o.healTokens} tokens`, () => healOne({ ...o, healSeqLen }, row.name, dir, join(o.work, rel), rel));
+        row.heal = await timed("heal", `${row.name}: ${o.healTokens} tokens`, () => healOne({ ...o, healSeqLen }, tokens!, row.name, dir, join(o.work, rel), rel));
         o.onEvent?.({ type: "healed", model: row.name, heal: row.heal });
         row.after = await measure(row.name, join(o.work, rel), "after");
       }
@@ -211,14 +218,13 @@ function paramCount(c: Checkpoint): number {
 }
 
 /** Continued pretraining of one model on the training text, saved as an HF checkpoint. */
-async function healOne(o: ExperimentOptions, name: string, dir: string, output: string, rel: string): Promise<HealSummary> {
+async function healOne(o: ExperimentOptions, tokens: { train: Int32Array; heldOut: Int32Array }, name: string, dir: string, output: string, rel: string): Promise<HealSummary> {
   const onEvent = (e: TrainEvent) => {
     if (e.type === "step") o.onEvent?.({ type: "progress", label: `heal ${name}`, done: e.entry.step, total: e.steps });
   };
   const r = await heal({
     model: dir,
-    texts: [{ name: "training text", text: o.texts.train }],
-    heldOutTexts: [{ name: "test text", text: o.texts.test }],
+    tokens,
     budget: { tokens: o.healTokens },
     train: "all",
     settings: { seqLen: o.healSeqLen, batch: 16, lr: o.healLr, warmupSteps: 2, evalEvery: 0, evalSequences: 16 },

@@ -17,7 +17,7 @@ export interface ExperimentTexts {
 }
 
 /** Characters of the held-out text used for calibration (analysis, search); the rest is the test. */
-export const CALIBRATION_CHARS = 12_000;
+export const CALIBRATION_CHARS = 8_000;
 const MIN_TEST_CHARS = 2_000;
 
 /** The next line start at or after `at` (or the text's end). */
@@ -47,9 +47,10 @@ export function defaultTexts(): ExperimentTexts {
   return splitTexts(fullCorpus(), "assets/tinyshakespeare.txt", HELD_OUT_START);
 }
 
-/** A quick run's share of the test text: its first `chars` characters, to a line start. */
-export function shortenTest(t: ExperimentTexts, chars: number): ExperimentTexts {
-  return { ...t, test: t.test.slice(0, lineStart(t.test, Math.min(chars, t.test.length))) };
+/** A quick run's share of the texts: the first characters of each, to a line start. */
+export function shortenTexts(t: ExperimentTexts, chars: { calibration: number; test: number }): ExperimentTexts {
+  const cut = (s: string, n: number) => s.slice(0, lineStart(s, Math.min(n, s.length)));
+  return { ...t, calibration: cut(t.calibration, chars.calibration), test: cut(t.test, chars.test) };
 }
 
 /**
