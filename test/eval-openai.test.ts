@@ -51,6 +51,28 @@ describe("dusk serve + OpenAI scorer", () => {
     expect(a[0]!.logprob).not.toBeCloseTo(a[1]!.logprob, 3);
   });
 
+  it("bos: false asks for no BOS (add_special_tokens) and matches the scorer without BOS; token windows too", async () => {
+    const noBos = await LlamaScorer.open(direct.describe().model, { contextSize: 256, bos: false });
+    try {
+      const openai = new OpenAiScorer({ baseUrl: `${server.url}/v1`, model: "tiny", bos: false });
+      expect(openai.describe()).toMatchObject({ bos: false, bosDecidedByServer: false });
+      const a = await noBos.loglikelihood(reqs);
+      const b = await openai.loglikelihood(reqs);
+      const withBos = await direct.loglikelihood(reqs);
+      for (let i = 0; i < reqs.length; i++) {
+        expect(Math.abs(a[i]!.logprob - b[i]!.logprob)).toBeLessThan(1e-4);
+        expect(Math.abs(a[i]!.logprob - withBos[i]!.logprob)).toBeGreaterThan(1e-3);
+      }
+      const window = noBos.tokenize("To be, or not to be, that is the question");
+      const x = await noBos.scoreWindow(window, 3);
+      const y = await openai.scoreTokenWindow(window, 3);
+      expect(y.length).toBe(window.length - 3);
+      for (let i = 0; i < y.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
+    } finally {
+      await noBos.close();
+    }
+  });
+
   it("echo returns per-token logprobs with offsets into the prompt", async () => {
     const prompt = "To be, or not to be";
     const res = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt, echo: true, logprobs: 1, max_tokens: 0 }) });

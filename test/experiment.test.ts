@@ -1,7 +1,8 @@
 // The README's main job, as CI runs it: `dusk experiment --quick` on the embedded default model,
 // end to end. The report's structure is checked, and every number of its table is recomputed
 // here from results.json. Also: the same study on another base (healing exported as axolotl jobs,
-// a leaderboard task scored), and the output rules (an earlier report is replaced, a foreign
+// a leaderboard task scored; measured through a server started per model, with llama.cpp's
+// scores), and the output rules (an earlier report is replaced, a foreign
 // directory is not).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -126,19 +127,27 @@ describe("dusk experiment --quick on the embedded default", () => {
 });
 
 describe("dusk experiment on another base", () => {
-  it("exports a healing job per model and scores the leaderboard task it is given", async () => {
+  let base = "";
+  let data = "";
+  let local: ExperimentResults | undefined;
+  const common = ["--quick", "--tasks", "winogrande", "--limit", "4", "--items", "6", "--search-budget", "2s", "--ctx", "128", "--quiet"];
+  beforeAll(async () => {
     const root = await dirs.make();
-    const base = join(root, "base");
+    base = join(root, "base");
     await writeTinyHfModel(base, { layers: 8, hidden: 32, heads: 2, kvHeads: 1, seed: 3, std: 0.05, maxPositions: 256, vocabSize: 512, tokenizerFiles: tinyTokenizerFiles() });
-    const data = join(root, "data");
+    data = join(root, "data");
     const wino = (i: number) => JSON.stringify({ sentence: `The king gave the lord a crown because _ was generous ${i}.`, option1: "the king", option2: "the lord", answer: String((i % 2) + 1) });
     const write = (p: string, s: string) => (mkdirSync(dirname(p), { recursive: true }), writeFileSync(p, s));
     write(join(data, "allenai/winogrande/winogrande_xl/validation-00000-of-00001.jsonl"), Array.from({ length: 4 }, (_, i) => wino(i)).join("\n"));
     write(join(data, "allenai/winogrande/winogrande_xl/train-00000-of-00001.jsonl"), Array.from({ length: 8 }, (_, i) => wino(i + 10)).join("\n"));
-    const out = join(root, "report");
-    const r = await runCli(["experiment", base, "--quick", "--tasks", "winogrande", "--data", data, "--limit", "4", "--items", "0", "--search-budget", "2s", "--ctx", "128", "-o", out, "--quiet"]);
+  });
+
+  it("exports a healing job per model and scores the leaderboard task it is given", async () => {
+    const out = join(await dirs.make(), "report");
+    const r = await runCli(["experiment", base, ...common, "--data", data, "-o", out]);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ExperimentResults;
+    local = res;
     expect(res.base.embedded).toBe(false);
     expect(res.settings.heal).toBe("export");
     expect(res.layouts.map((l) => l.name).slice(0, 4)).toEqual(["base", "DUS", "iDUS-2", "iDUS-1"]);
@@ -148,7 +157,39 @@ describe("dusk experiment on another base", () => {
       expect((await readdir(join(out, l.job!))).sort()).toEqual(["README.md", "config.yml", "launch.sh"]);
     }
     const md = readFileSync(join(out, "report.md"), "utf8");
-    expect(resultsTable(md).rows).toEqual(res.layouts.map((l) => expectedRow(l, false, ["winogrande"])));
+    expect(resultsTable(md).rows).toEqual(res.layouts.map((l) => expectedRow(l, true, ["winogrande"])));
     expect(md).toContain("## Healing jobs");
+  });
+
+  it("measures through an OpenAI-compatible server started per model, with the same scores as llama.cpp here", async () => {
+    expect(local, "the llama.cpp run above").toBeDefined();
+    const out = join(await dirs.make(), "report");
+    const server = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(process.cwd(), "bin/dusk.js"))} serve {gguf} --port {port} --name {name} --parallel 2 --threads 1 --quiet`;
+    const r = await runCli(["experiment", base, ...common, "--data", data, "--heal", "none", "--server", server, "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ExperimentResults;
+    expect(res.settings.server).toBe(server);
+    expect(res.layouts[0]!.before.device).toMatch(/^server: base /);
+    for (const name of ["base", "DUS", "iDUS-2", "iDUS-1"]) {
+      const a = local!.layouts.find((l) => l.name === name)!.before;
+      const b = res.layouts.find((l) => l.name === name)!.before;
+      expect(b.tokens).toBe(a.tokens);
+      expect(Math.abs(b.nll - a.nll), name).toBeLessThan(1e-6);
+      expect(b.tasks.winogrande!.metrics).toEqual(a.tasks.winogrande!.metrics);
+      expect(b.nextline!.metrics).toEqual(a.nextline!.metrics);
+    }
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("measured through a server started per model");
+  });
+
+  it("names the server's command and its last output when it fails to start", async () => {
+    const out = join(await dirs.make(), "report");
+    const r = await runCli(["experiment", base, ...common, "--data", data, "--heal", "none", "--server", "echo no such server {name} >&2; exit 3 # {port}", "-o", out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/exited before it answered/);
+    expect(r.stderr).toContain("no such server base");
+    expect(await exists(out)).toBe(false);
+    const bad = await runCli(["experiment", base, ...common, "--data", data, "--server", "vllm serve {model}", "-o", out]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/has no \{port\}/);
   });
 });

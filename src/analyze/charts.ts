@@ -51,8 +51,8 @@ export function blockInfluenceChart(m: LayerMap): string {
  * Each stack layer's input distance from its base input along the stack, one line per layout (its
  * seams marked when there is one layout); `title` names the model and text.
  */
-export function seamDistanceChart(stacks: readonly { name: string; report: Pick<LayoutReport, "positions" | "seams" | "ppl" | "depth" | "base_ppl"> }[], title: string): string {
-  const series = stacks.map((s) => ({ name: `${s.name} (${s.report.seams} seam${s.report.seams === 1 ? "" : "s"}, ppl ${s.report.ppl.toFixed(2)})`, points: s.report.positions.map((p): [number, number] => [p.at, p.distance_mean]) }));
+export function seamDistanceChart(stacks: readonly { name: string; report: Pick<LayoutReport, "positions" | "seams" | "ppl" | "depth" | "base_ppl"> }[], title: string, pplLabel = "ppl"): string {
+  const series = stacks.map((s) => ({ name: `${s.name} (${s.report.seams} seam${s.report.seams === 1 ? "" : "s"}, ${pplLabel} ${s.report.ppl.toFixed(2)})`, points: s.report.positions.map((p): [number, number] => [p.at, p.distance_mean]) }));
   if (stacks.length === 1) {
     series.push({ name: "at seams", points: stacks[0]!.report.positions.map((p): [number, number] => [p.at, p.seam ? p.distance_mean : Number.NaN]) });
   }

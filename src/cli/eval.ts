@@ -29,7 +29,7 @@ export type BackendName = (typeof BACKENDS)[number];
 
 export const scorerArgs = {
   backend: { type: "string", description: `scoring backend: ${BACKENDS.join(", ")} (default llamacpp)` },
-  bos: { type: "boolean", description: "prepend BOS to every request (v1 used none for Llama/Mistral)" },
+  bos: { type: "boolean", description: "prepend BOS to every request (v1 used none for Llama/Mistral); with --backend openai, --bos/--no-bos is sent as add_special_tokens (default: the server decides)" },
   ctx: { type: "string", description: "context window in tokens (default min(model, 2048))" },
   "base-url": { type: "string", description: "openai: server URL, e.g. http://127.0.0.1:8000/v1" },
   model: { type: "string", description: "openai: the model name to send (default: MODEL)" },
@@ -84,7 +84,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
     if (!name) throw new EvalError("EVAL_NO_MODEL", "--backend openai needs a model name", { hint: "pass MODEL or --model NAME as the server knows it" });
     const apiKey = a["api-key"] ?? process.env.OPENAI_API_KEY;
     const concurrency = positiveInt(a.concurrency, "--concurrency");
-    return { scorer: new OpenAiScorer({ baseUrl, model: name, ...(apiKey ? { apiKey } : {}), ...(concurrency ? { concurrency } : {}) }), close: async () => {} };
+    return { scorer: new OpenAiScorer({ baseUrl, model: name, ...(apiKey ? { apiKey } : {}), ...(concurrency ? { concurrency } : {}), ...(a.bos !== undefined ? { bos: a.bos } : {}) }), close: async () => {} };
   }
   if (!model) throw new EvalError("EVAL_NO_MODEL", "no MODEL given", { hint: "pass a .gguf file or an HF model directory" });
   if (backend === "engine") {

@@ -9,6 +9,8 @@ import { defineCommand } from "citty";
 import { prepareOutput } from "../build/atomic-output.js";
 import { svgToPng } from "../charts/index.js";
 import { parseDuration } from "../analyze/index.js";
+import type { ServerSettings } from "../experiment/measure-server.js";
+import { fillTemplate } from "../eval/launch-server.js";
 import { resolveTasks } from "../eval/registry.js";
 import { ExperimentError } from "../experiment/experiment-error.js";
 import { EXPERIMENT_MODES, type ExperimentMode } from "../experiment/modes.js";
@@ -43,6 +45,11 @@ export const experimentCommand = defineCommand({
     ctx: { type: "string", description: "window in tokens for perplexity and analysis (default 128 embedded, 512 otherwise)", valueHint: "N" },
     workers: { type: "string", description: "healing worker threads (default one per core)", valueHint: "N" },
     ...gpuArgs,
+    server: { type: "string", description: "measure through an OpenAI-compatible server started per model, e.g. 'vllm serve {model} --port {port}' ({model}: HF dir, {gguf}: its GGUF, {name}, {port})", valueHint: "command" },
+    "server-model": { type: "string", description: "the model name to request from --server (default: the first it lists)", valueHint: "name" },
+    "api-key": { type: "string", description: "key for --server (default: $DUSK_API_KEY)", valueHint: "key" },
+    "server-timeout": { type: "string", description: "how long a --server may take to start (default 10m)", valueHint: "duration" },
+    concurrency: { type: "string", description: "requests in flight to --server (default 4)", valueHint: "N" },
     json: { type: "boolean", description: "print results.json" },
     quiet: { type: "boolean", description: "no progress output" },
   },
@@ -53,6 +60,7 @@ export const experimentCommand = defineCommand({
     const basePath = resolve(embedded ? DEFAULT_MODEL_PATH : String(args.base));
     const heal = (args.heal ?? (embedded ? "local" : "export")) as "local" | "export" | "none";
     if (!["local", "export", "none"].includes(heal)) throw new ExperimentError("EXPERIMENT_BAD_FLAG", `--heal must be local, export or none, found ${JSON.stringify(args.heal)}`, { hint: "--heal export writes axolotl jobs for a large base" });
+    const server = args.server ? serverSettings(args) : undefined;
     const textFile = args.text ? resolve(args.text) : undefined;
     let texts = textFile ? splitTexts(await readFile(textFile, "utf8"), args.text!) : defaultTexts();
     if (mode === "quick") texts = shortenTexts(texts, { calibration: preset.calibrationChars, test: preset.testChars });
@@ -105,6 +113,7 @@ export const experimentCommand = defineCommand({
         tasks, ...(args.data ? { dataDir: resolve(args.data) } : {}), ...(limit ? { limit } : {}),
         ctx, stride: ctx, pplChars: preset.pplChars, ...(embedded ? { threads: 1 } : {}), measureType: embedded ? "f32" : "f16", continuationTokens: 40,
         ...(workers !== undefined ? { workers } : {}), version: VERSION, ...gpu, onEvent,
+        ...(server ? { server } : {}),
       });
       progress.stop();
       const t = performance.now();
@@ -132,3 +141,17 @@ export const experimentCommand = defineCommand({
     }
   },
 });
+
+function serverSettings(args: Record<string, unknown>): ServerSettings {
+  const key = (args["api-key"] as string | undefined) ?? process.env.DUSK_API_KEY;
+  const concurrency = intFlag(args.concurrency as string | undefined, "--concurrency", 1);
+  // The template's placeholders are checked now, not after the analysis.
+  fillTemplate(String(args.server), { model: "", gguf: "", name: "", port: "0" });
+  return {
+    template: String(args.server),
+    ...(args["server-model"] ? { model: String(args["server-model"]) } : {}),
+    ...(key ? { apiKey: key } : {}),
+    ...(args["server-timeout"] ? { readyTimeoutMs: parseDuration(String(args["server-timeout"])) } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  };
+}

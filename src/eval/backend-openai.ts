@@ -12,6 +12,11 @@ export interface OpenAiScorerOptions {
   baseUrl: string;
   model: string;
   apiKey?: string;
+  /**
+   * Whether text prompts start with BOS, sent as vLLM's `add_special_tokens` (which dusk serve
+   * honours too); default: the server decides (vLLM and llama-server follow the tokenizer).
+   */
+  bos?: boolean;
   /** requests in flight at once; default 4 */
   concurrency?: number;
   /** retries after the first try; default 5 */
@@ -48,25 +53,46 @@ export class OpenAiScorer implements Scorer {
   }
 
   describe(): ScorerDescription {
-    // BOS is the server's business (vLLM and llama-server add it when the tokenizer says so).
-    return { model: this.opts.model, backend: "openai", bos: false, baseUrl: this.url, bosDecidedByServer: true };
+    // Unless asked for, BOS is the server's business (vLLM and llama-server add it when the tokenizer says so).
+    return { model: this.opts.model, backend: "openai", bos: this.opts.bos ?? false, baseUrl: this.url, bosDecidedByServer: this.opts.bos === undefined };
   }
 
   async loglikelihood(requests: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
     return this.pool(requests, async (r) => {
       const { context, continuation } = splitTrailingSpaces(r.context, r.continuation);
-      const body = await this.post({ model: this.opts.model, prompt: context + continuation, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+      const body = await this.post({ model: this.opts.model, prompt: context + continuation, echo: true, logprobs: 1, max_tokens: 0, temperature: 0, ...this.special() });
       return continuationScore(body, [...context].length, this.url);
     });
   }
 
+  /**
+   * Log-probabilities of window[from..] given what precedes it, from the prompt-token logprobs of a
+   * token-id prompt (echo, max_tokens 0): the server adds nothing (no BOS) to a token prompt.
+   */
+  async scoreTokenWindow(window: readonly number[], from: number): Promise<Float64Array> {
+    const body = await this.post({ model: this.opts.model, prompt: [...window], echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+    const lps = (body as { choices?: { logprobs?: CompletionLogprobs }[] }).choices?.[0]?.logprobs?.token_logprobs;
+    if (!Array.isArray(lps) || lps.length < window.length) throw badResponse(this.url, "choices[0].logprobs.token_logprobs", `${window.length} entries`, JSON.stringify(lps ?? null).slice(0, 80));
+    const out = new Float64Array(window.length - from);
+    for (let i = from; i < window.length; i++) {
+      const v = lps[i];
+      if (typeof v !== "number") throw badResponse(this.url, `choices[0].logprobs.token_logprobs[${i}]`, "a number", String(v));
+      out[i - from] = v;
+    }
+    return out;
+  }
+
   async generate(requests: readonly GenerateRequest[]): Promise<GenerateResult[]> {
     return this.pool(requests, async (r) => {
-      const body = await this.post({ model: this.opts.model, prompt: r.context, max_tokens: r.maxTokens, temperature: 0, ...(r.until.length > 0 ? { stop: r.until.slice(0, 4) } : {}) });
+      const body = await this.post({ model: this.opts.model, prompt: r.context, max_tokens: r.maxTokens, temperature: 0, ...this.special(), ...(r.until.length > 0 ? { stop: r.until.slice(0, 4) } : {}) });
       const text = (body as { choices?: { text?: unknown }[] }).choices?.[0]?.text;
       if (typeof text !== "string") throw badResponse(this.url, "choices[0].text", "a string", typeof text);
       return { text: cutAtStopStrings(text, r.until) };
     });
+  }
+
+  private special(): { add_special_tokens?: boolean } {
+    return this.opts.bos === undefined ? {} : { add_special_tokens: this.opts.bos };
   }
 
   private async pool<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {

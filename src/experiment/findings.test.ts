@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findings, headlineAccuracy, spearman } from "./findings.js";
+import { findings, headlineAccuracy, nearChance, spearman } from "./findings.js";
 import type { Measurement } from "./measure.js";
 import { reportTable } from "./report.js";
 import type { ExperimentResults, LayoutResult } from "./results.js";
@@ -80,5 +80,19 @@ describe("findings", () => {
     expect(t.header).toEqual(["model", "layers", "seams", "mean seam dist.", "drift", "ppl before", "ppl after", "next-line acc_norm before", "next-line acc_norm after"]);
     expect(t.rows[3]).toEqual(["iDUS-1", "24", "23", "0.120", "0.200", "90.00", "40.00", "50.00", "55.00"]);
     expect(t.rows[0]!.slice(2, 5)).toEqual(["0", "—", "—"]);
+  });
+});
+
+describe("nearChance", () => {
+  const at = (accNorm: number, se = 0.03): LayoutResult => ({ ...row("x", 20, undefined), before: { ...m(20, accNorm), nextline: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: se, acc_norm: se }, n: 150 } } });
+  it("holds only when every model is within two standard errors of 1/4", () => {
+    expect(nearChance([at(0.25), at(0.3), at(0.19)])).toBe(true);
+    expect(nearChance([at(0.25), at(0.32)])).toBe(false);
+    expect(nearChance([at(0.31, 0.01)])).toBe(false);
+    expect(nearChance([row("no task", 20, undefined)].map((l) => ({ ...l, before: m(20) })))).toBe(false);
+  });
+  it("is said in the finding when it holds", () => {
+    const layouts = ["base", "DUS", "iDUS-4", "iDUS-1"].map((name) => ({ ...at(0.27), name, seams: name === "base" ? null : { count: 1, mean: 0.1, max: 0.1, drift: 0.05, positions: [] } }));
+    expect(findings(results(layouts))[0]!.text).toMatch(/within two standard errors of chance/);
   });
 });

@@ -56,6 +56,16 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
 }
 
+/** Whether every model's next-line acc_norm (before and after) is within 2 standard errors of 1/4. */
+export function nearChance(layouts: readonly LayoutResult[]): boolean {
+  const scores = layouts.flatMap((l) => [l.before.nextline, l.after?.nextline]).filter((s) => s !== undefined);
+  return scores.length > 0 && scores.every((s) => {
+    const v = s.metrics.acc_norm;
+    const se = s.stderr.acc_norm;
+    return v !== undefined && typeof se === "number" && Math.abs(v - 0.25) <= 2 * se;
+  });
+}
+
 export function findings(r: ExperimentResults): Finding[] {
   const by = (name: string) => r.layouts.find((l) => l.name === name);
   const dus = by("DUS");
@@ -71,7 +81,9 @@ export function findings(r: ExperimentResults): Finding[] {
   const reproduced = far >= FAR_FACTOR && close <= CLOSE_FACTOR && close >= 1 / CLOSE_FACTOR;
   const acc = (l: LayoutResult) => headlineAccuracy(l.before);
   const accText = acc(dus) !== null && acc(one) !== null && acc(quarter) !== null
-    ? ` Next-line acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (chance 25.0%).`
+    ? dus.before.nextline
+      ? ` Next-line acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (chance 25.0%)${nearChance(r.layouts) ? "; every model is within two standard errors of chance, so at this size the task does not separate them" : ""}.`
+      : ` Mean task score: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)}.`
     : "";
   out.push({
     topic: "reproduced",

@@ -1,14 +1,16 @@
 // One model measured the way the experiment's table needs it, through llama.cpp (the runtime a
-// user runs it with; GPU when asked): held-out perplexity, the next-line multiple-choice task
-// (acc, acc_norm), leaderboard tasks when given, and a greedy continuation of one fixed prompt.
+// user runs it with; GPU when asked) or an OpenAI-compatible server (measure-server.ts): held-out
+// perplexity, the next-line multiple-choice task (acc, acc_norm), leaderboard tasks when given,
+// and a greedy continuation of one fixed prompt.
 // Not here: converting a checkpoint to GGUF (the caller does, once per model).
 
 import type { GpuOptions } from "../runtime/llama-instance.js";
 import { LlamaScorer } from "../runtime/score.js";
 import { nextLineTask } from "../eval/task-nextline.js";
-import { perplexity } from "../eval/perplexity.js";
+import { perplexity, type WindowScorer } from "../eval/perplexity.js";
 import { runTask, type TaskResult } from "../eval/runner.js";
 import type { EvalTask } from "../eval/task.js";
+import type { Scorer } from "../eval/scorer.js";
 
 export interface MeasureOptions extends GpuOptions {
   /** held-out text for the next-line items */
@@ -60,32 +62,43 @@ async function runToResult(gen: AsyncGenerator<{ type: string; done?: number; to
   }
 }
 
-/** Measures one GGUF. The scorer is opened for it alone and closed before returning. */
+/** Context for leaderboard-task prompts (llama.cpp caps it at the model's training context). */
+export const TASK_CONTEXT = 4096;
+
+/** Measures one GGUF through llama.cpp. The scorer is opened for it alone and closed before returning. */
 export async function measureGguf(gguf: string, o: MeasureOptions): Promise<Measurement> {
-  const t0 = performance.now();
-  const scorer = await LlamaScorer.open(gguf, { contextSize: o.ctx, ...(o.threads ? { threads: o.threads } : {}), ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
+  // Task prompts (25-shot ARC is ~3k tokens) get the model's context, up to TASK_CONTEXT, not the
+  // perplexity window: a shorter context would cut their few-shot examples.
+  const contextSize = o.tasks?.length ? Math.max(o.ctx, TASK_CONTEXT) : o.ctx;
+  const scorer = await LlamaScorer.open(gguf, { contextSize, ...(o.threads ? { threads: o.threads } : {}), ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
   try {
-    const ppl = perplexity(scorer, o.pplText, { ctx: o.ctx, stride: o.stride });
-    let p;
-    for (;;) {
-      const n = await ppl.next();
-      if (n.done) {
-        p = n.value;
-        break;
-      }
-      o.onProgress?.("perplexity", n.value.done, n.value.total);
-    }
-    const nextline = o.nextlineItems > 0
-      ? score(await runToResult(runTask(nextLineTask({ text: o.test, items: o.nextlineItems, seed: o.nextlineSeed }), scorer, { protocol: "v1" }), (d, t) => o.onProgress?.("nextline", d, t)))
-      : undefined;
-    const tasks: Record<string, TaskScore> = {};
-    for (const task of o.tasks ?? []) {
-      const r = await runToResult(runTask(task, scorer, { protocol: "v1", ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}) }), (d, t) => o.onProgress?.(task.name, d, t));
-      tasks[task.name] = score(r);
-    }
-    const [gen] = await scorer.generate([{ kind: "generate", context: o.prompt, until: [], maxTokens: o.continuationTokens }]);
-    return { ppl: p.ppl, nll: p.nll, tokens: p.tokens, ...(nextline ? { nextline } : {}), tasks, continuation: gen?.text ?? "", device: scorer.device, seconds: (performance.now() - t0) / 1000 };
+    return await measureWith(scorer, scorer.device, o);
   } finally {
     await scorer.close();
   }
+}
+
+/** Measures one model through any scorer that also scores token windows (llama.cpp, a server). */
+export async function measureWith(scorer: Scorer & WindowScorer, device: string, o: MeasureOptions): Promise<Measurement> {
+  const t0 = performance.now();
+  const ppl = perplexity(scorer, o.pplText, { ctx: o.ctx, stride: o.stride });
+  let p;
+  for (;;) {
+    const n = await ppl.next();
+    if (n.done) {
+      p = n.value;
+      break;
+    }
+    o.onProgress?.("perplexity", n.value.done, n.value.total);
+  }
+  const nextline = o.nextlineItems > 0
+    ? score(await runToResult(runTask(nextLineTask({ text: o.test, items: o.nextlineItems, seed: o.nextlineSeed }), scorer, { protocol: "v1" }), (d, t) => o.onProgress?.("nextline", d, t)))
+    : undefined;
+  const tasks: Record<string, TaskScore> = {};
+  for (const task of o.tasks ?? []) {
+    const r = await runToResult(runTask(task, scorer, { protocol: "v1", ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}) }), (d, t) => o.onProgress?.(task.name, d, t));
+    tasks[task.name] = score(r);
+  }
+  const [gen] = await scorer.generate([{ kind: "generate", context: o.prompt, until: [], maxTokens: o.continuationTokens }]);
+  return { ppl: p.ppl, nll: p.nll, tokens: p.tokens, ...(nextline ? { nextline } : {}), tasks, continuation: gen?.text ?? "", device, seconds: (performance.now() - t0) / 1000 };
 }

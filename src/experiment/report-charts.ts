@@ -52,7 +52,7 @@ export function reportCharts(r: ExperimentResults): Array<{ stem: string; svg: s
     name: l.name,
     report: { positions: l.seams!.positions, seams: l.seams!.count, ppl: l.calibration_ppl, depth: l.depth, base_ppl: r.base_map.ppl },
   }));
-  charts.push({ stem: "seam-distance", svg: seamDistanceChart(stacks, "Each stack layer's input vs its input in the base (calibration text)") });
+  charts.push({ stem: "seam-distance", svg: seamDistanceChart(stacks, "Each stack layer's input vs its input in the base (calibration text)", "calibration ppl") });
   charts.push({ stem: "base-distance", svg: distanceHeatmap(r.base_map, "mean") });
   return charts;
 }

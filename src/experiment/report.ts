@@ -69,7 +69,7 @@ export function renderReport(r: ExperimentResults): string {
   out.push(`# The iDUS experiment on ${r.base.embedded ? "the embedded default model" : r.base.path}`, "");
   out.push(
     `${r.mode === "quick" ? "**Quick mode** (`--quick`: fewer items, a shorter test text, a smaller healing budget)" : "**Full mode**"}, ` +
-      `${r.date.slice(0, 10)}, ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memory_gb} GiB, ${r.machine.platform}, Node ${r.machine.node}; llama.cpp on ${r.machine.device}. ` +
+      `${r.date.slice(0, 10)}, ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memory_gb} GiB, ${r.machine.platform}, Node ${r.machine.node}; ${r.settings.server ? `measured through a server started per model with \`${r.settings.server}\`` : `llama.cpp on ${r.machine.device}`}. ` +
       `Total ${r.timings.total.toFixed(0)} s.`,
     "",
   );
@@ -82,7 +82,7 @@ export function renderReport(r: ExperimentResults): string {
   out.push("## Results", "");
   out.push(markdownTable(header, rows), "");
   out.push(
-    `Perplexity: llama.cpp on the first ${r.settings.ppl_chars.toLocaleString("en-US")} characters of the test text, windows of ${r.settings.ctx} tokens${r.settings.stride === r.settings.ctx ? "" : `, stride ${r.settings.stride}`}. ` +
+    `Perplexity: ${r.settings.server ? "the server" : "llama.cpp"} on the first ${r.settings.ppl_chars.toLocaleString("en-US")} characters of the test text, windows of ${r.settings.ctx} tokens${r.settings.stride === r.settings.ctx ? "" : `, stride ${r.settings.stride}`}. ` +
       (r.layouts.some((l) => l.before.nextline) ? `Next-line: which of four lines comes next (chance 25%), scored like the leaderboard's multiple-choice tasks; acc_norm in %. ` : "") +
       `Seams: positions where the stack's source layer is not the previous one + 1; seam distance and drift are angular distances (arccos(cos)/π) between a layer's input in the stack and in the base, on the calibration text (drift: mean over all positions). ` +
       (r.settings.heal === "local" ? `After: each model (the base too) trained on for ${r.settings.heal_tokens.toLocaleString("en-US")} tokens of the training text, peak learning rate ${r.settings.heal_lr}.` : r.settings.heal === "export" ? "Healing was not run here: each model has an axolotl job under `jobs/` (see below)." : "Healing was skipped (`--heal none`)."),

@@ -88,6 +88,8 @@ export interface ExperimentResults {
     limit: number | null;
     prompt: string;
     continuation_tokens: number;
+    /** the server command template when models were measured through one (else llama.cpp here) */
+    server?: string;
   };
   base_map: LayerMap;
   layouts: LayoutResult[];

@@ -20,6 +20,8 @@ import { writeAxolotlJob } from "../train/axolotl/index.js";
 import { ExperimentError } from "./experiment-error.js";
 import { dusDepth, experimentLayouts, listLayout, type ExperimentLayout } from "./layouts.js";
 import { measureGguf, type Measurement } from "./measure.js";
+import { measureOnServer, type ServerSettings } from "./measure-server.js";
+import type { TrainTokenizer } from "../train/data.js";
 import { RESULTS_VERSION, type ExperimentResults, type HealSummary, type LayoutResult, type SeamSummary } from "./results.js";
 import { buildLayout, toGguf } from "./stacks.js";
 import { continuationPrompt, type ExperimentTexts } from "./texts.js";
@@ -63,6 +65,8 @@ export interface ExperimentOptions extends GpuOptions {
   /** GGUF type for llama.cpp measurements (f32 for small models: no rounding in the comparison) */
   measureType: ConvertType;
   continuationTokens: number;
+  /** measure through an OpenAI-compatible server started per model instead of llama.cpp here */
+  server?: ServerSettings;
   workers?: number;
   version: string;
   signal?: AbortSignal;
@@ -137,11 +141,15 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       prompt: continuationPrompt(o.texts.test), continuationTokens: o.continuationTokens,
       ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}),
     };
+    let tokenizer: TrainTokenizer | undefined; // the base's, for token windows sent to a server
     const measure = async (name: string, dir: string, stage: "before" | "after"): Promise<Measurement> =>
       timed("measure", `${name} ${stage} healing`, async () => {
         const gguf = join(o.work, "gguf", `${name}${stage === "after" ? "-healed" : ""}.gguf`);
-        await toGguf(dir, gguf, o.measureType, o.signal);
-        const m = await measureGguf(gguf, { ...measureOpts, onProgress: (what, done, total) => progress(`${name}: ${what}`)({ done, total }) });
+        if (!o.server || o.server.template.includes("{gguf}")) await toGguf(dir, gguf, o.measureType, o.signal);
+        const opts = { ...measureOpts, onProgress: (what: string, done: number, total: number) => progress(`${name}: ${what}`)({ done, total }) };
+        const m = o.server
+          ? await measureOnServer(o.server, { model: dir, gguf, name: `${name}${stage === "after" ? "-healed" : ""}` }, (tokenizer ??= await loadTextTokenizer(o.base)), { ...opts, ...(o.signal ? { signal: o.signal } : {}) })
+          : await measureGguf(gguf, opts);
         o.onEvent?.({ type: "measured", model: name, stage, m });
         return m;
       });
@@ -191,6 +199,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       settings: {
         ...windows, ppl_chars: Math.min(o.pplChars, o.texts.test.length), nextline_items: o.nextlineItems, nextline_seed: o.nextlineSeed, heal: o.heal, heal_tokens: o.healTokens, heal_lr: o.healLr, heal_seq_len: healSeqLen,
         search_budget_s: o.searchBudgetMs / 1000, tasks: o.tasks.map((t) => t.name), limit: o.limit ?? null, prompt: measureOpts.prompt, continuation_tokens: o.continuationTokens,
+        ...(o.server ? { server: o.server.template } : {}),
       },
       base_map: baseMap!,
       layouts: rows,
