@@ -1,6 +1,7 @@
 // `dusk experiment [BASE]`: the iDUS experiment end to end (src/experiment): on the embedded
 // default model by default (the README's first command, via `npm run demo`), or on any HF base
 // model (then healing is exported as axolotl jobs and leaderboard tasks come from --tasks).
+// Models are measured by llama.cpp here, or through a server started per model (--server).
 // Writes a report directory atomically: report.md, results.json, charts (SVG and PNG), models.
 
 import { readFile, stat, writeFile } from "node:fs/promises";
