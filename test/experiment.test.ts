@@ -32,7 +32,7 @@ const f3 = (x: number) => x.toFixed(3);
 const pct = (x: number) => (100 * x).toFixed(2);
 
 /** Each row recomputed independently from results.json, in the order the report prints them. */
-function expectedRow(l: LayoutResult, nextline: boolean, tasks: string[]): string[] {
+function expectedRow(l: LayoutResult, nextword: boolean, tasks: string[]): string[] {
   const row = [
     l.also ? `${l.name} (= search best)` : l.name,
     String(l.depth),
@@ -42,7 +42,7 @@ function expectedRow(l: LayoutResult, nextline: boolean, tasks: string[]): strin
     f2(l.before.ppl),
     l.after ? f2(l.after.ppl) : "—",
   ];
-  if (nextline) row.push(l.before.nextline ? pct(l.before.nextline.metrics.acc_norm!) : "—", l.after?.nextline ? pct(l.after.nextline.metrics.acc_norm!) : "—");
+  if (nextword) row.push(l.before.nextword ? pct(l.before.nextword.metrics.acc_norm!) : "—", l.after?.nextword ? pct(l.after.nextword.metrics.acc_norm!) : "—");
   const scores: number[] = [];
   for (const t of tasks) {
     const m = l.before.tasks[t]!.metrics;
@@ -80,7 +80,7 @@ describe("dusk experiment --quick on the embedded default", () => {
       expect(l.depth).toBe(l.name === "base" ? 16 : 24);
       expect(l.before.ppl).toBeGreaterThan(1);
       expect(l.after!.ppl).toBeGreaterThan(1);
-      expect(l.before.nextline!.n).toBe(results.settings.nextline_items);
+      expect(l.before.nextword!.n).toBe(results.settings.nextword_items);
       expect(l.heal!.tokens).toBeGreaterThanOrEqual(results.settings.heal_tokens);
       expect(l.heal!.curve.length).toBe(l.heal!.steps);
       expect(l.before.continuation.length).toBeGreaterThan(0);
@@ -176,7 +176,7 @@ describe("dusk experiment on another base", () => {
       expect(b.tokens).toBe(a.tokens);
       expect(Math.abs(b.nll - a.nll), name).toBeLessThan(1e-6);
       expect(b.tasks.winogrande!.metrics).toEqual(a.tasks.winogrande!.metrics);
-      expect(b.nextline!.metrics).toEqual(a.nextline!.metrics);
+      expect(b.nextword!.metrics).toEqual(a.nextword!.metrics);
     }
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("measured through a server started per model");
   });

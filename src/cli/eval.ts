@@ -147,9 +147,9 @@ export const evalCommand = defineCommand({
   meta: { name: "eval", description: "Score a model on Open LLM Leaderboard tasks (lm-eval-shaped results and per-sample logs)" },
   args: {
     models: { type: "positional", description: "MODEL: a .gguf, an HF directory, or (with --preset, --backend engine) the source model(s)", required: false },
-    tasks: { type: "string", description: "comma-separated: leaderboard (or leaderboard-v1), arc_challenge, hellaswag, mmlu, mmlu_<subject>, truthfulqa_mc2, winogrande, gsm8k, nextline (with --text)", required: true },
-    data: { type: "string", description: "dataset directory in the Hub layout (fill it with `dusk data pull`); not needed by nextline" },
-    text: { type: "string", description: "nextline: the held-out UTF-8 text its items are built from (--limit N builds N of them)" },
+    tasks: { type: "string", description: "comma-separated: leaderboard (or leaderboard-v1), arc_challenge, hellaswag, mmlu, mmlu_<subject>, truthfulqa_mc2, winogrande, gsm8k, nextline or nextword (with --text)", required: true },
+    data: { type: "string", description: "dataset directory in the Hub layout (fill it with `dusk data pull`); not needed by nextline/nextword" },
+    text: { type: "string", description: "nextline/nextword: the held-out UTF-8 text their items are built from (--limit N builds N of them)" },
     protocol: { type: "string", description: "v1 (leaderboard, b281b09) or v0.4 (default v1)" },
     shots: { type: "string", description: "few-shot count (default: each task's leaderboard k)" },
     limit: { type: "string", description: "score only the first N docs of each task" },
@@ -167,7 +167,7 @@ export const evalCommand = defineCommand({
     const shots = args.shots === undefined ? undefined : Number(args.shots);
     if (shots !== undefined && (!Number.isSafeInteger(shots) || shots < 0)) throw new EvalError("EVAL_BAD_ARG", `--shots must be a non-negative integer, got ${JSON.stringify(args.shots)}`, { hint: "e.g. --shots 0" });
     const limit = positiveInt(args.limit, "--limit");
-    // nextline builds its items from --text: N items for --limit N, as nextLineTask({ items: N }) does
+    // nextline/nextword build their items from --text: N items for --limit N, as nextLineTask({ items: N }) does
     const tasks = resolveTasks(names, { ...(args.text === undefined ? {} : { text: await readFile(args.text, "utf8") }), ...(limit === undefined ? {} : { items: limit }) });
     const fileTask = tasks.find((t) => t.dataset.kind !== "built");
     if (fileTask && !args.data) throw new EvalError("EVAL_NO_DATA", `${fileTask.name} reads its documents from a data directory: pass --data DIR`, { hint: `Fetch them once with: dusk data pull --tasks ${fileTask.group ?? fileTask.name} --to ./datasets` });

@@ -39,7 +39,7 @@ export const experimentCommand = defineCommand({
     "heal-tokens": { type: "string", description: "tokens of continued pretraining per model (default: full 32k, quick 4k; export 1G)", valueHint: "N" },
     "heal-lr": { type: "string", description: "peak learning rate of healing (default 5e-4 local, 3e-5 export)", valueHint: "x" },
     "search-budget": { type: "string", description: "time for the layout search (default: full 30s, quick 8s, BASE 10m)", valueHint: "duration" },
-    items: { type: "string", description: "next-line items (default: full 150, quick 40; 0 to skip)", valueHint: "N" },
+    items: { type: "string", description: "next-word items (default: full 300, quick 80; 0 to skip)", valueHint: "N" },
     tasks: { type: "string", description: "leaderboard tasks to score every model on, e.g. arc_challenge,hellaswag (needs --data)", valueHint: "list" },
     data: { type: "string", description: "datasets directory for --tasks (dusk data pull)", valueHint: "dir" },
     limit: { type: "string", description: "items per task for --tasks", valueHint: "N" },
@@ -92,7 +92,7 @@ export const experimentCommand = defineCommand({
       } else if (e.type === "measured") {
         progress.stop();
         current = "";
-        const acc = e.m.nextline ? `, next-line acc_norm ${(100 * (e.m.nextline.metrics.acc_norm ?? 0)).toFixed(1)}%` : "";
+        const acc = e.m.nextword ? `, next-word acc_norm ${(100 * (e.m.nextword.metrics.acc_norm ?? 0)).toFixed(1)}%` : "";
         say(`  ${e.model} ${e.stage} healing: perplexity ${e.m.ppl.toFixed(2)}${acc} (${e.m.seconds.toFixed(1)} s)\n`);
       } else if (e.type === "healed") {
         progress.stop();
@@ -110,7 +110,7 @@ export const experimentCommand = defineCommand({
         healLr: numFlag(args["heal-lr"], "--heal-lr") ?? (heal === "export" ? 3e-5 : 5e-4),
         healSeqLen: embedded ? 128 : 4096,
         searchBudgetMs: args["search-budget"] ? parseDuration(args["search-budget"]) : embedded ? preset.searchBudgetMs : 600_000,
-        nextlineItems: intFlag(args.items, "--items", 0) ?? preset.nextlineItems, nextlineSeed: 1234,
+        nextwordItems: intFlag(args.items, "--items", 0) ?? preset.nextwordItems, nextwordSeed: 1234,
         tasks, ...(args.data ? { dataDir: resolve(args.data) } : {}), ...(limit ? { limit } : {}),
         ctx, stride: ctx, pplChars: preset.pplChars, ...(embedded ? { threads: 1 } : {}), measureType: embedded ? "f32" : "f16", continuationTokens: 40,
         ...(workers !== undefined ? { workers } : {}), version: VERSION, ...gpu, onEvent,

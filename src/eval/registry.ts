@@ -24,31 +24,31 @@ export function allTasks(): EvalTask<any>[] {
   return [...SINGLE_TASKS.values()];
 }
 
-/** What the tasks built in memory are built from; `nextline` needs `text`. */
+/** What the tasks built in memory are built from; `nextline` and `nextword` need `text`. */
 export type BuiltTaskInputs = Partial<NextLineOptions>;
 
 /**
- * Resolves names ("arc_challenge", "mmlu", "mmlu_anatomy", "leaderboard", "nextline") to tasks,
- * without duplicates. "nextline" is built here from `built.text`.
+ * Resolves names ("arc_challenge", "mmlu", "mmlu_anatomy", "leaderboard", "nextline", "nextword")
+ * to tasks, without duplicates. "nextline" and "nextword" are built here from `built.text`.
  */
 export function resolveTasks(names: readonly string[], built: BuiltTaskInputs = {}): EvalTask<any>[] {
   const out = new Map<string, EvalTask<any>>();
   const add = (name: string): void => {
     if (name === "leaderboard") return LEADERBOARD_TASK_NAMES.forEach(add);
     if (name === "mmlu") return mmluTasks.forEach((t) => void out.set(t.name, t));
-    if (name === "nextline") {
+    if (name === "nextline" || name === "nextword") {
       if (out.has(name)) return;
       if (built.text === undefined) {
-        throw new EvalError("EVAL_NEXTLINE_NO_TEXT", "nextline builds its items from a text, and none was given", {
+        throw new EvalError("EVAL_NEXTLINE_NO_TEXT", `${name} builds its items from a text, and none was given`, {
           hint: "Pass the held-out text: --text held-out.txt",
         });
       }
-      return void out.set(name, nextLineTask({ ...built, text: built.text }));
+      return void out.set(name, nextLineTask({ ...built, text: built.text, unit: name === "nextword" ? "word" : "line" }));
     }
     const task = SINGLE_TASKS.get(name);
     if (task === undefined) {
       throw new EvalError("EVAL_UNKNOWN_TASK", `unknown task "${name}"`, {
-        hint: `Known: leaderboard, ${LEADERBOARD_TASK_NAMES.join(", ")}, mmlu_<subject>, or nextline (with --text).`,
+        hint: `Known: leaderboard, ${LEADERBOARD_TASK_NAMES.join(", ")}, mmlu_<subject>, or nextline / nextword (with --text).`,
       });
     }
     out.set(task.name, task);

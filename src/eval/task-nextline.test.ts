@@ -13,7 +13,7 @@ import { CharBigramScorer, CharNgramScorer } from "./char-ngram-scorer.js";
 import { resolveTasks } from "./registry.js";
 import { runTask, type EvalEvent, type TaskResult } from "./runner.js";
 import type { Scorer } from "./scorer.js";
-import { buildNextLineDocs, nextLineTask, type NextLineDoc } from "./task-nextline.js";
+import { buildNextLineDocs, cutLine, nextLineTask, type NextLineDoc } from "./task-nextline.js";
 import { assembleContext } from "./task.js";
 
 interface Golden {
@@ -23,6 +23,7 @@ interface Golden {
   seed: number;
   contextLines: number;
   docs: NextLineDoc[];
+  wordDocs: NextLineDoc[];
 }
 const golden = JSON.parse(readFileSync(fileURLToPath(new URL("../../test/fixtures/nextline-golden.json", import.meta.url)), "utf8")) as Golden;
 // The last ~65 kB of the corpus stands in for a held-out text here.
@@ -48,6 +49,26 @@ describe(`nextline documents vs CPython ${golden.python}'s random`, () => {
   it("are the golden's, draw for draw", () => {
     const docs = buildNextLineDocs({ text: heldOut, items: golden.items, seed: golden.seed, contextLines: golden.contextLines });
     expect(docs).toEqual(golden.docs);
+  });
+
+  it("nextword: the golden's too, each query ending in the true line's head, each choice a word after a space", () => {
+    const docs = buildNextLineDocs({ text: heldOut, items: golden.items, seed: golden.seed, contextLines: golden.contextLines, unit: "word" });
+    expect(docs).toEqual(golden.wordDocs);
+    const task = nextLineTask({ text: heldOut, items: golden.items, seed: golden.seed, unit: "word" });
+    expect(task.name).toBe("nextword");
+    const doc = (task.dataset as { docs: NextLineDoc[] }).docs[0]!;
+    const context = assembleContext(task, [], doc);
+    expect(context.endsWith("\nOr else you get no")).toBe(true);
+    expect(task.buildRequests(doc, context, "v1").map((r) => (r as { continuation: string }).continuation)).toEqual([" beef", " Lucentio;", " business:", " that"]);
+  });
+
+  it("cutLine: at the run of spaces nearest the middle, the earlier on a tie; at least 4 words", () => {
+    expect(cutLine("Or else you get no beef of Grumio.")).toEqual({ head: "Or else you get no", word: " beef" });
+    expect(cutLine("aa bb cc dd")).toEqual({ head: "aa bb", word: " cc" });
+    expect(cutLine("a  b c  d")).toEqual({ head: "a  b", word: " c" });
+    expect(cutLine("  lead space and more")).toEqual({ head: "  lead space", word: " and" });
+    expect(cutLine("three words only   ")).toBeUndefined();
+    expect(cutLine("")).toBeUndefined();
   });
 
   it("prompt format: the window's lines each ending in \\n, each choice the bare next line", () => {
@@ -113,6 +134,9 @@ describe("the builder", () => {
     const [task] = resolveTasks(["nextline"], { text, items: 5 });
     expect(task!.name).toBe("nextline");
     expect((task!.dataset as { docs: unknown[] }).docs.length).toBe(5);
+    const both = resolveTasks(["nextline", "nextword", "nextword"], { text, items: 5 });
+    expect(both.map((t) => t.name)).toEqual(["nextline", "nextword"]);
+    expect((both[1]!.dataset as { docs: NextLineDoc[] }).docs.every((d) => d.choices.every((c) => /^ +[^ ]+$/.test(c)))).toBe(true);
     const err = (() => {
       try {
         return resolveTasks(["nextline"]);

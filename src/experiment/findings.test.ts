@@ -6,7 +6,7 @@ import type { ExperimentResults, LayoutResult } from "./results.js";
 
 const m = (ppl: number, accNorm?: number): Measurement => ({
   ppl, nll: Math.log(ppl), tokens: 1000, tasks: {}, continuation: "", device: "CPU", seconds: 1,
-  ...(accNorm === undefined ? {} : { nextline: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: 0.03, acc_norm: 0.03 }, n: 200 } }),
+  ...(accNorm === undefined ? {} : { nextword: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: 0.03, acc_norm: 0.03 }, n: 200 } }),
 });
 
 function row(name: string, before: number, after: number | undefined, seams?: { count: number; mean: number; max: number; drift: number }): LayoutResult {
@@ -68,7 +68,7 @@ describe("findings", () => {
     expect(findings(results([row("base", 20, 18)]))).toEqual([]);
   });
 
-  it("the headline accuracy is next-line acc_norm, or the mean over tasks", () => {
+  it("the headline accuracy is next-word acc_norm, or the mean over tasks", () => {
     expect(headlineAccuracy(m(10, 0.4))).toBe(0.4);
     const tasks = { ...m(10), tasks: { a: { metrics: { acc: 0.5, acc_norm: 0.6 }, stderr: {}, n: 5 }, b: { metrics: { mc2: 0.4 }, stderr: {}, n: 5 } } };
     expect(headlineAccuracy(tasks)).toBeCloseTo(0.5, 12);
@@ -77,14 +77,14 @@ describe("findings", () => {
   it("the report table prints each row's numbers from the results", () => {
     const r = { ...results(stacks(90, 33)), settings: { tasks: [] } } as unknown as ExperimentResults;
     const t = reportTable(r);
-    expect(t.header).toEqual(["model", "layers", "seams", "mean seam dist.", "drift", "ppl before", "ppl after", "next-line acc_norm before", "next-line acc_norm after"]);
+    expect(t.header).toEqual(["model", "layers", "seams", "mean seam dist.", "drift", "ppl before", "ppl after", "next-word acc_norm before", "next-word acc_norm after"]);
     expect(t.rows[3]).toEqual(["iDUS-1", "24", "23", "0.120", "0.200", "90.00", "40.00", "50.00", "55.00"]);
     expect(t.rows[0]!.slice(2, 5)).toEqual(["0", "—", "—"]);
   });
 });
 
 describe("nearChance", () => {
-  const at = (accNorm: number, se = 0.03): LayoutResult => ({ ...row("x", 20, undefined), before: { ...m(20, accNorm), nextline: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: se, acc_norm: se }, n: 150 } } });
+  const at = (accNorm: number, se = 0.03): LayoutResult => ({ ...row("x", 20, undefined), before: { ...m(20, accNorm), nextword: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: se, acc_norm: se }, n: 150 } } });
   it("holds only when every model is within two standard errors of 1/4", () => {
     expect(nearChance([at(0.25), at(0.3), at(0.19)])).toBe(true);
     expect(nearChance([at(0.25), at(0.32)])).toBe(false);

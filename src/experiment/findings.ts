@@ -20,9 +20,9 @@ export const FAR_FACTOR = 2;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const f2 = (x: number): string => x.toFixed(2);
 
-/** acc_norm of the next-line task (or the mean of the tasks' acc_norm/acc), as a fraction. */
+/** acc_norm of the next-word task (or the mean of the tasks' acc_norm/acc), as a fraction. */
 export function headlineAccuracy(m: LayoutResult["before"]): number | null {
-  if (m.nextline) return m.nextline.metrics.acc_norm ?? m.nextline.metrics.acc ?? null;
+  if (m.nextword) return m.nextword.metrics.acc_norm ?? m.nextword.metrics.acc ?? null;
   const scores = Object.values(m.tasks).map((t) => t.metrics.acc_norm ?? t.metrics.acc ?? t.metrics.mc2 ?? t.metrics.exact_match ?? null).filter((x): x is number => x !== null);
   return scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
 }
@@ -56,9 +56,9 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
 }
 
-/** Whether every model's next-line acc_norm (before and after) is within 2 standard errors of 1/4. */
+/** Whether every model's next-word acc_norm (before and after) is within 2 standard errors of 1/4. */
 export function nearChance(layouts: readonly LayoutResult[]): boolean {
-  const scores = layouts.flatMap((l) => [l.before.nextline, l.after?.nextline]).filter((s) => s !== undefined);
+  const scores = layouts.flatMap((l) => [l.before.nextword, l.after?.nextword]).filter((s) => s !== undefined);
   return scores.length > 0 && scores.every((s) => {
     const v = s.metrics.acc_norm;
     const se = s.stderr.acc_norm;
@@ -81,8 +81,8 @@ export function findings(r: ExperimentResults): Finding[] {
   const reproduced = far >= FAR_FACTOR && close <= CLOSE_FACTOR && close >= 1 / CLOSE_FACTOR;
   const acc = (l: LayoutResult) => headlineAccuracy(l.before);
   const accText = acc(dus) !== null && acc(one) !== null && acc(quarter) !== null
-    ? dus.before.nextline
-      ? ` Next-line acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (chance 25.0%)${nearChance(r.layouts) ? "; every model is within two standard errors of chance, so at this size the task does not separate them" : ""}.`
+    ? dus.before.nextword
+      ? ` Next-word acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (standard error ${pct(dus.before.nextword.stderr.acc_norm ?? 0)}; chance 25.0%)${nearChance(r.layouts) ? "; every model is within two standard errors of chance, so at this size the task does not separate them" : ""}.`
       : ` Mean task score: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)}.`
     : "";
   out.push({

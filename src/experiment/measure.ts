@@ -1,6 +1,6 @@
 // One model measured the way the experiment's table needs it, through llama.cpp (the runtime a
 // user runs it with; GPU when asked) or an OpenAI-compatible server (measure-server.ts): held-out
-// perplexity, the next-line multiple-choice task (acc, acc_norm), leaderboard tasks when given,
+// perplexity, the next-word multiple-choice task (acc, acc_norm), leaderboard tasks when given,
 // and a greedy continuation of one fixed prompt.
 // Not here: converting a checkpoint to GGUF (the caller does, once per model).
 
@@ -13,7 +13,7 @@ import type { EvalTask } from "../eval/task.js";
 import type { Scorer } from "../eval/scorer.js";
 
 export interface MeasureOptions extends GpuOptions {
-  /** held-out text for the next-line items */
+  /** held-out text for the next-word items */
   test: string;
   /** held-out text for perplexity (the test text's start) */
   pplText: string;
@@ -22,9 +22,9 @@ export interface MeasureOptions extends GpuOptions {
   /** perplexity window and stride, in tokens */
   ctx: number;
   stride: number;
-  /** next-line items (0: skip the task) */
-  nextlineItems: number;
-  nextlineSeed: number;
+  /** next-word items (0: skip the task) */
+  nextwordItems: number;
+  nextwordSeed: number;
   /** leaderboard (or other) tasks, scored v1-style, on `dataDir` */
   tasks?: readonly EvalTask<unknown>[];
   dataDir?: string;
@@ -45,7 +45,7 @@ export interface Measurement {
   /** mean next-token loss (nats) over the test text */
   nll: number;
   tokens: number;
-  nextline?: TaskScore;
+  nextword?: TaskScore;
   tasks: Record<string, TaskScore>;
   continuation: string;
   device: string;
@@ -91,8 +91,8 @@ export async function measureWith(scorer: Scorer & WindowScorer, device: string,
     }
     o.onProgress?.("perplexity", n.value.done, n.value.total);
   }
-  const nextline = o.nextlineItems > 0
-    ? score(await runToResult(runTask(nextLineTask({ text: o.test, items: o.nextlineItems, seed: o.nextlineSeed }), scorer, { protocol: "v1" }), (d, t) => o.onProgress?.("nextline", d, t)))
+  const nextword = o.nextwordItems > 0
+    ? score(await runToResult(runTask(nextLineTask({ text: o.test, items: o.nextwordItems, seed: o.nextwordSeed, unit: "word" }), scorer, { protocol: "v1" }), (d, t) => o.onProgress?.("nextword", d, t)))
     : undefined;
   const tasks: Record<string, TaskScore> = {};
   for (const task of o.tasks ?? []) {
@@ -100,5 +100,5 @@ export async function measureWith(scorer: Scorer & WindowScorer, device: string,
     tasks[task.name] = score(r);
   }
   const [gen] = await scorer.generate([{ kind: "generate", context: o.prompt, until: [], maxTokens: o.continuationTokens }]);
-  return { ppl: p.ppl, nll: p.nll, tokens: p.tokens, ...(nextline ? { nextline } : {}), tasks, continuation: gen?.text ?? "", device, seconds: (performance.now() - t0) / 1000 };
+  return { ppl: p.ppl, nll: p.nll, tokens: p.tokens, ...(nextword ? { nextword } : {}), tasks, continuation: gen?.text ?? "", device, seconds: (performance.now() - t0) / 1000 };
 }

@@ -7,17 +7,17 @@ export type ExperimentMode = "full" | "quick";
 export interface ModeSettings {
   /** characters of the calibration text (layer analysis, search) */
   calibrationChars: number;
-  /** characters of the test text the next-line items are drawn from */
+  /** characters of the test text the next-word items are drawn from */
   testChars: number;
   /** characters of the test text perplexity is measured on (its start) */
   pplChars: number;
-  nextlineItems: number;
+  nextwordItems: number;
   /** tokens of continued pretraining per model */
   healTokens: number;
   searchBudgetMs: number;
 }
 
 export const EXPERIMENT_MODES: Record<ExperimentMode, ModeSettings> = {
-  full: { calibrationChars: Number.POSITIVE_INFINITY, testChars: Number.POSITIVE_INFINITY, pplChars: 16_000, nextlineItems: 150, healTokens: 32_768, searchBudgetMs: 30_000 },
-  quick: { calibrationChars: 3_000, testChars: 20_000, pplChars: 4_000, nextlineItems: 40, healTokens: 4_096, searchBudgetMs: 8_000 },
+  full: { calibrationChars: Number.POSITIVE_INFINITY, testChars: Number.POSITIVE_INFINITY, pplChars: 16_000, nextwordItems: 300, healTokens: 32_768, searchBudgetMs: 30_000 },
+  quick: { calibrationChars: 3_000, testChars: 20_000, pplChars: 4_000, nextwordItems: 80, healTokens: 4_096, searchBudgetMs: 8_000 },
 };

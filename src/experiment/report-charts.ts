@@ -1,5 +1,5 @@
 // The report's charts as SVG strings (src/charts draws them): the results as bars (perplexity and
-// next-line accuracy, before and after), the healing runs' loss curves, seam distance along each
+// next-word accuracy, before and after), the healing runs' loss curves, seam distance along each
 // stack, and the base's distance map. Stems match CHARTS in report.ts.
 
 import { distanceHeatmap, seamDistanceChart } from "../analyze/charts.js";
@@ -11,7 +11,7 @@ export function reportCharts(r: ExperimentResults): Array<{ stem: string; svg: s
   const healed = r.layouts.some((l) => l.after);
   const before = (f: (m: ExperimentResults["layouts"][number]["before"]) => number | null) => r.layouts.map((l) => f(l.before));
   const after = (f: (m: ExperimentResults["layouts"][number]["before"]) => number | null) => r.layouts.map((l) => (l.after ? f(l.after) : null));
-  const acc = (m: ExperimentResults["layouts"][number]["before"]) => (m.nextline ? 100 * (m.nextline.metrics.acc_norm ?? 0) : null);
+  const acc = (m: ExperimentResults["layouts"][number]["before"]) => (m.nextword ? 100 * (m.nextword.metrics.acc_norm ?? 0) : null);
   const charts: Array<{ stem: string; svg: string }> = [];
   const pplChart = barChart({
     title: `Held-out perplexity (lower is better)${healed ? ", before and after healing" : ""}`,
@@ -21,10 +21,10 @@ export function reportCharts(r: ExperimentResults): Array<{ stem: string; svg: s
     groups: [{ name: "before", values: before((m) => m.ppl) }, ...(healed ? [{ name: "after healing", values: after((m) => m.ppl) }] : [])],
     yMin: 0,
   });
-  const hasNextline = r.layouts.some((l) => l.before.nextline);
-  const accChart = hasNextline
+  const hasNextword = r.layouts.some((l) => l.before.nextword);
+  const accChart = hasNextword
     ? barChart({
-        title: `Next-line accuracy (acc_norm, %)${healed ? ", before and after healing" : ""}`,
+        title: `Next-word accuracy (acc_norm, %)${healed ? ", before and after healing" : ""}`,
         xLabel: "model",
         yLabel: "acc_norm (%)",
         categories: names,

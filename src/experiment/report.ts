@@ -22,9 +22,9 @@ const cell = (s: string): string => s.replaceAll("|", "\\|");
 /** The main table: header and rows of cells (strings, as printed). */
 export function reportTable(r: ExperimentResults): { header: string[]; rows: string[][] } {
   const tasks = r.settings.tasks;
-  const nextline = r.layouts.some((l) => l.before.nextline);
+  const nextword = r.layouts.some((l) => l.before.nextword);
   const header = ["model", "layers", "seams", "mean seam dist.", "drift", "ppl before", "ppl after"];
-  if (nextline) header.push("next-line acc_norm before", "next-line acc_norm after");
+  if (nextword) header.push("next-word acc_norm before", "next-word acc_norm after");
   for (const t of tasks) header.push(`${t} before`);
   if (tasks.length > 0) header.push("avg before");
   const rows = r.layouts.map((l) => {
@@ -37,12 +37,12 @@ export function reportTable(r: ExperimentResults): { header: string[]; rows: str
       fmtPpl(l.before.ppl),
       fmtPpl(l.after?.ppl),
     ];
-    if (nextline) row.push(fmtPct(l.before.nextline?.metrics.acc_norm), fmtPct(l.after?.nextline?.metrics.acc_norm));
+    if (nextword) row.push(fmtPct(l.before.nextword?.metrics.acc_norm), fmtPct(l.after?.nextword?.metrics.acc_norm));
     for (const t of tasks) {
       const m = l.before.tasks[t]?.metrics;
       row.push(fmtPct(m?.acc_norm ?? m?.acc ?? m?.mc2 ?? m?.exact_match));
     }
-    if (tasks.length > 0) row.push(fmtPct(headlineAccuracy({ ...l.before, nextline: undefined } as LayoutResult["before"])));
+    if (tasks.length > 0) row.push(fmtPct(headlineAccuracy({ ...l.before, nextword: undefined } as LayoutResult["before"])));
     return row;
   });
   return { header, rows };
@@ -56,7 +56,7 @@ const quote = (s: string): string => s.split("\n").map((l) => `> ${l}`).join("\n
 
 /** The report's charts, by file stem, with a caption. */
 export const CHARTS: Array<{ stem: string; caption: string; when: (r: ExperimentResults) => boolean }> = [
-  { stem: "results", caption: "held-out perplexity and next-line accuracy, before and after healing", when: () => true },
+  { stem: "results", caption: "held-out perplexity and next-word accuracy, before and after healing", when: () => true },
   { stem: "heal-loss", caption: "training loss of every healing run", when: (r) => r.layouts.some((l) => l.heal) },
   { stem: "seam-distance", caption: "distance of each stack layer's input from what that layer saw in the base", when: () => true },
   { stem: "base-distance", caption: "the base model's layer map (mean angular distance between layer boundaries)", when: () => true },
@@ -76,14 +76,14 @@ export function renderReport(r: ExperimentResults): string {
   out.push(
     `Base: ${r.base.layers} layers, ${r.base.params.toLocaleString("en-US")} parameters. Text: ${r.texts.source}; ` +
       `${r.texts.train_chars.toLocaleString("en-US")} characters for training/healing, then ${r.texts.calibration_chars.toLocaleString("en-US")} for calibration (analysis, search) ` +
-      `and ${r.texts.test_chars.toLocaleString("en-US")} for the test (perplexity${r.settings.nextline_items ? `, ${r.settings.nextline_items} next-line items` : ""}, the prompt), never trained on.`,
+      `and ${r.texts.test_chars.toLocaleString("en-US")} for the test (perplexity${r.settings.nextword_items ? `, ${r.settings.nextword_items} next-word items` : ""}, the prompt), never trained on.`,
     "",
   );
   out.push("## Results", "");
   out.push(markdownTable(header, rows), "");
   out.push(
     `Perplexity: ${r.settings.server ? "the server" : "llama.cpp"} on the first ${r.settings.ppl_chars.toLocaleString("en-US")} characters of the test text, windows of ${r.settings.ctx} tokens${r.settings.stride === r.settings.ctx ? "" : `, stride ${r.settings.stride}`}. ` +
-      (r.layouts.some((l) => l.before.nextline) ? `Next-line: which of four lines comes next (chance 25%), scored like the leaderboard's multiple-choice tasks; acc_norm in %. ` : "") +
+      (r.layouts.some((l) => l.before.nextword) ? `Next-word: a held-out line cut at its middle, after four lines of context; which of four words comes next (the true one, or one that follows the middle of another line; chance 25%), scored like the leaderboard's multiple-choice tasks; acc_norm in %. ` : "") +
       `Seams: positions where the stack's source layer is not the previous one + 1; seam distance and drift are angular distances (arccos(cos)/π) between a layer's input in the stack and in the base, on the calibration text (drift: mean over all positions). ` +
       (r.settings.heal === "local" ? `After: each model (the base too) trained on for ${r.settings.heal_tokens.toLocaleString("en-US")} tokens of the training text, peak learning rate ${r.settings.heal_lr}.` : r.settings.heal === "export" ? "Healing was not run here: each model has an axolotl job under `jobs/` (see below)." : "Healing was skipped (`--heal none`)."),
     "",

@@ -77,8 +77,8 @@ export interface ExperimentResults {
     stride: number;
     /** characters of the test text's start that perplexity is measured on */
     ppl_chars: number;
-    nextline_items: number;
-    nextline_seed: number;
+    nextword_items: number;
+    nextword_seed: number;
     heal: "local" | "export" | "none";
     heal_tokens: number;
     heal_lr: number;

@@ -1,7 +1,7 @@
 // `dusk experiment`: the iDUS experiment end to end on one base model. Phases, in order: the
 // base's layer map and each layout's seam report (virtual, calibration text); the layout search
 // at DUS's depth; building every stack (verified); measuring every model through llama.cpp
-// (perplexity, the next-line task or leaderboard tasks, a greedy continuation); healing each stack
+// (perplexity, the next-word task or leaderboard tasks, a greedy continuation); healing each stack
 // and the base for the same token budget (or exporting axolotl jobs for a real base) and
 // measuring again. Everything is written into `work` (the caller's temporary report directory).
 
@@ -37,7 +37,7 @@ export type ExperimentEvent =
 export interface ExperimentOptions extends GpuOptions {
   /** HF directory of the base model */
   base: string;
-  /** the embedded default (heals locally, next-line task) */
+  /** the embedded default (heals locally, next-word task) */
   embedded: boolean;
   /** the report's working directory (empty, owned by the caller) */
   work: string;
@@ -51,8 +51,8 @@ export interface ExperimentOptions extends GpuOptions {
   /** sequence length of healing (capped at the base's context) */
   healSeqLen: number;
   searchBudgetMs: number;
-  nextlineItems: number;
-  nextlineSeed: number;
+  nextwordItems: number;
+  nextwordSeed: number;
   tasks: readonly EvalTask<unknown>[];
   dataDir?: string;
   limit?: number;
@@ -136,7 +136,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 
     // 4. Measure every model through llama.cpp.
     const measureOpts = {
-      test: o.texts.test, pplText: o.texts.test.slice(0, o.pplChars), ...(o.threads ? { threads: o.threads } : {}), ...windows, nextlineItems: o.nextlineItems, nextlineSeed: o.nextlineSeed, tasks: o.tasks,
+      test: o.texts.test, pplText: o.texts.test.slice(0, o.pplChars), ...(o.threads ? { threads: o.threads } : {}), ...windows, nextwordItems: o.nextwordItems, nextwordSeed: o.nextwordSeed, tasks: o.tasks,
       ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}),
       prompt: continuationPrompt(o.texts.test), continuationTokens: o.continuationTokens,
       ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}),
@@ -197,7 +197,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       base: { path: o.base, layers: n, params: paramCount(base), embedded: o.embedded },
       texts: { source: o.texts.source, train_chars: o.texts.train.length, calibration_chars: o.texts.calibration.length, test_chars: o.texts.test.length, held_out_start: o.texts.split[0] },
       settings: {
-        ...windows, ppl_chars: Math.min(o.pplChars, o.texts.test.length), nextline_items: o.nextlineItems, nextline_seed: o.nextlineSeed, heal: o.heal, heal_tokens: o.healTokens, heal_lr: o.healLr, heal_seq_len: healSeqLen,
+        ...windows, ppl_chars: Math.min(o.pplChars, o.texts.test.length), nextword_items: o.nextwordItems, nextword_seed: o.nextwordSeed, heal: o.heal, heal_tokens: o.healTokens, heal_lr: o.healLr, heal_seq_len: healSeqLen,
         search_budget_s: o.searchBudgetMs / 1000, tasks: o.tasks.map((t) => t.name), limit: o.limit ?? null, prompt: measureOpts.prompt, continuation_tokens: o.continuationTokens,
         ...(o.server ? { server: o.server.template } : {}),
       },

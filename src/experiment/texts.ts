@@ -1,6 +1,6 @@
 // The experiment's texts, each with one job: `train` (healing; for the default model, exactly
 // what it was trained on), `calibration` (layer analysis and the layout search) and `test`
-// (perplexity, the next-line task, the continuation prompt). Calibration and test are disjoint
+// (perplexity, the next-word task, the continuation prompt). Calibration and test are disjoint
 // parts of the held-out text, which no model in the experiment ever trains on.
 
 import { HELD_OUT_START, fullCorpus } from "../fixtures/corpus.js";
