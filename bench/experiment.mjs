@@ -34,6 +34,6 @@ for (const mode of modes) {
     console.log(`  healing: ${heal.length} runs, ${tok} tokens, ${(tok / sec).toFixed(0)} tokens/s inside the training loops`);
   }
   const measured = res.layouts.flatMap((l) => [l.before, l.after].filter(Boolean));
-  console.log(`  measuring: ${measured.length} models, ${(measured.reduce((s, m) => s + m.seconds, 0) / measured.length).toFixed(1)} s each (perplexity + ${res.settings.nextline_items} next-line items + a continuation)`);
+  console.log(`  measuring: ${measured.length} models, ${(measured.reduce((s, m) => s + m.seconds, 0) / measured.length).toFixed(1)} s each (perplexity + ${res.settings.nextword_items} next-word items + a continuation)`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findings, headlineAccuracy, nearChance, spearman } from "./findings.js";
+import { findings, headlineAccuracy, indistinguishable, nearChance, spearman } from "./findings.js";
 import type { Measurement } from "./measure.js";
 import { reportTable } from "./report.js";
 import type { ExperimentResults, LayoutResult } from "./results.js";
@@ -94,5 +94,18 @@ describe("nearChance", () => {
   it("is said in the finding when it holds", () => {
     const layouts = ["base", "DUS", "iDUS-4", "iDUS-1"].map((name) => ({ ...at(0.27), name, seams: name === "base" ? null : { count: 1, mean: 0.1, max: 0.1, drift: 0.05, positions: [] } }));
     expect(findings(results(layouts))[0]!.text).toMatch(/within two standard errors of chance/);
+  });
+});
+
+describe("indistinguishable", () => {
+  const at = (accNorm: number, se = 0.03): LayoutResult => ({ ...row("x", 20, undefined), before: { ...m(20, accNorm), nextword: { metrics: { acc: accNorm, acc_norm: accNorm }, stderr: { acc: se, acc_norm: se }, n: 300 } } });
+  it("holds when the spread of the scores is at most two standard errors", () => {
+    expect(indistinguishable([at(0.47), at(0.49), at(0.5)])).toBe(true);
+    expect(indistinguishable([at(0.47), at(0.6)])).toBe(false);
+    expect(indistinguishable([at(0.47)])).toBe(false);
+  });
+  it("is said in the finding, with the range", () => {
+    const layouts = ["base", "DUS", "iDUS-4", "iDUS-1"].map((name, i) => ({ ...at(0.47 + i * 0.01), name, seams: name === "base" ? null : { count: 1, mean: 0.1, max: 0.1, drift: 0.05, positions: [] } }));
+    expect(findings(results(layouts))[0]!.text).toMatch(/within two standard errors of the others \(47\.0%–50\.0%\)/);
   });
 });

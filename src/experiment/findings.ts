@@ -66,6 +66,30 @@ export function nearChance(layouts: readonly LayoutResult[]): boolean {
   });
 }
 
+/** The next-word scores (before and after) as [value, standard error] pairs. */
+function nextwordScores(layouts: readonly LayoutResult[]): Array<[number, number]> {
+  return layouts.flatMap((l) => [l.before.nextword, l.after?.nextword]).flatMap((s) => {
+    const v = s?.metrics.acc_norm;
+    const se = s?.stderr.acc_norm;
+    return v !== undefined && typeof se === "number" ? [[v, se] as [number, number]] : [];
+  });
+}
+
+/** Whether all next-word scores lie within two of their largest standard errors of each other. */
+export function indistinguishable(layouts: readonly LayoutResult[]): boolean {
+  const scores = nextwordScores(layouts);
+  if (scores.length < 2) return false;
+  const values = scores.map(([v]) => v);
+  return Math.max(...values) - Math.min(...values) <= 2 * Math.max(...scores.map(([, se]) => se));
+}
+
+function accuracyCaveat(layouts: readonly LayoutResult[]): string {
+  if (nearChance(layouts)) return "; every model is within two standard errors of chance, so at this size the task does not separate them";
+  if (!indistinguishable(layouts)) return "";
+  const values = nextwordScores(layouts).map(([v]) => v);
+  return `; every model, before and after healing, is within two standard errors of the others (${pct(Math.min(...values))}–${pct(Math.max(...values))}), so the task does not separate them: the perplexity differences are the measured effect`;
+}
+
 export function findings(r: ExperimentResults): Finding[] {
   const by = (name: string) => r.layouts.find((l) => l.name === name);
   const dus = by("DUS");
@@ -82,7 +106,7 @@ export function findings(r: ExperimentResults): Finding[] {
   const acc = (l: LayoutResult) => headlineAccuracy(l.before);
   const accText = acc(dus) !== null && acc(one) !== null && acc(quarter) !== null
     ? dus.before.nextword
-      ? ` Next-word acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (standard error ${pct(dus.before.nextword.stderr.acc_norm ?? 0)}; chance 25.0%)${nearChance(r.layouts) ? "; every model is within two standard errors of chance, so at this size the task does not separate them" : ""}.`
+      ? ` Next-word acc_norm: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)} (standard error ${pct(dus.before.nextword.stderr.acc_norm ?? 0)}; chance 25.0%)${accuracyCaveat(r.layouts)}.`
       : ` Mean task score: DUS ${pct(acc(dus)!)}, ${quarter.name} ${pct(acc(quarter)!)}, iDUS-1 ${pct(acc(one)!)}.`
     : "";
   out.push({
