@@ -71,7 +71,7 @@ export async function launchServer(o: ServerLaunchOptions): Promise<LaunchedServ
   const keep = (b: Buffer) => void (tail = (tail + b.toString("utf8")).slice(-OUTPUT_TAIL));
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let running = true;
   void exited.then(() => (running = false));
   const stop = () => stopGroup(child, exited, () => running);

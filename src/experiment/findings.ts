@@ -56,16 +56,6 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
 }
 
-/** Whether every model's next-word acc_norm (before and after) is within 2 standard errors of 1/4. */
-export function nearChance(layouts: readonly LayoutResult[]): boolean {
-  const scores = layouts.flatMap((l) => [l.before.nextword, l.after?.nextword]).filter((s) => s !== undefined);
-  return scores.length > 0 && scores.every((s) => {
-    const v = s.metrics.acc_norm;
-    const se = s.stderr.acc_norm;
-    return v !== undefined && typeof se === "number" && Math.abs(v - 0.25) <= 2 * se;
-  });
-}
-
 /** The next-word scores (before and after) as [value, standard error] pairs. */
 function nextwordScores(layouts: readonly LayoutResult[]): Array<[number, number]> {
   return layouts.flatMap((l) => [l.before.nextword, l.after?.nextword]).flatMap((s) => {
@@ -73,6 +63,12 @@ function nextwordScores(layouts: readonly LayoutResult[]): Array<[number, number
     const se = s?.stderr.acc_norm;
     return v !== undefined && typeof se === "number" ? [[v, se] as [number, number]] : [];
   });
+}
+
+/** Whether every model's next-word acc_norm (before and after) is within 2 standard errors of 1/4. */
+export function nearChance(layouts: readonly LayoutResult[]): boolean {
+  const scores = nextwordScores(layouts);
+  return scores.length > 0 && scores.every(([v, se]) => Math.abs(v - 0.25) <= 2 * se);
 }
 
 /** Whether all next-word scores lie within two of their largest standard errors of each other. */

@@ -5,10 +5,9 @@
 // local-completions does, without BOS as the llama.cpp path (v1's protocol), asked for with
 // `add_special_tokens: false` (vLLM and dusk serve honour it).
 
-import { OpenAiScorer } from "../eval/backend-openai.js";
+import { OpenAiScorer, type OpenAiScorerOptions } from "../eval/backend-openai.js";
 import { launchServer } from "../eval/launch-server.js";
 import type { WindowScorer } from "../eval/perplexity.js";
-import type { GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Scorer, ScorerDescription } from "../eval/scorer.js";
 import type { TrainTokenizer } from "../train/data.js";
 import { measureWith, type Measurement, type MeasureOptions } from "./measure.js";
 
@@ -23,24 +22,16 @@ export interface ServerSettings {
   concurrency?: number;
 }
 
-/** The OpenAI backend plus token-window scoring with a local tokenizer. */
-class ServerScorer implements Scorer, WindowScorer {
-  readonly name = "openai";
-  constructor(private readonly api: OpenAiScorer, private readonly tokenizer: TrainTokenizer, readonly maxWindow: number) {}
+/** The OpenAI backend plus token windows, tokenized here (the base's tokenizer) and sent as ids. */
+class ServerScorer extends OpenAiScorer implements WindowScorer {
+  constructor(opts: OpenAiScorerOptions, private readonly tokenizer: TrainTokenizer, readonly maxWindow: number) {
+    super(opts);
+  }
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text);
   }
   scoreWindow(window: readonly number[], from: number): Promise<ArrayLike<number>> {
-    return this.api.scoreTokenWindow(window, from);
-  }
-  loglikelihood(requests: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
-    return this.api.loglikelihood(requests);
-  }
-  generate(requests: readonly GenerateRequest[]): Promise<GenerateResult[]> {
-    return this.api.generate(requests);
-  }
-  describe(): ScorerDescription {
-    return this.api.describe();
+    return this.scoreTokenWindow(window, from);
   }
 }
 
@@ -51,8 +42,8 @@ export async function measureOnServer(server: ServerSettings, vars: Record<strin
     ...(server.readyTimeoutMs ? { readyTimeoutMs: server.readyTimeoutMs } : {}), ...(o.signal ? { signal: o.signal } : {}),
   });
   try {
-    const api = new OpenAiScorer({ baseUrl: launched.baseUrl, model: launched.model, ...(server.apiKey ? { apiKey: server.apiKey } : {}), concurrency: server.concurrency ?? 4, bos: false });
-    return await measureWith(new ServerScorer(api, tokenizer, o.ctx), `server: ${launched.model} (${server.template})`, o);
+    const opts: OpenAiScorerOptions = { baseUrl: launched.baseUrl, model: launched.model, ...(server.apiKey ? { apiKey: server.apiKey } : {}), concurrency: server.concurrency ?? 4, bos: false };
+    return await measureWith(new ServerScorer(opts, tokenizer, o.ctx), `server: ${launched.model} (${server.template})`, o);
   } finally {
     await launched.stop();
   }

@@ -134,7 +134,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     }
     const abs = (p: string): string => (p === o.base ? p : join(o.work, p));
 
-    // 4. Measure every model through llama.cpp.
+    // 4. Measure every model through llama.cpp (or a server started for it).
     const measureOpts = {
       test: o.texts.test, pplText: o.texts.test.slice(0, o.pplChars), ...(o.threads ? { threads: o.threads } : {}), ...windows, nextwordItems: o.nextwordItems, nextwordSeed: o.nextwordSeed, tasks: o.tasks,
       ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.limit ? { limit: o.limit } : {}),
