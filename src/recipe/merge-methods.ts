@@ -28,6 +28,12 @@ export interface MethodInfo {
   models?: { min: number; max?: number };
   /** draws random numbers (DARE, DELLA; arcee_fusion when it samples) */
   random?: boolean;
+  /**
+   * One input alone (a one-source slice, a head of fewer models): `copy` returns it as it is,
+   * `base` returns it only when it is the base model's (mergekit fails otherwise), `compute`
+   * still runs the math (linear's w·x/w, passthrough's scale).
+   */
+  alone: "copy" | "base" | "compute";
 }
 
 const num = (name: string, def?: number, range?: MethodParam["range"]): MethodParam => ({
@@ -72,24 +78,25 @@ function taskArithmetic(name: string, v: TaskArithmeticVariant): MethodInfo {
     global: [bool("int8_mask", false), bool("normalize", v.normalize), bool("rescale", v.rescale), num("lambda", 1)],
     tensor,
     base: "required",
+    alone: "base",
     ...(v.sparsify === "random" || v.sparsify === "della_magprune" ? { random: true } : {}),
   };
 }
 
 export const MERGE_METHODS: readonly MethodInfo[] = [
-  { name: "linear", pretty: "Linear", global: [bool("normalize", true)], tensor: [WEIGHT], base: "input" },
-  { name: "slerp", pretty: "SLERP", global: [num("t")], tensor: [], base: "required", models: { min: 1, max: 1 } },
-  { name: "nuslerp", pretty: "NuSLERP", global: [bool("nuslerp_row_wise", false), bool("nuslerp_flatten", true)], tensor: [WEIGHT], base: "optional", models: { min: 2, max: 2 } },
-  { name: "multislerp", pretty: "Multi-SLERP", global: [bool("normalize_weights", true), num("eps", 1e-8)], tensor: [WEIGHT], base: "optional" },
-  { name: "karcher", pretty: "Karcher Mean", global: [{ name: "max_iter", kind: "integer", default: 10, range: { min: 0, max: 10_000, why: "max_iter is the iteration count of the Karcher mean" } }, num("tol", 1e-5)], tensor: [], base: "input" },
+  { name: "linear", pretty: "Linear", global: [bool("normalize", true)], tensor: [WEIGHT], base: "input", alone: "compute" },
+  { name: "slerp", pretty: "SLERP", global: [num("t")], tensor: [], base: "required", models: { min: 1, max: 1 }, alone: "copy" },
+  { name: "nuslerp", pretty: "NuSLERP", global: [bool("nuslerp_row_wise", false), bool("nuslerp_flatten", true)], tensor: [WEIGHT], base: "optional", models: { min: 2, max: 2 }, alone: "copy" },
+  { name: "multislerp", pretty: "Multi-SLERP", global: [bool("normalize_weights", true), num("eps", 1e-8)], tensor: [WEIGHT], base: "optional", alone: "copy" },
+  { name: "karcher", pretty: "Karcher Mean", global: [{ name: "max_iter", kind: "integer", default: 10, range: { min: 0, max: 10_000, why: "max_iter is the iteration count of the Karcher mean" } }, num("tol", 1e-5)], tensor: [], base: "input", alone: "copy" },
   ...Object.entries(TASK_ARITHMETIC_VARIANTS).map(([name, v]) => taskArithmetic(name, v)),
-  { name: "sce", pretty: "SCE", global: [bool("int8_mask", false), num("select_topk", 1)], tensor: [], base: "required" },
-  { name: "model_stock", pretty: "Model Stock", global: [bool("filter_wise", false)], tensor: [], base: "required", models: { min: 2 } },
-  { name: "nearswap", pretty: "NearSwap", global: [num("t")], tensor: [], base: "required", models: { min: 1, max: 1 } },
-  { name: "arcee_fusion", pretty: "Arcee Fusion", global: [], tensor: [], base: "required", models: { min: 1, max: 1 }, random: true },
-  { name: "ram", pretty: "Reinforced Agent Merging", global: [num("epsilon", 1e-5)], tensor: [], base: "required" },
-  { name: "ramplus_tl", pretty: "Reinforced Agent Merging Plus (Tensor-Local)", global: [num("r", 0.1), num("alpha", 0.2), num("epsilon", 1e-5)], tensor: [], base: "required" },
-  { name: "passthrough", pretty: "Passthrough", global: [], tensor: [{ name: "scale", kind: "number" }], base: "input", models: { min: 1, max: 1 } },
+  { name: "sce", pretty: "SCE", global: [bool("int8_mask", false), num("select_topk", 1)], tensor: [], base: "required", alone: "base" },
+  { name: "model_stock", pretty: "Model Stock", global: [bool("filter_wise", false)], tensor: [], base: "required", models: { min: 2 }, alone: "base" },
+  { name: "nearswap", pretty: "NearSwap", global: [num("t")], tensor: [], base: "required", models: { min: 1, max: 1 }, alone: "base" },
+  { name: "arcee_fusion", pretty: "Arcee Fusion", global: [], tensor: [], base: "required", models: { min: 1, max: 1 }, random: true, alone: "copy" },
+  { name: "ram", pretty: "Reinforced Agent Merging", global: [num("epsilon", 1e-5)], tensor: [], base: "required", alone: "base" },
+  { name: "ramplus_tl", pretty: "Reinforced Agent Merging Plus (Tensor-Local)", global: [num("r", 0.1), num("alpha", 0.2), num("epsilon", 1e-5)], tensor: [], base: "required", alone: "base" },
+  { name: "passthrough", pretty: "Passthrough", global: [], tensor: [{ name: "scale", kind: "number" }], base: "input", models: { min: 1, max: 1 }, alone: "compute" },
 ];
 
 const BY_NAME = new Map(MERGE_METHODS.map((m) => [m.name, m]));

@@ -183,6 +183,14 @@ function readModels(r: YamlRecipeReader, node: Node, method: MethodInfo, base: s
  */
 function checkInputs(r: YamlRecipeReader, method: MethodInfo, models: string[], base: string | undefined, path: string, node: Node | null, addsBase: boolean): void {
   const hasBase = base !== undefined && models.includes(base);
+  const lone = !addsBase && models.length === 1 && method.alone !== "compute";
+  if (lone && method.alone === "base" && !hasBase) {
+    r.fail("RECIPE_BASE_MODEL", `${path} has one source, and ${method.name} passes a lone tensor through only when it is the base model's`, path, node, base === undefined ? "add `base_model:` naming this slice's model, or give the slice the base as a second source" : `make it a source of ${base}, or add ${base} as a second source`);
+  }
+  if (lone) {
+    if (method.base === "required" && base === undefined) r.fail("RECIPE_BASE_MODEL", `${method.name} needs a base model, and ${path} has none`, path, node, "add `base_model: org/base` (top level or in the slice); mergekit asks for it even where a slice has one source");
+    return;
+  }
   if (method.base === "required" && base === undefined) {
     r.fail("RECIPE_BASE_MODEL", `${method.name} needs a base model, and ${path} has none`, path, node, `add \`base_model: org/base\` (top level${addsBase ? "" : " or in the slice"}); ${method.pretty} ${method.name === "slerp" || method.name === "nearswap" ? "interpolates from it" : "subtracts it from every model"}`);
   }
