@@ -4,10 +4,11 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { openModelRef } from "./model-ref.js";
+import type { PlanOptions } from "../plan/plan.js";
 import { RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import {
-  dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeToMergekitYaml, type Recipe,
+  dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeModels, recipeToMergekitYaml, type Recipe,
 } from "../recipe/index.js";
 
 export const PRESETS = ["dus", "idus", "expand", "prune", "layers"] as const;
@@ -77,16 +78,23 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
       if (modelB !== undefined) await open(modelB);
       recipe = presetRecipe(a, model, modelB, base.numLayers);
     }
-    const refs = new Set<string>(recipe.slices.map((s) => s.sources[0].model));
-    if (recipe.baseModel) refs.add(recipe.baseModel);
+    // every model the recipe names, base first: the order makePlan numbers its sources in
+    const refs = recipeModels(recipe);
     for (const ref of refs) await open(ref);
-    const order = [...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)];
-    const checkpoints = [...new Set(order)].map((r) => opened.get(r)!);
+    const checkpoints = refs.map((r) => opened.get(r)!);
     return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, close };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** --dtype and --type (GGUF merges) as planner options. */
+export function planOptions(a: { dtype?: string; type?: string }): PlanOptions {
+  const o: PlanOptions = {};
+  if (a.dtype !== undefined) o.dtype = a.dtype;
+  if (a.type !== undefined) o.ggufType = a.type.toUpperCase();
+  return o;
 }
 
 function int(v: string | undefined, flag: string): number | undefined {

@@ -9,7 +9,7 @@ import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint
 import { BuildError, FormatError } from "../errors.js";
 import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
-import { parseMergekitYaml, type Recipe } from "../recipe/index.js";
+import { parseMergekitYaml, recipeModels, type Recipe } from "../recipe/index.js";
 import { makeProgress } from "./progress.js";
 import { recipeArgs, resolveRecipe } from "./recipe-args.js";
 
@@ -19,6 +19,7 @@ export const verifyCommand = defineCommand({
     output: { type: "positional", description: "the built model (HF directory or .gguf)", required: true },
     against: { type: "string", description: "source model(s), comma-separated, in the recipe's order (default: the paths in the recipe)" },
     recipe: { type: "string", description: "mergekit YAML (default: the recipe recorded in the output)" },
+    seed: { type: "string", description: "merges: the seed the output was built with (default 0)", valueHint: "n" },
     ...recipeArgs,
     dtype: { type: "string", description: "the --dtype the build used" },
     json: { type: "boolean", description: "print a JSON report" },
@@ -39,7 +40,7 @@ export const verifyCommand = defineCommand({
       } else {
         const yaml = args.recipe ? await readFile(args.recipe, "utf8") : await recordedRecipe(out);
         recipe = parseMergekitYaml(yaml, args.recipe ?? `${args.output} (recorded recipe)`);
-        const refs = [...new Set([...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)])];
+        const refs = recipeModels(recipe);
         const against = args.against ? args.against.split(",").filter(Boolean) : refs;
         if (against.length !== refs.length) {
           throw new BuildError("verify.sources", `the recipe names ${refs.length} source(s) (${refs.join(", ")}), --against gives ${against.length}`, { hint: "list one path per recipe model, in the recipe's order" });
@@ -75,7 +76,9 @@ export const verifyCommand = defineCommand({
         });
       }
       const progress = makeProgress({ quiet: args.quiet || args.json });
-      for await (const e of verifyOutput(out, plan, sources)) {
+      const seed = args.seed === undefined ? 0 : Number(args.seed);
+      if (!Number.isSafeInteger(seed) || seed < 0) throw new BuildError("verify.seed", `--seed must be a whole number ≥ 0, found ${JSON.stringify(args.seed)}`);
+      for await (const e of verifyOutput(out, plan, sources, { seed })) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
         else if (e.type === "progress") progress.update(e.bytes, e.tensor);
         else {

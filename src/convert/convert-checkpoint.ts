@@ -10,6 +10,8 @@ import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
 import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
+import { produceTensor } from "../build/op-bytes.js";
+import { openMergeRun } from "../build/merge-run.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
@@ -34,6 +36,10 @@ export interface ConvertOptions {
   purpose?: string;
   /** statfs(2) for the free-space check (tests inject one; default: the real one) */
   statfs?: StatfsFn;
+  /** merged tensors of a plan: seed, worker threads (default one per core), warnings */
+  seed?: number;
+  mergeWorkers?: number;
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -121,6 +127,7 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
   const base = checkpoints[plan.configSource]!;
   if (plan.format !== "safetensors" || !plan.config) throw new BuildError("convert.input", "only plans over HF checkpoints convert to GGUF here");
   const buffers = newChunkBuffers();
+  const merge = openMergeRun(plan, options);
   const extraKv: GgufKv = new Map([
     ["general.dusk.layout", ggufValue.string(options.layout)],
     ["general.dusk.recipe", ggufValue.string(options.recipeYaml)],
@@ -135,13 +142,17 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       name: op.name,
       type: tensorType(op.type)!,
       shape: op.shape,
-      stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
+      stream: (write: (chunk: Uint8Array) => Promise<void>) => produceTensor(op, checkpoints, write, buffers, merge.options),
     })),
     tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre, base.arch.converter?.llamaVocab ?? false),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
-  yield* writeConverted(input, checkpoints, options);
+  try {
+    yield* writeConverted(input, checkpoints, options);
+  } finally {
+    await merge.close();
+  }
 }
 
 async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {

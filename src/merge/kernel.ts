@@ -2,6 +2,7 @@
 // already rounded to the working type, the evaluated parameters, and the key of the tensor's
 // random stream. Kernels may overwrite their inputs (memory stays one tensor's inputs).
 
+import type { BlockExec } from "./blocks.js";
 import type { WorkType } from "./float.js";
 
 export interface MergeInputs {
@@ -23,7 +24,8 @@ export interface MergeInputs {
   warn: (message: string) => void;
 }
 
-export type MergeKernel = (m: MergeInputs) => Float32Array;
+/** Computes one tensor; the heavy loops of some methods go through `exec` (worker threads). */
+export type MergeKernel = (m: MergeInputs, exec: BlockExec) => Float32Array | Promise<Float32Array>;
 
 export function num(params: Record<string, number | boolean>, name: string): number {
   return Number(params[name]);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
+import { inlineExec } from "./blocks.js";
 import { rounder, ulpDistance, type WorkType } from "./float.js";
 import type { MergeInputs } from "./kernel.js";
 import { MERGE_KERNELS } from "./methods/index.js";
@@ -25,7 +26,7 @@ function f32(b64: string): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-export function runGolden(c: GoldenCase): { out: Float32Array; want: Float32Array } {
+async function runGolden(c: GoldenCase): Promise<{ out: Float32Array; want: Float32Array }> {
   const warnings: string[] = [];
   const m: MergeInputs = {
     tensors: c.inputs.map((i) => submatrix(f32(i.data), i.shape, c.shape)),
@@ -40,7 +41,7 @@ export function runGolden(c: GoldenCase): { out: Float32Array; want: Float32Arra
   };
   const r = rounder(c.dtype);
   for (const t of m.tensors) for (let i = 0; i < t.length; i++) t[i] = r(t[i]!);
-  return { out: MERGE_KERNELS[c.method]!(m), want: f32(c.output) };
+  return { out: await MERGE_KERNELS[c.method]!(m, inlineExec), want: f32(c.output) };
 }
 
 /** One ulp of the working type at the magnitude of x. */
@@ -81,8 +82,8 @@ function tiedAtCut(c: GoldenCase, i: number): boolean {
 
 describe(`merge methods against mergekit ${golden.mergekit.slice(0, 7)}`, () => {
   for (const c of golden.cases) {
-    test(`${c.method}: ${c.name} (${c.dtype})`, () => {
-      const { out, want } = runGolden(c);
+    test(`${c.method}: ${c.name} (${c.dtype})`, async () => {
+      const { out, want } = await runGolden(c);
       expect(out.length).toBe(want.length);
       let worst = 0;
       let exact = 0;

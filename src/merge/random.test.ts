@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { mergeMethodInfo } from "../recipe/merge-methods.js";
 import { arceeFusionThreshold } from "./methods/arcee-fusion.js";
 import { MERGE_KERNELS } from "./methods/index.js";
+import { inlineExec } from "./blocks.js";
 import { keyedStream } from "./rng.js";
 import { sparsify, type SparsifyMethod } from "./sparsify.js";
 
@@ -76,14 +77,14 @@ function expectSame(s: { meanZ2: number; maxZ: number; spread: number }): void {
 
 describe(`random merges match mergekit ${String(golden.mergekit).slice(0, 7)} in distribution`, () => {
   for (const c of golden.sparsify) {
-    test(`sparsify ${c.name}`, () => {
+    test(`sparsify ${c.name}`, async () => {
       const delta = Float32Array.from(decode(c.delta, 4));
       const d = new Moments(delta.length);
       for (let seed = 0; seed < RUNS; seed++) {
-        d.add(sparsify(delta.slice(), {
+        d.add(await sparsify(delta.slice(), {
           method: c.method as SparsifyMethod, density: c.density, rescale: c.rescale, ...(c.epsilon !== undefined ? { epsilon: c.epsilon } : {}),
           cols: c.shape[c.shape.length - 1], dtype: "F32", stream: keyedStream(seed, "model.layers.0.mlp.up_proj.weight", 1),
-        }));
+        }, inlineExec));
       }
       const stats = compareMoments(d, decode(c.mean, 8), decode(c.var, 8), golden.runs);
       const keep = decode(c.keep, 8);
@@ -108,17 +109,17 @@ describe(`random merges match mergekit ${String(golden.mergekit).slice(0, 7)} in
   }
 
   for (const c of golden.methods) {
-    test(`${c.method}: ${c.name}`, () => {
+    test(`${c.method}: ${c.name}`, async () => {
       const info = mergeMethodInfo(c.method)!;
       const inputs = c.inputs.map((x: { data: string }) => Float32Array.from(decode(x.data, 4)));
       const params = { ...Object.fromEntries(info.global.map((p) => [p.name, p.default!])), ...c.params };
       const perInput = c.inputs.map((x: { params: Record<string, number> }, k: number) => (k === c.base ? x.params : { ...Object.fromEntries(info.tensor.filter((p) => p.default !== undefined).map((p) => [p.name, p.default!])), ...x.params }));
       const d = new Moments(inputs[0].length);
       for (let seed = 0; seed < RUNS; seed++) {
-        d.add(MERGE_KERNELS[c.method]!({
+        d.add(await MERGE_KERNELS[c.method]!({
           tensors: inputs.map((x: Float32Array) => x.slice()), shape: c.shape, base: c.base, params, perInput, dtype: "F32",
           key: "model.layers.0.mlp.up_proj.weight", seed, warn: () => undefined,
-        }));
+        }, inlineExec));
       }
       const stats = compareMoments(d, decode(c.mean, 8), decode(c.var, 8), golden.runs);
       console.log(`${c.name}: means z² ${stats.meanZ2.toFixed(3)} max |z| ${stats.maxZ.toFixed(2)} spread ${stats.spread.toFixed(3)}`);
@@ -126,7 +127,7 @@ describe(`random merges match mergekit ${String(golden.mergekit).slice(0, 7)} in
     });
   }
 
-  test("arcee_fusion samples 1e6 entries of a larger tensor for its quantiles", () => {
+  test("arcee_fusion samples 1e6 entries of a larger tensor for its quantiles", async () => {
     const a = golden.arcee_fusion;
     const n = a.rows * a.cols;
     const hashed = (salt: number, scale: number): Float32Array => {
@@ -142,13 +143,13 @@ describe(`random merges match mergekit ${String(golden.mergekit).slice(0, 7)} in
     const other = base.map((b, i) => Math.fround(b + noise[i]!));
     const trials = 24;
     const thresholds: number[] = [];
-    for (let seed = 0; seed < trials; seed++) thresholds.push(arceeFusionThreshold(other, base, [a.rows, a.cols], seed, "model.layers.0.mlp.up_proj.weight"));
+    for (let seed = 0; seed < trials; seed++) thresholds.push(await arceeFusionThreshold(other, base, [a.rows, a.cols], seed, "model.layers.0.mlp.up_proj.weight"));
     const mean = thresholds.reduce((s, x) => s + x, 0) / trials;
     const sd = Math.sqrt(thresholds.reduce((s, x) => s + (x - mean) ** 2, 0) / (trials - 1));
     // The importance scores themselves differ by float32 noise in the KL (p/q ≈ 1), so the
     // samplers are compared by where their thresholds fall around each one's exact threshold.
     const exact = (q: Record<string, number>) => Math.fround(q["0.5"]! + Math.fround(1.5 * Math.fround(q["0.75"]! - q["0.25"]!)));
-    const exactDusk = arceeFusionThreshold(other, base, [a.rows, a.cols], 0, "model.layers.0.mlp.up_proj.weight", false);
+    const exactDusk = await arceeFusionThreshold(other, base, [a.rows, a.cols], 0, "model.layers.0.mlp.up_proj.weight", false);
     const biasDusk = mean - exactDusk;
     const biasMk = a.threshold_mean - exact(a.exact_quantiles);
     const z = (biasDusk - biasMk) / Math.sqrt(sd ** 2 / trials + a.threshold_std ** 2 / a.runs);

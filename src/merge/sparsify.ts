@@ -1,12 +1,13 @@
-// mergekit's sparsify.py on float arrays: magnitude (keep the top-k), magnitude_outliers (drop
-// the largest gamma·N, then the smallest, "breadcrumbs"), bernoulli (DARE) and della_magprune
-// (keep probability rising with the magnitude rank in each row), each optionally rescaled to keep
-// the L1 norm — mergekit's quirk: DARE and DELLA rescale by ‖δ‖₁/‖mask·δ‖₁, not by 1/p.
+// mergekit's sparsify.py on float arrays, in place: magnitude (keep the top-k), magnitude_outliers
+// (drop the largest gamma·N, then the smallest: "breadcrumbs"), bernoulli (DARE) and
+// della_magprune (keep probability rising with the magnitude rank in each row), each optionally
+// rescaled to keep the L1 norm — mergekit's quirk: DARE and DELLA rescale by ‖δ‖₁/‖mask·δ‖₁,
+// not by 1/p. The loops are block kernels (block-kernels.ts), so they run on the worker pool.
 
+import type { BlockExec } from "./blocks.js";
 import { rounder, roundF16, type Rounder, type WorkType } from "./float.js";
-import { drawU32, type KeyedStream } from "./rng.js";
-import { magnitudeKeys, rankRangeMask, rowRanks, topKMask } from "./select.js";
-import { sumAbs64 } from "./reduce.js";
+import type { KeyedStream } from "./rng.js";
+import { keepRankRange, keepTopK, type KeptSums } from "./select.js";
 
 export type SparsifyMethod = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
 
@@ -17,7 +18,7 @@ export interface SparsifyOptions {
   rescale: boolean;
   gamma?: number;
   epsilon?: number;
-  /** rows of the tensor (della ranks within rows); 1 for a 1-D tensor */
+  /** row length (della ranks within rows); the whole length for a 1-D tensor */
   cols: number;
   dtype: WorkType;
   /** the generator stream of this input (random methods) */
@@ -25,41 +26,40 @@ export interface SparsifyOptions {
 }
 
 /** Sparsifies `delta` in place; returns it. */
-export function sparsify(delta: Float32Array, o: SparsifyOptions): Float32Array {
+export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: BlockExec): Promise<Float32Array> {
   if (o.density >= 1) return delta;
   const n = delta.length;
-  let mask: Uint8Array;
   // bernoulli and della_magprune compute f16 tensors in f32 (torch has no f16 bernoulli on CPU)
-  let r: Rounder = rounder(o.dtype);
-  let narrowAfter = false;
-  if ((o.method === "random" || o.method === "della_magprune") && o.dtype === "F16") {
-    r = Math.fround;
-    narrowAfter = true;
-  }
+  const widened = (o.method === "random" || o.method === "della_magprune") && o.dtype === "F16";
+  const work: WorkType = widened ? "F32" : o.dtype;
+  const r = rounder(work);
+  let kept: KeptSums;
   switch (o.method) {
     case "magnitude":
-      mask = topKMask(magnitudeKeys(delta), Math.trunc(o.density * n));
+      kept = await keepTopK(delta, Math.trunc(o.density * n), exec);
       break;
     case "magnitude_outliers": {
       const { bottom, top } = outlierCounts(n, o.density, o.gamma ?? 0.01);
       // mergekit keeps indices[n_bot:-n_top], which is empty when n_top is 0
-      mask = top === 0 ? new Uint8Array(n) : rankRangeMask(magnitudeKeys(delta), bottom, n - top);
+      if (top === 0) {
+        delta.fill(0);
+        return delta;
+      }
+      kept = await keepRankRange(delta, bottom, n - top, exec);
       break;
     }
-    case "random": {
-      mask = new Uint8Array(n);
-      const threshold = r(o.density) * 4294967296; // torch.full_like(density) in the working dtype
-      for (let i = 0; i < n; i++) mask[i] = drawU32(o.stream!, i) < threshold ? 1 : 0;
+    case "random":
+      kept = sums(await exec.map<number[]>("bernoulli", { x: delta, stream: o.stream!, threshold: r(o.density) * 4294967296 }, n));
       break;
-    }
     case "della_magprune": {
       if (o.density <= 0) return delta.fill(0);
-      mask = dellaMask(delta, o, r);
+      const eps = o.epsilon ?? 0.15;
+      kept = sums(await exec.map<number[]>("della", { x: delta, cols: o.cols, offset: r(o.density - eps), eps: r(eps), dtype: work, stream: o.stream! }, n, o.cols));
       break;
     }
   }
-  rescaleMasked(delta, mask, o.rescale, r);
-  if (narrowAfter) for (let i = 0; i < n; i++) delta[i] = roundF16(delta[i]!);
+  if (o.rescale) await rescale(delta, kept, r, work, exec);
+  if (widened) for (let i = 0; i < n; i++) delta[i] = roundF16(delta[i]!);
   return delta;
 }
 
@@ -75,31 +75,20 @@ export function outlierCounts(n: number, density: number, gamma: number): { bott
   return { bottom, top };
 }
 
-/** DELLA: keep probability (density − ε) + rank_norm·2ε, rank_norm = (rank − 1)/(cols − 1) per row. */
-function dellaMask(delta: Float32Array, o: SparsifyOptions, r: Rounder): Uint8Array {
-  const n = delta.length;
-  const eps = o.epsilon ?? 0.15;
-  const ranks = rowRanks(magnitudeKeys(delta), o.cols);
-  const span = o.cols - 1;
-  const offset = r(o.density - eps);
-  const epsF = r(eps);
-  const mask = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const norm = Math.min(1, Math.max(0, r(r(ranks[i]! - 1) / span)));
-    const p = r(r(r(norm * 2) * epsF) + offset);
-    mask[i] = drawU32(o.stream!, i) < p * 4294967296 ? 1 : 0;
+function sums(parts: number[][]): KeptSums {
+  let before = 0;
+  let after = 0;
+  for (const [b, a] of parts) {
+    before += b!;
+    after += a!;
   }
-  return mask;
+  return { before, after };
 }
 
-/** mergekit rescaled_masked_tensor with the L1 norm (or none): masked · (‖δ‖₁ / ‖masked‖₁). */
-function rescaleMasked(delta: Float32Array, mask: Uint8Array, rescale: boolean, r: Rounder): void {
-  const n = delta.length;
-  const before = rescale ? r(sumAbs64(delta)) : 0;
-  for (let i = 0; i < n; i++) if (mask[i] === 0) delta[i] = 0;
-  if (!rescale) return;
-  const after = r(sumAbs64(delta));
+/** mergekit rescaled_masked_tensor, L1: masked · (‖δ‖₁ / ‖masked‖₁), unless either is < 1e-7. */
+async function rescale(delta: Float32Array, kept: KeptSums, r: Rounder, work: WorkType, exec: BlockExec): Promise<void> {
+  const before = r(kept.before);
+  const after = r(kept.after);
   if (before < 1e-7 || after < 1e-7) return;
-  const ratio = r(before / after);
-  for (let i = 0; i < n; i++) delta[i] = r(delta[i]! * ratio);
+  await exec.map("scale", { x: delta, ratio: r(before / after), dtype: work }, delta.length);
 }

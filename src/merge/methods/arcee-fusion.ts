@@ -7,25 +7,26 @@
 import { rounder, type Rounder } from "../float.js";
 import { lastDim, type MergeKernel } from "../kernel.js";
 import { drawU32, keyedStream } from "../rng.js";
-import { topKMask } from "../select.js";
+import { inlineExec } from "../blocks.js";
+import { keepTopK } from "../select.js";
 
 const SAMPLE = 1_000_000;
 
-export const arceeFusion: MergeKernel = (m) => {
+export const arceeFusion: MergeKernel = async (m) => {
   const r = rounder(m.dtype);
   const base = m.tensors[m.base!]!;
   const others = m.tensors.filter((_, k) => k !== m.base);
   if (others.length === 0) return base;
   const x = others[0]!;
   const importance = importanceScores(x, base, m.shape.length < 2 ? base.length : lastDim(m.shape), r);
-  const threshold = dynamicThreshold(importance, r, (n) => sampleMask(n, m.seed, m.key));
+  const threshold = await dynamicThreshold(importance, r, (n) => sampleMask(n, m.seed, m.key));
   const out = new Float32Array(base.length);
   for (let i = 0; i < out.length; i++) out[i] = importance[i]! >= threshold ? r(base[i]! + r(x[i]! - base[i]!)) : base[i]!;
   return out;
 };
 
 /** The dynamic threshold of one merge (tests compare its distribution with mergekit's). */
-export function arceeFusionThreshold(x: Float32Array, base: Float32Array, shape: number[], seed: number, key: string, sampled = true): number {
+export async function arceeFusionThreshold(x: Float32Array, base: Float32Array, shape: number[], seed: number, key: string, sampled = true): Promise<number> {
   const importance = importanceScores(x, base, shape.length < 2 ? base.length : lastDim(shape), Math.fround);
   return dynamicThreshold(importance, Math.fround, (n) => sampleMask(n, seed, key), sampled ? SAMPLE : Infinity);
 }
@@ -65,13 +66,13 @@ function softmax(x: Float32Array, start: number, cols: number, out: Float64Array
 }
 
 /** median + 1.5·(q3 − q1), quantiles at index ⌊q·(n−1)⌋ of the sorted (possibly sampled) scores. */
-export function dynamicThreshold(scores: Float32Array, r: Rounder, sample: (n: number) => Uint8Array, limit = SAMPLE): number {
+export async function dynamicThreshold(scores: Float32Array, r: Rounder, sample: (n: number) => Promise<Float32Array>, limit = SAMPLE): Promise<number> {
   let values = scores;
   if (scores.length > limit) {
-    const mask = sample(scores.length);
+    const picked = await sample(scores.length);
     values = new Float32Array(SAMPLE);
     let j = 0;
-    for (let i = 0; i < scores.length; i++) if (mask[i] === 1) values[j++] = scores[i]!;
+    for (let i = 0; i < scores.length; i++) if (picked[i] !== 0) values[j++] = scores[i]!;
   } else {
     values = scores.slice();
   }
@@ -83,9 +84,13 @@ export function dynamicThreshold(scores: Float32Array, r: Rounder, sample: (n: n
 }
 
 /** The 1e6 entries with the smallest keyed draws: a uniform random subset of exactly that size. */
-export function sampleMask(n: number, seed: number, key: string): Uint8Array {
+export async function sampleMask(n: number, seed: number, key: string): Promise<Float32Array> {
   const stream = keyedStream(seed, `${key}#sample`, 0);
-  const inverted = new Uint32Array(n);
-  for (let i = 0; i < n; i++) inverted[i] = ~drawU32(stream, i) >>> 0; // largest inverted = smallest draw
-  return topKMask(inverted, SAMPLE);
+  // keys as float bits (the selection compares bits, never values): 1 + the inverted draw's top
+  // 30 bits, so the 1e6 largest keys are the smallest draws and none is 0
+  const keys = new Float32Array(n);
+  const bits = new Uint32Array(keys.buffer);
+  for (let i = 0; i < n; i++) bits[i] = 1 + ((~drawU32(stream, i) >>> 0) >>> 2);
+  await keepTopK(keys, SAMPLE, inlineExec);
+  return keys;
 }

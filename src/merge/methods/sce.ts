@@ -4,10 +4,11 @@
 
 import { rounder } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
-import { topKMask } from "../select.js";
+import { inlineExec } from "../blocks.js";
+import { keepTopK } from "../select.js";
 import { sign, subtractBase } from "../task-vectors.js";
 
-export const sce: MergeKernel = (m) => {
+export const sce: MergeKernel = async (m) => {
   const r = rounder(m.dtype);
   const baseIndex = m.base!;
   const base = m.tensors[baseIndex]!;
@@ -17,7 +18,7 @@ export const sce: MergeKernel = (m) => {
   const K = tvs.length;
   const topk = Number(m.params.select_topk);
   if (topk < 1) {
-    const mask = selectMask(tvs, topk, r);
+    const mask = await selectMask(tvs, topk, r);
     for (const tv of tvs) for (let i = 0; i < n; i++) if (mask[i] === 0) tv[i] = 0;
   }
   // sce_weight: mean of squares per model, normalised by their (float64) sum
@@ -47,7 +48,7 @@ export const sce: MergeKernel = (m) => {
 };
 
 /** sce_mask: 1 for the int(nonzero·density) entries of largest variance across the models. */
-function selectMask(tvs: Float32Array[], density: number, r: (x: number) => number): Uint8Array {
+async function selectMask(tvs: Float32Array[], density: number, r: (x: number) => number): Promise<Uint8Array> {
   const n = tvs[0]!.length;
   const K = tvs.length;
   if (density <= 0) return new Uint8Array(n);
@@ -64,6 +65,6 @@ function selectMask(tvs: Float32Array[], density: number, r: (x: number) => numb
   }
   const k = Math.trunc(Math.fround(nonzero * Math.fround(density)));
   if (k === 0) return new Uint8Array(n);
-  const keys = new Uint32Array(variance.buffer, variance.byteOffset, n).map((b) => b & 0x7fffffff);
-  return topKMask(keys, k);
+  await keepTopK(variance, k, inlineExec); // the k largest stay nonzero
+  return variance.map((v) => (v !== 0 ? 1 : 0)) as unknown as Uint8Array;
 }

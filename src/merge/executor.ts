@@ -1,0 +1,85 @@
+// The tensor-merge executor: one planned `merge` operation in, its output bytes out. Reads each
+// input's bytes, dequantizes them (GGUF Q/K rows back in HF order, so element order, filters and
+// random streams are the same as from safetensors), cuts embeddings to the planned shape, rounds
+// to the working type, runs the method's kernel (on the worker pool when given) and converts or
+// quantizes to the output type. Memory: the inputs of this one tensor plus its output.
+
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { quantize } from "../convert/quantize.js";
+import { permuteQK, unpermuteQK } from "../convert/qk-permute.js";
+import { fromFloat32 } from "../formats/dtype-convert.js";
+import { tensorType } from "../formats/tensor-types.js";
+import type { TensorOp } from "../plan/types.js";
+import { inlineExec, type BlockExec } from "./blocks.js";
+import { dequantize } from "./dequantize.js";
+import type { WorkType } from "./float.js";
+import { MERGE_KERNELS } from "./methods/index.js";
+import { MergeError } from "./merge-error.js";
+import { submatrix } from "./rectify.js";
+
+export interface MergeRunOptions {
+  /** the random methods' seed (default 0) */
+  seed?: number;
+  /** where block kernels run (default: this thread) */
+  exec?: BlockExec;
+  /** quirks that fire while merging */
+  warn?: (message: string) => void;
+}
+
+/** The merged values of `op` (float32 holding values of the working type), in HF element order. */
+export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Float32Array> {
+  const spec = op.merge;
+  if (spec === undefined) throw new MergeError("MERGE_NOT_MERGE", `${op.name} is not a merge operation`);
+  const exec = o.exec ?? inlineExec;
+  const elements = op.shape.reduce((a, b) => a * b, 1);
+  const tensors: Float32Array[] = [];
+  for (const input of spec.inputs) {
+    const c = checkpoints[input.source];
+    const entry = c?.tensors.get(input.from);
+    if (!c || !entry || entry.type.name !== input.fromType || entry.shape.join(",") !== input.shape.join(",")) {
+      throw new MergeError("MERGE_SOURCE_CHANGED", `${c?.ref ?? `source ${input.source}`}: ${input.from} is not the ${input.fromType} [${input.shape.join(", ")}] tensor the plan expected`, {
+        hint: "the source changed since it was planned; plan again",
+      });
+    }
+    let raw = await entry.source.read(entry.offset, entry.byteLength);
+    if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
+    const count = input.shape.reduce((a, b) => a * b, 1);
+    let values = dequantize(input.fromType, raw, exec.alloc(count));
+    if (count !== elements) values = copyInto(submatrix(values, input.shape, op.shape), exec.alloc(elements));
+    tensors.push(values);
+  }
+  if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
+  const kernel = MERGE_KERNELS[spec.method];
+  if (!kernel) throw new MergeError("MERGE_METHOD", `no kernel for merge method ${spec.method}`);
+  return kernel({
+    tensors,
+    shape: op.shape,
+    base: spec.base,
+    params: spec.params,
+    perInput: spec.inputs.map((i) => i.params),
+    dtype: spec.dtype,
+    key: spec.key,
+    seed: o.seed ?? 0,
+    warn: o.warn ?? (() => undefined),
+  }, exec);
+}
+
+/** The merged tensor as bytes of `op.type` (F32/F16/BF16, or Q8_0/Q4_0 for GGUF outputs). */
+export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Uint8Array> {
+  const values = await mergeTensorValues(op, checkpoints, o);
+  const type = tensorType(op.type)!;
+  let bytes = type.float ? fromFloat32(values, type) : op.type === "Q8_0" || op.type === "Q4_0" ? quantize(op.type, values) : undefined;
+  if (bytes === undefined) throw new MergeError("MERGE_OUTPUT_TYPE", `cannot write a merged tensor as ${op.type}`, { hint: "write F32, F16, BF16, Q8_0 or Q4_0" });
+  if (op.merge!.qkHeads !== undefined) bytes = permuteQK(bytes, op.merge!.qkHeads, op.shape[0]!);
+  if (bytes.byteLength !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${bytes.byteLength} bytes merged, the plan says ${op.byteLength}`);
+  return bytes;
+}
+
+function copyInto(values: Float32Array, target: Float32Array): Float32Array {
+  target.set(values);
+  return target;
+}
+
+async function roundInputs(tensors: Float32Array[], dtype: WorkType, exec: BlockExec): Promise<void> {
+  for (const x of tensors) await exec.map("round", { x, dtype }, x.length);
+}
