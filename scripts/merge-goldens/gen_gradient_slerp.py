@@ -80,6 +80,8 @@ for name in names:
 golden = {
     "mergekit": commit,
     "example": "examples/gradient-slerp.yml",
+    "example_text": open(example).read(),
+    "models": json.load(open(f"{models_dir}/options.json")),
     "layers": n_layers,
     "dtype": config["dtype"],
     "inputs": {"a": a_digest, "b": b_digest},

@@ -186,6 +186,15 @@ for c in CASES:
         "shape": list(y.shape), "output": b64(y),
     })
 
+# numpy's float32 arccos and sin, which slerp runs: dusk reproduces them (src/merge/numpy-f32.ts)
+rng = np.random.RandomState(5)
+sin_in = np.concatenate([(rng.rand(1500) * np.pi).astype(np.float32), (rng.rand(500) * 20 - 10).astype(np.float32)])
+acos_in = np.concatenate([(rng.rand(1500) * 2 - 1).astype(np.float32), (rng.rand(500) * 0.02 - 0.01).astype(np.float32), np.array([0.5, -0.5, 0.49999997, -1, 1, 0], dtype=np.float32)])
+out["numpy_f32"] = {
+    "sin_in": base64.b64encode(sin_in.astype("<f4").tobytes()).decode(), "sin_out": base64.b64encode(np.sin(sin_in).astype("<f4").tobytes()).decode(),
+    "acos_in": base64.b64encode(acos_in.astype("<f4").tobytes()).decode(), "acos_out": base64.b64encode(np.arccos(acos_in).astype("<f4").tobytes()).decode(),
+}
+
 with open(f"{out_dir}/methods.json", "w") as f:
     json.dump(out, f, indent=1)
 print(f"methods.json: {len(out['cases'])} cases")

@@ -1,5 +1,7 @@
 // Writes the two tiny models the gradient-slerp golden merges (dusk's generator, compiled dist/).
-// test/gradient-slerp.test.ts writes the same two with the same options and checks their digests.
+// The options go into the golden (options.json), so the test writes the same two models and checks
+// their digests.
+import { writeFile } from "node:fs/promises";
 import { writeTinyHfModel } from "../../dist/fixtures/tiny-model.js";
 
 export const GRADIENT_SLERP_MODELS = {
@@ -10,4 +12,5 @@ export const GRADIENT_SLERP_MODELS = {
 const out = process.argv[2];
 if (out) {
   for (const [name, options] of Object.entries(GRADIENT_SLERP_MODELS)) await writeTinyHfModel(`${out}/${name}`, options);
+  await writeFile(`${out}/options.json`, JSON.stringify(GRADIENT_SLERP_MODELS));
 }

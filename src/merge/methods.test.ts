@@ -4,6 +4,7 @@ import { inlineExec } from "./blocks.js";
 import { rounder, ulpDistance, type WorkType } from "./float.js";
 import type { MergeInputs } from "./kernel.js";
 import { MERGE_KERNELS } from "./methods/index.js";
+import { acosF32, sinF32 } from "./numpy-f32.js";
 import { submatrix } from "./rectify.js";
 import { mergeMethodInfo } from "../recipe/merge-methods.js";
 
@@ -59,11 +60,12 @@ function withDefaults(method: string, given: Record<string, number | boolean>, l
 
 /**
  * Bit-exact where mergekit's math is element-wise in torch (every op rounded to the working
- * type, sums over models in order). Where it reduces whole tensors (norms, L1 sums, torch's
- * vectorised order) or takes numpy's SVML arccos (slerp), the largest difference is measured in
+ * type, sums over models in order), and for slerp (numpy: sdot order, pairwise sum, SVML arccos
+ * and numpy's sin reproduced). Where it reduces whole tensors (norms, L1 sums in torch's
+ * vectorised order) or runs torch's trigonometry, the largest difference is measured in
  * ulps of the tensor's largest magnitude ("scaled"), and bounded by SCALED_ULP.
  */
-const ELEMENTWISE = new Set(["linear", "task_arithmetic", "ties", "breadcrumbs", "breadcrumbs_ties", "nearswap", "ram", "ramplus_tl", "arcee_fusion", "passthrough"]);
+const ELEMENTWISE = new Set(["slerp", "linear", "task_arithmetic", "ties", "breadcrumbs", "breadcrumbs_ties", "nearswap", "ram", "ramplus_tl", "arcee_fusion", "passthrough"]);
 const SCALED_ULP = 4;
 
 /** Elements where a model's |δ| equals its magnitude cut: which one torch's unstable sort keeps is unspecified. */
@@ -79,6 +81,27 @@ function tiedAtCut(c: GoldenCase, i: number): boolean {
     return cut !== undefined && Math.abs(r(x[i]! - base[i]!)) === cut;
   });
 }
+
+describe("numpy's float32 arccos and sin (slerp's)", () => {
+  const g = (golden as unknown as { numpy_f32: Record<string, string> }).numpy_f32;
+  test("np.sin: every value bit-exact", () => {
+    const [x, y] = [f32(g.sin_in!), f32(g.sin_out!)];
+    expect(Array.from(x, (v, i) => (sinF32(v) === y[i] ? 0 : 1)).reduce((a: number, b) => a + b, 0)).toBe(0);
+  });
+  test("np.arccos: bit-exact below |x| = 0.5; above, vrsqrt14ps's estimate is not reproduced (≤ 2 ulps)", () => {
+    const [x, y] = [f32(g.acos_in!), f32(g.acos_out!)];
+    let small = 0;
+    let large = 0;
+    x.forEach((v, i) => {
+      const d = ulpDistance(acosF32(v), y[i]!);
+      if (Math.abs(v) < 0.5) small += d;
+      else expect(d).toBeLessThanOrEqual(2);
+      if (Math.abs(v) >= 0.5 && d > 0) large++;
+    });
+    console.log(`arccos: ${large} of ${x.filter((v) => Math.abs(v) >= 0.5).length} values with |x| ≥ 0.5 off by 1–2 ulps`);
+    expect(small).toBe(0);
+  });
+});
 
 describe(`merge methods against mergekit ${golden.mergekit.slice(0, 7)}`, () => {
   for (const c of golden.cases) {

@@ -1,11 +1,13 @@
 // slerp (mergekit slerp.py): spherical interpolation from the base (t = 0) to the other model,
 // computed as mergekit computes it — in float32 numpy whatever the working type: norms through
 // BLAS sdot (a float32 loop), the dot of the normalised tensors by numpy's pairwise sum, lerp
-// when |dot| > 0.9995. numpy's float32 arccos and sin are its own SIMD kernels; dusk rounds the
-// float64 results to float32, which can move the result by an ulp (docs/merge.md).
+// when |dot| > 0.9995, numpy's float32 arccos (SVML) and sin (its SIMD kernel) as numpy-f32.ts
+// reproduces them. Bit-exact, except where |dot| ≥ 0.5 makes SVML start from the vrsqrt14ps
+// estimate, which dusk cannot reproduce: there θ can differ by 1–2 ulps (docs/merge.md).
 
 import { rounder } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
+import { acosF32, sinF32 } from "../numpy-f32.js";
 import { numpySumF32, sequentialDotF32 } from "../reduce.js";
 
 const DOT_THRESHOLD = 0.9995;
@@ -35,8 +37,8 @@ export function slerpF32(t: number, v0: Float32Array, v1: Float32Array, eps = 1e
     for (let i = 0; i < n; i++) out[i] = Math.fround(Math.fround(a * v0[i]!) + Math.fround(b * v1[i]!));
     return out;
   }
-  const theta0 = Math.fround(Math.acos(dot)); // np.arccos(float32)
-  const sinTheta0 = Math.fround(Math.sin(theta0)); // np.sin(float32)
+  const theta0 = acosF32(dot); // np.arccos(float32)
+  const sinTheta0 = sinF32(theta0); // np.sin(float32)
   const thetaT = theta0 * t; // float32 scalar × Python float → float64
   const s0 = Math.fround(Math.sin(theta0 - thetaT) / sinTheta0);
   const s1 = Math.fround(Math.sin(thetaT) / sinTheta0);
