@@ -1,7 +1,9 @@
 // Merging quantized GGUF inputs: the same recipe run on Q8_0 GGUFs of three models and on their
 // safetensors must differ only by Q8_0's rounding — that is, the GGUF merge equals, bit for bit,
 // the safetensors merge of the models with every tensor the converter quantized replaced by its
-// Q8_0 round trip (tensor names, Q/K row order, filters and random streams all line up).
+// Q8_0 round trip (tensor names, Q/K row order, filters and random streams all line up). Also
+// virtual merges: `dusk ppl` and `dusk analyze` on a merge recipe, through the engine, without
+// writing the model, equal the built model's numbers.
 
 import { copyFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -100,4 +102,27 @@ describe("the same recipe from safetensors and from a Q8_0 GGUF", () => {
       }
     });
   }
+});
+
+describe("virtual merges", () => {
+  it("dusk ppl and dusk analyze on a recipe equal the built model's, with nothing written", async () => {
+    const file = join(root, "ties-hf.yml");
+    const built = join(root, "ties-hf");
+    const text = join(root, "calib.txt");
+    await writeFile(text, "ROMEO: But soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n".repeat(4));
+    const ppl = async (model: string) => {
+      const r = await runCli(["ppl", model, "--backend", "engine", "--text", text, "--ctx", "32", "--stride", "16", "--json", "--quiet", ...(model.endsWith(".yml") ? ["--seed", "3"] : [])]);
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as { ppl: number; tokens: number };
+    };
+    const virtual = await ppl(file);
+    const real = await ppl(built);
+    expect(virtual.tokens).toBe(real.tokens);
+    expect(virtual.ppl).toBe(real.ppl);
+    const a = await runCli(["analyze", file, "--seed", "3", "--text", text, "--ctx", "32", "--stride", "16", "--json", "--quiet"]);
+    const b = await runCli(["analyze", built, "--text", text, "--ctx", "32", "--stride", "16", "--json", "--quiet"]);
+    expect(a.code).toBe(0);
+    expect(typeof JSON.parse(a.stdout).ppl).toBe("number");
+    expect(JSON.parse(a.stdout).ppl).toBe(JSON.parse(b.stdout).ppl);
+  });
 });

@@ -10,7 +10,7 @@ import { parseConvertType } from "../convert/gguf-hparams.js";
 import { makePlan } from "../plan/plan.js";
 import { planLayout, renderPlan } from "./plan-view.js";
 import { makeProgress, staleLine } from "./progress.js";
-import { planOptions, recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { mergeSeed, planOptions, recipeArgs, resolveRecipe } from "./recipe-args.js";
 import { UsageError } from "./flag-check.js";
 import { interruptible } from "./interrupt.js";
 
@@ -22,7 +22,6 @@ export const buildCommand = defineCommand({
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true, valueHint: "path" },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)", valueHint: "dtype" },
     type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0; for GGUF merges, the type of merged matrices (default: the inputs')", valueHint: "type" },
-    seed: { type: "string", description: "merges: seed of the random methods (DARE, DELLA, arcee_fusion sampling; default 0)", valueHint: "n" },
     workers: { type: "string", description: "merges: worker threads for the math (default: one per core; 0 = none)", valueHint: "n" },
     pre: { type: "string", description: "HF sources into a .gguf: override the byte-level BPE pre-tokenizer name (as dusk convert --pre)", valueHint: "name" },
     "split-max-tensors": { type: "string", description: "GGUF output: write a gguf-split set with at most N tensors per part", valueHint: "N" },
@@ -39,7 +38,7 @@ export const buildCommand = defineCommand({
       const merges = plan.tensors.some((t) => t.merge);
       if (!merges) for (const flag of ["seed", "workers"]) if (args[flag] !== undefined) throw new UsageError("build.flag-unused", `--${flag} applies to merges, and this recipe merges no tensors`, { hint: `drop --${flag}` });
       const mergeOptions = {
-        ...(args.seed !== undefined ? { seed: nonNegativeInt(args.seed, "--seed") } : {}),
+        seed: mergeSeed(args),
         ...(args.workers !== undefined ? { mergeWorkers: nonNegativeInt(args.workers, "--workers") } : {}),
         onWarning: (w: string) => void (args.quiet ? undefined : process.stderr.write(`warning: ${w}\n`)),
       };

@@ -23,6 +23,7 @@ export const recipeArgs = {
   scale: { type: "string", description: "expand: scale of the inserted copies' o_proj/down_proj (default 0 = identity)", valueHint: "s" },
   "drop-range": { type: "string", description: "prune: layers a:b to remove ([a, b))", valueHint: "a:b" },
   layers: { type: "string", description: "layers: explicit list such as 0-23,8-31 or 0,8,1,9 (b: prefix = second model)", valueHint: "list" },
+  seed: { type: "string", description: "merges: seed of the random methods (DARE, DELLA, arcee_fusion sampling; default 0)", valueHint: "n" },
 } as const;
 
 export interface RecipeArgValues {
@@ -34,6 +35,7 @@ export interface RecipeArgValues {
   scale?: string;
   "drop-range"?: string;
   layers?: string;
+  seed?: string;
 }
 
 export interface ResolvedRecipe {
@@ -87,6 +89,14 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
     await close();
     throw e;
   }
+}
+
+/** --seed: the random merges' seed (0 when not given). */
+export function mergeSeed(a: { seed?: string }): number {
+  if (a.seed === undefined) return 0;
+  const n = Number(a.seed);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RecipeError("recipe.seed", `--seed must be a whole number ≥ 0, found ${JSON.stringify(a.seed)}`, { path: "--seed", hint: "e.g. --seed 1" });
+  return n;
 }
 
 /** --dtype and --type (GGUF merges) as planner options. */

@@ -11,7 +11,7 @@ import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
 import { parseMergekitYaml, recipeModels, type Recipe } from "../recipe/index.js";
 import { makeProgress } from "./progress.js";
-import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { mergeSeed, recipeArgs, resolveRecipe } from "./recipe-args.js";
 
 export const verifyCommand = defineCommand({
   meta: { name: "verify", description: "Check a built model's every tensor against its sources under the recipe (byte-for-byte, by hash)" },
@@ -19,7 +19,6 @@ export const verifyCommand = defineCommand({
     output: { type: "positional", description: "the built model (HF directory or .gguf)", required: true },
     against: { type: "string", description: "source model(s), comma-separated, in the recipe's order (default: the paths in the recipe)" },
     recipe: { type: "string", description: "mergekit YAML (default: the recipe recorded in the output)" },
-    seed: { type: "string", description: "merges: the seed the output was built with (default 0)", valueHint: "n" },
     ...recipeArgs,
     dtype: { type: "string", description: "the --dtype the build used" },
     json: { type: "boolean", description: "print a JSON report" },
@@ -76,9 +75,7 @@ export const verifyCommand = defineCommand({
         });
       }
       const progress = makeProgress({ quiet: args.quiet || args.json });
-      const seed = args.seed === undefined ? 0 : Number(args.seed);
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new BuildError("verify.seed", `--seed must be a whole number ≥ 0, found ${JSON.stringify(args.seed)}`);
-      for await (const e of verifyOutput(out, plan, sources, { seed })) {
+      for await (const e of verifyOutput(out, plan, sources, { seed: mergeSeed(args) })) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
         else if (e.type === "progress") progress.update(e.bytes, e.tensor);
         else {
