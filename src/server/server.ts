@@ -1,23 +1,23 @@
 // `dusk serve`: an OpenAI-compatible HTTP server over one llama.cpp model with N parallel
 // sequences. This file routes (GET /v1/models, /health, /metrics; POST /v1/completions,
 // /v1/chat/completions), checks the API key, gives each request its cancellation (client gone,
-// timeout, shutdown), counts it, and shuts down gracefully. The routes live in server-*.ts.
+// timeout, shutdown), counts it, and shuts down gracefully. The routes live in the sibling files.
 // Not here: TLS, embeddings, tools, several models.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LlamaContextSequence } from "node-llama-cpp";
 import { RuntimeError } from "../errors.js";
-import { compileChatTemplate } from "./chat-template.js";
-import type { LoadedModel } from "./loaded-model.js";
-import type { Preset } from "./presets.js";
-import { checkApiKey, checkBind } from "./server-auth.js";
-import { chatCompletions } from "./server-chat.js";
-import type { RequestScope, ServeState } from "./server-choice.js";
-import { completions } from "./server-completions.js";
-import { HttpError, readJsonBody, sendError, sendJson } from "./server-http.js";
-import { ServerMetrics } from "./server-metrics.js";
-import { SlotQueue } from "./server-queue.js";
+import { compileChatTemplate } from "../runtime/chat-template.js";
+import type { LoadedModel } from "../runtime/loaded-model.js";
+import type { Preset } from "../runtime/presets.js";
+import { checkApiKey, checkBind } from "./auth.js";
+import { chatCompletions } from "./chat.js";
+import type { RequestScope, ServeState } from "./choice.js";
+import { completions } from "./completions.js";
+import { HttpError, readJsonBody, sendError, sendJson } from "./http.js";
+import { ServerMetrics } from "./metrics.js";
+import { SlotQueue } from "./queue.js";
 
 export interface ServeOptions {
   /** the name /v1/models lists and responses carry */

@@ -4,11 +4,11 @@
 
 import type { ServerResponse } from "node:http";
 import type { Token } from "node-llama-cpp";
-import { checkPromptFits, choiceSeed, runChoice, withSlot, type RequestScope, type ServeState } from "./server-choice.js";
-import { badRequest, sendJson } from "./server-http.js";
-import { completionLogprobs, promptEntries, type TokenEntry } from "./server-logprobs.js";
-import { SseStream } from "./server-sse.js";
-import { completionRequest, type CompletionRequest } from "./server-validate.js";
+import { checkPromptFits, choiceSeed, runChoice, withSlot, type RequestScope, type ServeState } from "./choice.js";
+import { badRequest, sendJson } from "./http.js";
+import { completionLogprobs, promptEntries, type TokenEntry } from "./logprobs.js";
+import { SseStream } from "./sse.js";
+import { completionRequest, type CompletionRequest } from "./validate.js";
 
 /** OpenAI's default for /v1/completions */
 const DEFAULT_COMPLETION_TOKENS = 16;

@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { EvalError } from "../errors.js";
-import { fullCorpus } from "../fixtures/corpus.js";
-import { CharBigramScorer, CharNgramScorer } from "./char-ngram-scorer.js";
-import { resolveTasks } from "./registry.js";
-import { runTask, type EvalEvent, type TaskResult } from "./runner.js";
-import type { Scorer } from "./scorer.js";
-import { buildNextLineDocs, cutLine, nextLineTask, type NextLineDoc } from "./task-nextline.js";
-import { assembleContext } from "./task.js";
+import { EvalError } from "../../errors.js";
+import { fullCorpus } from "../../fixtures/corpus.js";
+import { CharBigramScorer, CharNgramScorer } from "../char-ngram-scorer.js";
+import { resolveTasks } from "../registry.js";
+import { runTask, type EvalEvent, type TaskResult } from "../runner.js";
+import type { Scorer } from "../scorer.js";
+import { buildNextLineDocs, cutLine, nextLineTask, type NextLineDoc } from "./nextline.js";
+import { assembleContext } from "../task.js";
 
 interface Golden {
   python: string;
@@ -25,7 +25,7 @@ interface Golden {
   docs: NextLineDoc[];
   wordDocs: NextLineDoc[];
 }
-const golden = JSON.parse(readFileSync(fileURLToPath(new URL("../../test/fixtures/nextline-golden.json", import.meta.url)), "utf8")) as Golden;
+const golden = JSON.parse(readFileSync(fileURLToPath(new URL("../../../test/fixtures/nextline-golden.json", import.meta.url)), "utf8")) as Golden;
 // The last ~65 kB of the corpus stands in for a held-out text here.
 const heldOut = fullCorpus().slice(golden.textStart);
 

@@ -1,8 +1,8 @@
 // ARC-Challenge (allenai/ai2_arc, 25-shot from train, acc_norm on the leaderboard).
 // Prompt: "Question: {question}\nAnswer:", each choice scored as " " + choice text.
 
-import { invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { choiceTaskParts, type EvalTask } from "./task.js";
+import { invalidValue, stringField, stringListField, type DatasetRow } from "../dataset.js";
+import { choiceTaskParts, type EvalTask } from "../task.js";
 
 export interface ArcDoc {
   id: string;

@@ -4,13 +4,13 @@
 
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_PRESETS } from "./presets.js";
-import { checkApiKey, checkBind, isLoopback } from "./server-auth.js";
-import { HttpError } from "./server-http.js";
-import { ServerMetrics } from "./server-metrics.js";
-import { SlotQueue } from "./server-queue.js";
-import { completionRequest, OPENAI_DEFAULTS } from "./server-validate.js";
-import { StepBarrier } from "./step-barrier.js";
+import { BUILTIN_PRESETS } from "../runtime/presets.js";
+import { checkApiKey, checkBind, isLoopback } from "./auth.js";
+import { HttpError } from "./http.js";
+import { ServerMetrics } from "./metrics.js";
+import { SlotQueue } from "./queue.js";
+import { completionRequest, OPENAI_DEFAULTS } from "./validate.js";
+import { StepBarrier } from "../runtime/step-barrier.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 

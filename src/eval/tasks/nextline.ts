@@ -8,10 +8,10 @@
 // Not here: reading the text from a file (the CLI), running (runner.ts).
 
 import { createHash } from "node:crypto";
-import { EvalError } from "../errors.js";
-import { PythonRandom } from "./python-random.js";
-import { pythonRstrip, pythonStrip } from "./python-strings.js";
-import { choiceTaskParts, type ChoiceDoc, type EvalTask } from "./task.js";
+import { EvalError } from "../../errors.js";
+import { PythonRandom } from "../python-random.js";
+import { pythonRstrip, pythonStrip } from "../python-strings.js";
+import { choiceTaskParts, type ChoiceDoc, type EvalTask } from "../task.js";
 
 export const NEXTLINE_DEFAULT_SEED = 1234;
 export const NEXTLINE_DEFAULT_CONTEXT_LINES = 4;

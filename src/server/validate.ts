@@ -2,10 +2,10 @@
 // (a preset, the request's own values laid over it), limits, stop strings, seeds, prompts and chat
 // messages. Unknown fields are ignored, as OpenAI clients send many. Not tokenisation or HTTP.
 
-import type { ChatMessage } from "./chat-template.js";
-import type { Preset } from "./presets.js";
-import { describeRange, SAMPLING_RANGES, STOP_LIMITS, type Sampling } from "./sampling.js";
-import { badRequest, HttpError } from "./server-http.js";
+import type { ChatMessage } from "../runtime/chat-template.js";
+import type { Preset } from "../runtime/presets.js";
+import { describeRange, SAMPLING_RANGES, STOP_LIMITS, type Sampling } from "../runtime/sampling.js";
+import { badRequest, HttpError } from "./http.js";
 
 /** Why these bounds: each is a loop or an allocation per request; OpenAI's own limits are lower. */
 export const REQUEST_LIMITS = { n: 16, prompts: 64, logprobs: 20, messages: 1024, seed: 2 ** 53 } as const;

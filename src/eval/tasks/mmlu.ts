@@ -2,10 +2,10 @@
 // reports the unweighted mean over the 57 subjects). Item text and choices " A".." D". Like every
 // lm-eval MultipleChoiceTask it also reports acc_norm, which equals acc here: each choice is one letter.
 
-import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
-import { pythonStrip } from "./python-strings.js";
-import { choiceRequests, logprobsOf, type EvalTask } from "./task.js";
+import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "../dataset.js";
+import { accuracy, argmax, normalizedAccuracy } from "../metrics.js";
+import { pythonStrip } from "../python-strings.js";
+import { choiceRequests, logprobsOf, type EvalTask } from "../task.js";
 
 export const MMLU_SUBJECTS = [
   "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",

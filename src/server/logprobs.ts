@@ -4,8 +4,8 @@
 // the request's own sequence; generated ones come from generate()'s `onGenerated`.
 
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import type { GeneratedToken } from "./generate.js";
-import type { LoadedModel } from "./loaded-model.js";
+import type { GeneratedToken } from "../runtime/generate.js";
+import type { LoadedModel } from "../runtime/loaded-model.js";
 
 /** One token's entry; `offset` is in UTF-16 units of the choice's text (see codePointOffsets). */
 export interface TokenEntry {

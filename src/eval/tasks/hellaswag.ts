@@ -1,9 +1,9 @@
 // HellaSwag (Rowan/hellaswag, 10-shot from train, acc_norm on the leaderboard), with lm-eval's
 // preprocessing of the WikiHow artefacts. Query: preprocess(activity_label + ": " + ctx).
 
-import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { pythonCapitalize, pythonStrip } from "./python-strings.js";
-import { choiceTaskParts, type EvalTask } from "./task.js";
+import { intField, invalidValue, stringField, stringListField, type DatasetRow } from "../dataset.js";
+import { pythonCapitalize, pythonStrip } from "../python-strings.js";
+import { choiceTaskParts, type EvalTask } from "../task.js";
 
 export interface HellaswagDoc {
   query: string;

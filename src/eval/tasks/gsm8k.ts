@@ -2,10 +2,10 @@
 // (`acc`: the first "#### N" of completion and gold, commas removed) and v0.4's strict-match and
 // flexible-extract exact matches. Stop strings depend on the protocol.
 
-import { invalidValue, stringField, type DatasetRow } from "./dataset.js";
-import { extractGsm8kAnswer, flexibleExtractFilter, gsm8kExactMatch, INVALID_ANSWER, strictMatchFilter } from "./metrics.js";
-import { cutAtStopStrings } from "./scorer.js";
-import type { EvalTask, ProtocolName } from "./task.js";
+import { invalidValue, stringField, type DatasetRow } from "../dataset.js";
+import { extractGsm8kAnswer, flexibleExtractFilter, gsm8kExactMatch, INVALID_ANSWER, strictMatchFilter } from "../metrics.js";
+import { cutAtStopStrings } from "../scorer.js";
+import type { EvalTask, ProtocolName } from "../task.js";
 
 /** v1 (b281b09) stops at ":" too, which cuts many answers short; v0.4 at "Question:" and EOS markers. */
 export const GSM8K_STOP_STRINGS: Readonly<Record<ProtocolName, readonly string[]>> = {

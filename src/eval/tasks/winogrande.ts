@@ -2,10 +2,10 @@
 // partial scoring: one context per option (the sentence up to "_" with the option filled in),
 // one shared continuation (the rest of the sentence); shots are complete sentences.
 
-import { invalidValue, stringField, type DatasetRow } from "./dataset.js";
-import { argmax } from "./metrics.js";
-import { pythonStrip } from "./python-strings.js";
-import { logprobsOf, type EvalTask } from "./task.js";
+import { invalidValue, stringField, type DatasetRow } from "../dataset.js";
+import { argmax } from "../metrics.js";
+import { pythonStrip } from "../python-strings.js";
+import { logprobsOf, type EvalTask } from "../task.js";
 
 export interface WinograndeDoc {
   sentence: string;

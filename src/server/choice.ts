@@ -5,15 +5,15 @@
 
 import type { Template } from "@huggingface/jinja";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import { generate, type StopReason } from "./generate.js";
-import type { LoadedModel } from "./loaded-model.js";
-import type { Preset } from "./presets.js";
-import { randomSeed } from "./sampling.js";
-import { HttpError } from "./server-http.js";
-import { TokenLog, type TokenEntry } from "./server-logprobs.js";
-import type { ServerMetrics } from "./server-metrics.js";
-import type { SlotQueue } from "./server-queue.js";
-import type { GenerationRequest } from "./server-validate.js";
+import { generate, type StopReason } from "../runtime/generate.js";
+import type { LoadedModel } from "../runtime/loaded-model.js";
+import type { Preset } from "../runtime/presets.js";
+import { randomSeed } from "../runtime/sampling.js";
+import { HttpError } from "./http.js";
+import { TokenLog, type TokenEntry } from "./logprobs.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { SlotQueue } from "./queue.js";
+import type { GenerationRequest } from "./validate.js";
 
 /** What the routes need from the running server. */
 export interface ServeState {

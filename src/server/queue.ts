@@ -1,8 +1,8 @@
 // The fair queue in front of `dusk serve`'s sequences: N slots (one KV-cache sequence each), a
 // first-in-first-out line of waiting requests bounded by a limit (past it: 429 with Retry-After),
-// and waiters that leave the line when their client goes away. Not generation (server-*.ts).
+// and waiters that leave the line when their client goes away. Not generation (choice.ts).
 
-import { HttpError } from "./server-http.js";
+import { HttpError } from "./http.js";
 
 interface Waiter<T> {
   resolve: (slot: T) => void;

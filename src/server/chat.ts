@@ -3,12 +3,12 @@
 // the chat shape, and JSON or an SSE stream of chat.completion.chunk events ending in [DONE].
 
 import type { ServerResponse } from "node:http";
-import { renderChat } from "./chat-template.js";
-import { checkPromptFits, choiceSeed, runChoice, withSlot, type RequestScope, type ServeState } from "./server-choice.js";
-import { HttpError, sendJson } from "./server-http.js";
-import { chatLogprobs, type TokenEntry } from "./server-logprobs.js";
-import { SseStream } from "./server-sse.js";
-import { chatRequest } from "./server-validate.js";
+import { renderChat } from "../runtime/chat-template.js";
+import { checkPromptFits, choiceSeed, runChoice, withSlot, type RequestScope, type ServeState } from "./choice.js";
+import { HttpError, sendJson } from "./http.js";
+import { chatLogprobs, type TokenEntry } from "./logprobs.js";
+import { SseStream } from "./sse.js";
+import { chatRequest } from "./validate.js";
 
 export async function chatCompletions(state: ServeState, scope: RequestScope, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
   const { model } = state;

@@ -1,9 +1,9 @@
 // TruthfulQA multiple choice (truthfulqa/truthful_qa "multiple_choice", validation, zero-shot):
 // mc2 on the leaderboard, mc1 beside it. The context is the fixed six-pair QA prompt.
 
-import { intListField, invalidValue, stringField, stringListField, type DatasetRow } from "./dataset.js";
-import { argmax, mc1, mc2 } from "./metrics.js";
-import { choiceRequests, logprobsOf, type EvalTask } from "./task.js";
+import { intListField, invalidValue, stringField, stringListField, type DatasetRow } from "../dataset.js";
+import { argmax, mc1, mc2 } from "../metrics.js";
+import { choiceRequests, logprobsOf, type EvalTask } from "../task.js";
 
 /** lm-eval's QA_PROMPT (truthfulqa.py; identical in the v0.4 yaml). */
 export const TRUTHFULQA_QA_PROMPT =

@@ -1,16 +1,16 @@
 // Byte-for-byte prompt goldens, written by hand from the harness's rules (EVAL.md).
 import { describe, expect, it } from "vitest";
-import { FormatError } from "../errors.js";
-import type { DatasetRow } from "./dataset.js";
-import { pythonCapitalize, pythonStrip } from "./python-strings.js";
-import { resolveTasks } from "./registry.js";
-import { arcChallenge } from "./task-arc.js";
-import { gsm8k, GSM8K_STOP_STRINGS } from "./task-gsm8k.js";
-import { hellaswag, hellaswagPreprocess } from "./task-hellaswag.js";
-import { MMLU_SUBJECTS, mmluSubjectTask } from "./task-mmlu.js";
-import { TRUTHFULQA_QA_PROMPT, truthfulqaMc2 } from "./task-truthfulqa.js";
-import { winogrande } from "./task-winogrande.js";
-import { assembleContext } from "./task.js";
+import { FormatError } from "../../errors.js";
+import type { DatasetRow } from "../dataset.js";
+import { pythonCapitalize, pythonStrip } from "../python-strings.js";
+import { resolveTasks } from "../registry.js";
+import { arcChallenge } from "./arc.js";
+import { gsm8k, GSM8K_STOP_STRINGS } from "./gsm8k.js";
+import { hellaswag, hellaswagPreprocess } from "./hellaswag.js";
+import { MMLU_SUBJECTS, mmluSubjectTask } from "./mmlu.js";
+import { TRUTHFULQA_QA_PROMPT, truthfulqaMc2 } from "./truthfulqa.js";
+import { winogrande } from "./winogrande.js";
+import { assembleContext } from "../task.js";
 
 const row = (value: Record<string, unknown>, index = 0): DatasetRow => ({ file: "fixture.parquet", index, value });
 

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { IncomingMessage } from "node:http";
 import { RuntimeError } from "../errors.js";
-import { HttpError } from "./server-http.js";
+import { HttpError } from "./http.js";
 
 /** Checks `Authorization: Bearer KEY` (or `x-api-key: KEY`); undefined `key` lets everyone in. */
 export function checkApiKey(req: IncomingMessage, key: string | undefined): void {
