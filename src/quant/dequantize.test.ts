@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DuskError } from "../errors.js";
 import { tensorType } from "../formats/tensor-types.js";
 import { dequantize } from "./dequantize.js";
-import { readBlockGoldens, sha256 } from "./golden-blocks.js";
+import { errorCode, readBlockGoldens, sha256 } from "./golden-blocks.js";
 
 const goldens = readBlockGoldens();
 
@@ -23,19 +22,10 @@ describe("dequantize matches ggml's dequantize_row_* bit for bit", () => {
 
 describe("dequantize rejects what it cannot read", () => {
   it("names unknown and unsupported types and partial blocks", () => {
-    const codes = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(DuskError);
-        return (e as DuskError).code;
-      }
-      return "none";
-    };
-    expect(codes(() => dequantize("Q9_9", new Uint8Array(4)))).toBe("QUANT_UNKNOWN_TYPE");
-    expect(codes(() => dequantize("IQ2_XXS", new Uint8Array(66)))).toBe("QUANT_UNSUPPORTED_TYPE");
-    expect(codes(() => dequantize("Q4_K", new Uint8Array(143)))).toBe("QUANT_BLOCK_BYTES");
-    expect(codes(() => dequantize("Q6_K", new Uint8Array(210), new Float32Array(255)))).toBe("QUANT_OUTPUT_SIZE");
+    expect(errorCode(() => dequantize("Q9_9", new Uint8Array(4)))).toBe("QUANT_UNKNOWN_TYPE");
+    expect(errorCode(() => dequantize("IQ2_XXS", new Uint8Array(66)))).toBe("QUANT_UNSUPPORTED_TYPE");
+    expect(errorCode(() => dequantize("Q4_K", new Uint8Array(143)))).toBe("QUANT_BLOCK_BYTES");
+    expect(errorCode(() => dequantize("Q6_K", new Uint8Array(210), new Float32Array(255)))).toBe("QUANT_OUTPUT_SIZE");
   });
 
   it("passes the float types through dtype-convert", () => {

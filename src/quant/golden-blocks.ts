@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { DuskError } from "../errors.js";
 
 export interface BlockGoldens {
   cols: number;
@@ -31,4 +32,15 @@ export function readBlockGoldens(): BlockGoldens {
 
 export function sha256(bytes: Uint8Array | Float32Array): string {
   return createHash("sha256").update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).digest("hex");
+}
+
+/** The code of the DuskError `f` throws ("none" when it returns). */
+export function errorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DuskError) return e.code;
+    throw e;
+  }
+  return "none";
 }

@@ -29,6 +29,14 @@ export function roundTripF16(x: number): number {
   return f16Table()[toF16(x)]!;
 }
 
+/** Stores `x` as little-endian f16 at y[o]; returns the value read back (GGML_FP16_TO_FP32). */
+export function putF16(y: Uint8Array, o: number, x: number): number {
+  const h = toF16(x);
+  y[o] = h & 0xff;
+  y[o + 1] = h >>> 8;
+  return f16Table()[h]!;
+}
+
 /** ggml_compute_fp32_to_bf16 on f32 bits. */
 export function f32BitsToBf16Ggml(u: number): number {
   if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 64) & 0xffff;
