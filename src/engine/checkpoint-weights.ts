@@ -1,5 +1,6 @@
-// EngineWeights over real files: an opened checkpoint (HF safetensors, or GGUF in F32/F16/BF16/
-// Q8_0/Q4_0 with Q/K rows un-permuted back to HF order), or a Plan run virtually — the base
+// EngineWeights over real files: an opened checkpoint (HF safetensors, or GGUF in a float type or
+// any block type src/quant dequantizes — Q4_0 … Q8_0, the K-quants, IQ4_NL/XS — with Q/K rows
+// un-permuted back to HF order), or a Plan run virtually — the base
 // model's layers in plan order, with the plan's scale/zero transforms — without building it.
 // Weights are read one layer at a time when the forward pass asks for them.
 
@@ -7,13 +8,13 @@ import { readGgufHParams, readHParams, type HParams, type RopeScalingParams } fr
 import { tensorName, type Architecture, type NameScheme } from "../arch/index.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { dequantize } from "../convert/quantize.js";
 import { unpermuteQK } from "../convert/qk-permute.js";
 import { RuntimeError } from "../errors.js";
 import { toFloat32 } from "../formats/dtype-convert.js";
 import type { TensorTypeInfo } from "../formats/tensor-types.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
+import { canDequantize, DEQUANTIZABLE_TYPES, dequantize } from "../quant/dequantize.js";
 import type { EngineConfig, EngineWeights, LayerWeights, RopeScaling } from "./types.js";
 
 /** A tensor the adapter can fetch: its type, shape and raw bytes on demand. */
@@ -65,9 +66,9 @@ function engineRopeScaling(rs: RopeScalingParams): RopeScaling {
 
 function widen(t: TensorSource, raw: Uint8Array, name: string): Float32Array {
   if (t.type.float) return toFloat32(raw, t.type);
-  if (t.type.name === "Q8_0" || t.type.name === "Q4_0") return dequantize(t.type.name, raw);
-  throw new RuntimeError("engine.tensor-type", `${name} is ${t.type.name}; the engine reads F32, F16, BF16, Q8_0 and Q4_0`, {
-    hint: "run K-quant models with llama.cpp (dusk run), or convert the HF checkpoint instead",
+  if (canDequantize(t.type.name)) return dequantize(t.type.name, raw);
+  throw new RuntimeError("engine.tensor-type", `${name} is ${t.type.name}; the engine reads ${DEQUANTIZABLE_TYPES.join(", ")}`, {
+    hint: "run such models with llama.cpp (dusk run), or convert the HF checkpoint instead",
   });
 }
 
