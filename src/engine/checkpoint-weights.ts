@@ -36,6 +36,7 @@ export function engineConfigFrom(hp: HParams, tied: boolean, arch: Architecture)
     throw new RuntimeError("engine.arch", `the engine runs llama, mistral and qwen2 models, not ${arch.name}`);
   }
   const rs = hp.ropeScaling;
+  if (rs?.type === "longrope") throw new RuntimeError("engine.rope", "the engine does not run LongRoPE scaling yet");
   return {
     vocabSize: hp.vocabSize,
     hiddenSize: hp.hiddenSize,
@@ -50,12 +51,12 @@ export function engineConfigFrom(hp: HParams, tied: boolean, arch: Architecture)
     attentionBias: arch.layer.some((r) => r.role === "q_bias"),
     maxPositions: hp.contextLength,
     // llama3 scaling travels as llama.cpp's per-dimension factors (rope_freqs.weight), never as a type
-    ...(rs && rs.type !== "llama3" ? { ropeScaling: engineRopeScaling(rs) } : {}),
+    ...(rs && (rs.type === "linear" || rs.type === "yarn") ? { ropeScaling: engineRopeScaling({ ...rs, type: rs.type }) } : {}),
     ...(hp.ropeFreqFactors ? { ropeFreqFactors: hp.ropeFreqFactors } : {}),
   };
 }
 
-function engineRopeScaling(rs: RopeScalingParams): RopeScaling {
+function engineRopeScaling(rs: RopeScalingParams & { type: "linear" | "yarn" }): RopeScaling {
   const out: RopeScaling = { type: rs.type, factor: rs.factor };
   if (rs.originalContext !== undefined) out.originalMaxPositions = rs.originalContext;
   if (rs.attentionFactor !== undefined) out.attentionFactor = rs.attentionFactor;
