@@ -9,7 +9,7 @@ export type { MatmulKernel, MatmulPeak } from "./matmul-kernel.js";
 export { logSoftmax, logSumExp, rmsnormForward, linearForward, linearForwardTransposedInput, swigluForward, embeddingForward, transpose } from "./ops.js";
 export { attentionForward } from "./attention.js";
 export type { AttentionShape } from "./attention.js";
-export { ropeInverseFrequencies, ropeTables, applyRope } from "./rope.js";
+export { ropeInverseFrequencies, ropeTables, layerRopeTables, applyRope } from "./rope.js";
 export type { RopeTables } from "./rope.js";
 export { randomWeights, seededNormal, mulberry32 } from "./random-weights.js";
 export type { RandomWeightOptions } from "./random-weights.js";
