@@ -3,6 +3,8 @@
 // matmuls go to the engine's MatmulKernel; these are everything between them.
 // Not for the inference engine (src/engine/ops.ts keeps its own, simpler twins).
 
+import { GELU_A, GELU_C } from "../engine/ops.js";
+
 /** 2^(i−127) for i in [0, 255]: the exponent part of fastExp. */
 const POW2 = new Float64Array(256).map((_, i) => Math.pow(2, i - 127));
 const LOG2E = 1.4426950408889634;
@@ -113,9 +115,6 @@ export function swigluBackwardRows(gu: Float32Array, dact: Float32Array, n: numb
     }
   }
 }
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_A = 0.044715;
 
 /** act [N, F] = gelu_tanh(gate)·up from gu [N, 2F] (gate | up per row). */
 export function gegluRows(gu: Float32Array, n: number, f: number, act: Float32Array): void {
