@@ -28,7 +28,21 @@ export const LAYER_ROLE_FIELDS: Readonly<Record<string, keyof LayerWeights>> = {
   input_layernorm: "attnNorm", q_proj: "wq", k_proj: "wk", v_proj: "wv", o_proj: "wo",
   post_attention_layernorm: "ffnNorm", gate_proj: "wGate", up_proj: "wUp", down_proj: "wDown",
   q_bias: "bq", k_bias: "bk", v_bias: "bv",
+  q_norm: "qNorm", k_norm: "kNorm", post_attention_norm: "postAttnNorm", post_feedforward_norm: "postFfnNorm",
 };
+
+/** Fused roles (Phi-3): the fields whose rows they stack, in order ([q; k; v] and HF's chunk(2) [gate; up]). */
+export const FUSED_ROLE_FIELDS: Readonly<Record<string, readonly (keyof LayerWeights)[]>> = {
+  qkv_proj: ["wq", "wk", "wv"],
+  gate_up_proj: ["wGate", "wUp"],
+};
+
+/** Elements of each field of a fused role under `c` (rows × hidden). */
+export function fusedFieldSizes(c: EngineConfig, role: string): number[] {
+  const D = c.hiddenSize;
+  if (role === "qkv_proj") return [c.numHeads * c.headDim * D, c.numKvHeads * c.headDim * D, c.numKvHeads * c.headDim * D];
+  return [c.intermediateSize * D, c.intermediateSize * D];
+}
 
 export function engineConfigFrom(hp: HParams, tied: boolean, arch: Architecture): EngineConfig {
   if (arch.forward.activation !== "silu" || arch.forward.normWeightOffset !== 0) {
@@ -95,6 +109,21 @@ function weightsFrom(arch: Architecture, scheme: NameScheme, config: EngineConfi
     layer: async (i: number) => {
       const w: Partial<LayerWeights> = {};
       for (const role of arch.layer) {
+        const fused = FUSED_ROLE_FIELDS[role.role];
+        if (fused) {
+          // views into the one fused tensor, no copy
+          const data = (await load(tensorName(role, scheme, i)))!;
+          const sizes = fusedFieldSizes(config, role.role);
+          if (data.length !== sizes.reduce((a, b) => a + b, 0)) {
+            throw new RuntimeError("ENGINE_BAD_WEIGHT", `${tensorName(role, scheme, i)}: ${data.length} elements, expected ${sizes.join(" + ")} (${fused.join(" | ")})`, { hint: "the fused tensor does not match the config's heads and sizes" });
+          }
+          let at = 0;
+          fused.forEach((f, j) => {
+            (w as Record<string, Float32Array>)[f] = data.subarray(at, at + sizes[j]!);
+            at += sizes[j]!;
+          });
+          continue;
+        }
         const field = LAYER_ROLE_FIELDS[role.role];
         if (!field) continue;
         const name = tensorName(role, scheme, i);

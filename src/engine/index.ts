@@ -19,4 +19,4 @@ export type { LayerGrads } from "./backward.js";
 export { attentionBackward } from "./attention-backward.js";
 export { nextTokenLossAndGradients } from "./loss-backward.js";
 export type { ModelGrads } from "./loss-backward.js";
-export { checkpointWeights, planWeights, engineConfigFrom, LAYER_ROLE_FIELDS } from "./checkpoint-weights.js";
+export { checkpointWeights, planWeights, engineConfigFrom, LAYER_ROLE_FIELDS, FUSED_ROLE_FIELDS, fusedFieldSizes } from "./checkpoint-weights.js";
