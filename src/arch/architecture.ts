@@ -18,6 +18,8 @@ export interface TensorRole {
   residualOutput?: boolean;
   /** 1-D tensors stay f32 in GGUF, as llama.cpp's converter keeps them */
   keepF32?: boolean;
+  /** an RMSNorm gain: families with `normWeightOffset` store it as w − 1 (the converter adds 1) */
+  norm?: boolean;
 }
 
 export interface Architecture {
