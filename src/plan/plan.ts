@@ -185,10 +185,11 @@ function uniqueRefs(recipe: Recipe): string[] {
 
 function indexSource(header: SourceHeader): IndexedSource {
   const scheme: NameScheme = header.format === "gguf" ? "gguf" : "hf";
+  const arch = architectureByName(header.arch);
   const layers = new Map<number, Map<string, HeaderTensor>>();
   const others = new Map<string, HeaderTensor>();
   for (const t of header.tensors) {
-    const parsed = parseLayerTensorName(t.name, scheme);
+    const parsed = parseLayerTensorName(t.name, scheme, arch);
     if (!parsed) {
       others.set(t.name, t);
       continue;
