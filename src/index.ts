@@ -31,5 +31,6 @@ export * from "./convert/quantize.js";
 export * from "./tokenizer/index.js";
 export * from "./fixtures/corpus.js";
 export * from "./runtime/index.js";
+export * from "./server/index.js";
 export * from "./train/index.js";
 export * from "./analyze/index.js";

@@ -51,14 +51,18 @@ export function linearForwardTransposedInput(
   return y;
 }
 
-/** HF LlamaRMSNorm in f32: y = x · rsqrt(mean(x²) + eps) · w. Returns y [T,D] and 1/rms [T]. */
+/** HF LlamaRMSNorm in f32: y = x · rsqrt(mean(x²) + eps) · w, or · (1 + w) with `offset` 1 (HF
+ * Gemma's stored gains). Rows of `dim` (per-head q/k norms pass T·heads rows of headDim).
+ * Returns y [T,D] and 1/rms [T]. */
 export function rmsnormForward(
   x: Float32Array,
   weight: Float32Array,
   tokens: number,
   dim: number,
   eps: number,
+  offset: 0 | 1 = 0,
 ): { y: Float32Array; invRms: Float32Array } {
+  const w = normGain(weight, offset);
   const y = new Float32Array(tokens * dim);
   const invRms = new Float32Array(tokens);
   for (let t = 0; t < tokens; t++) {
@@ -67,9 +71,41 @@ export function rmsnormForward(
     for (let i = 0; i < dim; i++) ss += x[o + i]! * x[o + i]!;
     const r = Math.fround(1 / Math.sqrt(ss / dim + eps));
     invRms[t] = r;
-    for (let i = 0; i < dim; i++) y[o + i] = weight[i]! * Math.fround(x[o + i]! * r);
+    for (let i = 0; i < dim; i++) y[o + i] = w[i]! * Math.fround(x[o + i]! * r);
   }
   return { y, invRms };
+}
+
+/** The gain a norm multiplies by: the stored weight, or f32(1 + w) for offset 1 (as HF Gemma). */
+export function normGain(weight: Float32Array, offset: 0 | 1 | undefined): Float32Array {
+  if (!offset) return weight;
+  const g = new Float32Array(weight.length);
+  for (let i = 0; i < g.length; i++) g[i] = 1 + weight[i]!;
+  return g;
+}
+
+/** √(2/π) and the cubic coefficient of gelu's tanh approximation (HF gelu_pytorch_tanh). */
+export const GELU_C = Math.sqrt(2 / Math.PI);
+export const GELU_A = 0.044715;
+
+/** GeGLU with the tanh approximation: gelu(gate) · up, elementwise over [T, intermediate]. */
+export function gegluForward(gate: Float32Array, up: Float32Array): Float32Array {
+  const out = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i]!;
+    out[i] = 0.5 * g * (1 + Math.tanh(GELU_C * (g + GELU_A * g * g * g))) * up[i]!;
+  }
+  return out;
+}
+
+/** The gated MLP activation of `c`: silu (SwiGLU) or gelu_tanh (GeGLU). */
+export function gatedActivation(activation: "silu" | "gelu_tanh" | undefined, gate: Float32Array, up: Float32Array): Float32Array {
+  return activation === "gelu_tanh" ? gegluForward(gate, up) : swigluForward(gate, up);
+}
+
+/** z ← cap·tanh(z/cap) in place (Gemma 2's logit softcapping). */
+export function softcapInPlace(z: Float32Array, cap: number): void {
+  for (let i = 0; i < z.length; i++) z[i] = cap * Math.tanh(z[i]! / cap);
 }
 
 /** SwiGLU activation: silu(gate) · up, elementwise over [T, intermediate]. */
@@ -87,13 +123,15 @@ export function addInPlace(x: Float32Array, delta: Float32Array): void {
   for (let i = 0; i < x.length; i++) x[i]! += delta[i]!;
 }
 
-/** Rows of the embedding table [vocab, D] for each token → [T, D]. Tokens must be checked first. */
-export function embeddingForward(table: Float32Array, tokens: ArrayLike<number>, dim: number): Float32Array {
+/** Rows of the embedding table [vocab, D] for each token → [T, D], times `scale` when given
+ * (Gemma's √D). Tokens must be checked first. */
+export function embeddingForward(table: Float32Array, tokens: ArrayLike<number>, dim: number, scale?: number): Float32Array {
   const x = new Float32Array(tokens.length * dim);
   for (let t = 0; t < tokens.length; t++) {
     const id = tokens[t]!;
     x.set(table.subarray(id * dim, id * dim + dim), t * dim);
   }
+  if (scale !== undefined) for (let i = 0; i < x.length; i++) x[i]! *= scale;
   return x;
 }
 

@@ -79,9 +79,9 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   const tensors: TensorOp[] = [];
   const baseLayer0 = sources[0]!.layers.get(0) ?? new Map<string, HeaderTensor>();
 
-  const op = (name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number }): TensorOp => {
+  const op = (name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number; template: string }): TensorOp => {
     const type = chooseType(scheme, t, outType);
-    const transform = chooseTransform(t, type, factor, sources[source]!.header.ref);
+    const transform = chooseTransform(t, type, factor, sources[source]!.header.ref, gainOffset(arch, scheme, layer ? layer.template : name));
     const info = tensorType(type)!;
     const byteLength = type === t.type ? t.byteLength : (t.byteLength / tensorType(t.type)!.blockBytes) * info.blockBytes;
     return {
@@ -122,7 +122,7 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
       }
       checkSameShape(ref, t, base.ref, src.header.ref);
       const outName = layerTensorName(template, out);
-      tensors.push(op(outName, l.source, t, resolveScale(recipe, l.slice, indexInSlice, hfName(name)), { out, base: l.layer }));
+      tensors.push(op(outName, l.source, t, resolveScale(recipe, l.slice, indexInSlice, hfName(name)), { out, base: l.layer, template }));
     }
     if (tensorsOfLayer) {
       for (const template of tensorsOfLayer.keys()) {
@@ -233,15 +233,26 @@ function chooseType(scheme: NameScheme, t: HeaderTensor, outType: string | undef
   return outType;
 }
 
-function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string): TensorTransform {
-  if (factor === 0) return { kind: "zero" };
+/**
+ * 1 for an RMSNorm gain stored as g − 1 (an HF checkpoint of a (1 + w) family: Gemma): a scale
+ * applies to the gain, so LLaMA-Pro's zeroed post norm is stored as −1; 0 otherwise (a GGUF
+ * stores the gain itself).
+ */
+function gainOffset(arch: Architecture, scheme: NameScheme, nameOrTemplate: string): number {
+  if (scheme !== "hf" || arch.forward.normWeightOffset !== 1) return 0;
+  const role = [...arch.preLayer, ...arch.layer, ...arch.postLayer].find((r) => r.hf === nameOrTemplate);
+  return role?.norm ? 1 : 0;
+}
+
+function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string, offset = 0): TensorTransform {
+  if (factor === 0 && offset === 0) return { kind: "zero" };
   if (factor !== 1) {
     if (!tensorType(t.type)?.float) {
       throw new PlanError("plan.scale-quantized", `${ref}: cannot scale ${t.name} by ${factor}: it is stored as ${t.type}`, {
         hint: "scaling needs a float tensor (F32/F16/BF16); scale 0 (zeroing) works on every type",
       });
     }
-    return { kind: "scale", factor };
+    return offset === 0 ? { kind: "scale", factor } : { kind: "scale", factor, offset };
   }
   return type === t.type ? { kind: "copy" } : { kind: "convert" };
 }

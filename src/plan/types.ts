@@ -26,8 +26,11 @@ export interface SourceHeader {
 export type TensorTransform =
   /** byte-for-byte (any type, quantized included) */
   | { kind: "copy" }
-  /** element-wise multiply (float types only), then store as `type` */
-  | { kind: "scale"; factor: number }
+  /**
+   * element-wise multiply (float types only), then store as `type`. With `offset` (an RMSNorm gain
+   * stored as g − offset, HF Gemma's (1 + w)), the gain is scaled: v ← (v + offset)·factor − offset.
+   */
+  | { kind: "scale"; factor: number; offset?: number }
   /** all-zero bytes: zero in every ggml and float type */
   | { kind: "zero" }
   /** float type change only */
