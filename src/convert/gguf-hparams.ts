@@ -3,6 +3,7 @@
 
 import type { Architecture } from "../arch/architecture.js";
 import type { HParams } from "../arch/hparams.js";
+import { ggufLayerTypes, llamaCppPeriodFor } from "../arch/layer-types.js";
 import { RecipeError } from "../errors.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { parseQuantFtype, QUANT_FTYPES } from "../quant/ftypes.js";
@@ -85,9 +86,25 @@ export function hparamsKv(arch: Architecture, hp: HParams, name: string, outType
       case "rope.scaling.attn_factor": if (hp.ropeScaling?.type === "longrope") f32(key, hp.ropeScaling.attentionFactor); break;
     }
   }
+  stackPeriodKey(kv, a, arch, hp);
   // the converter writes it for every output type, quantized or not
   kv.set("general.quantization_version", ggufValue.u32(2));
   return kv;
+}
+
+/**
+ * dusk's addition for stacks: llama.cpp slides by position, so when the layers' trained kinds
+ * (config layer_types) differ from what the family's period gives but follow another period, that
+ * period is written (`<arch>.attention.sliding_window_pattern`) and llama.cpp computes the trained
+ * kinds. An unstacked checkpoint's kinds follow the default: nothing is written, as the reference.
+ */
+function stackPeriodKey(kv: GgufKv, a: string, arch: Architecture, hp: HParams): void {
+  if (arch.slidingWindow?.ggufPeriod === undefined || !hp.layerTypes) return;
+  const window = kv.get(`${a}.attention.sliding_window`);
+  const computed = ggufLayerTypes(arch, hp.numLayers, undefined, window?.type === 4 ? window.value : undefined);
+  if (!computed || computed.every((k, i) => k === hp.layerTypes![i])) return;
+  const p = llamaCppPeriodFor(hp.layerTypes);
+  if (p !== undefined) kv.set(`${a}.attention.sliding_window_pattern`, ggufValue.u32(p));
 }
 
 /** TextModel's rope scaling keys: type and factor for linear and yarn, yarn's extras when set. */

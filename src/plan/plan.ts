@@ -2,7 +2,7 @@
 // made from headers is made here, so a bad layer range or a shape mismatch is reported before a
 // single byte is read or written.
 
-import { architectureByName, ggufToHfName, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
+import { architectureByName, ggufToHfName, llamaCppPeriodFor, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
 import { PlanError, RecipeError } from "../errors.js";
 import { tensorType } from "../formats/tensor-types.js";
 import { LIMITS } from "../limits.js";
@@ -10,7 +10,8 @@ import { recipeLayers, resolveNonLayerScale, resolveScale } from "../recipe/inde
 import type { Recipe } from "../recipe/recipe.js";
 import { outputConfig, ggufUpdates, resolveOutputType } from "./plan-config.js";
 import { layoutMetrics } from "./metrics.js";
-import type { Plan, PlannedLayer, SourceHeader, TensorOp, TensorTransform } from "./types.js";
+import { attentionScaleWarning, planAttention, positionRuleWarning, sourceLayerKinds } from "./position-rule.js";
+import type { Plan, PlannedLayer, PlanWarning, SourceHeader, TensorOp, TensorTransform } from "./types.js";
 
 export interface PlanOptions {
   /** float type for float tensors: `F32` | `F16` | `BF16` (or torch names); default: keep */
@@ -170,8 +171,31 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
     metrics,
     recipe,
   };
-  if (base.format === "safetensors") plan.config = outputConfig(arch, base, layers, outType, untie !== undefined);
-  else plan.ggufUpdates = ggufUpdates(arch, base, layers.length, outType);
+  // sliding vs full attention: each layer's trained kind, and what llama.cpp computes by position
+  const kinds = sources.map((s) => sourceLayerKinds(arch, s.header));
+  const trained = kinds.every((k) => k !== undefined) ? layers.map((l) => kinds[l.source]![l.layer]!) : undefined;
+  const warnings: PlanWarning[] = [];
+  let ggufPeriod = arch.slidingWindow?.ggufPeriod;
+  if (base.format === "safetensors") {
+    const out = outputConfig(arch, base, layers, outType, untie !== undefined, trained, sources.map((s) => s.header));
+    plan.config = out.config;
+    warnings.push(...out.warnings);
+    // dusk convert writes a period that reproduces the trained kinds, when one does
+    if (trained && ggufPeriod !== undefined) ggufPeriod = llamaCppPeriodFor(trained) ?? ggufPeriod;
+  } else {
+    const out = ggufUpdates(arch, base, layers.length, outType, trained);
+    plan.ggufUpdates = out.updates;
+    ggufPeriod = out.period;
+  }
+  const attention = planAttention(arch, layers, kinds, ggufPeriod);
+  if (attention) {
+    plan.attention = attention;
+    const w = positionRuleWarning(arch, attention, recipe, kinds, refs, base.format === "gguf");
+    if (w) warnings.push(w);
+  }
+  const scale = attentionScaleWarning(arch, base, layers.length);
+  if (scale) warnings.push(scale);
+  if (warnings.length > 0) plan.warnings = warnings;
   return plan;
 }
 
