@@ -45,6 +45,39 @@ export interface SlidingWindowScheme {
   ggufNeedsWindowKey?: boolean;
 }
 
+/**
+ * The model keys a converter class writes, in its order (src/convert/gguf-keys.ts writes each from
+ * HParams; a key whose value is absent is skipped). `general` is general.type + general.name.
+ */
+export type GgufKeyName =
+  | "general" | "block_count" | "context_length" | "embedding_length" | "feed_forward_length" | "attention.head_count"
+  | "attention.head_count_kv" | "rope.scaling" | "rope.freq_base" | "rope.freq_base_swa" | "attention.layer_norm_rms_epsilon"
+  | "attention.key_value_length" | "file_type" | "vocab_size" | "rope.dimension_count" | "attn_logit_softcapping"
+  | "final_logit_softcapping" | "attention.sliding_window" | "attention.sliding_window_or_0"
+  | "rope.scaling.original_context_length" | "rope.scaling.attn_factor";
+
+export interface ConverterFacts {
+  /** model keys in the order the converter class writes them */
+  keys: readonly GgufKeyName[];
+  /** llama3 rope scaling becomes the `rope_freqs.weight` tensor (Llama); without it, it is refused */
+  ropeFreqsTensor: boolean;
+  /** its Llama class's set_vocab steps: add_prefix_space → add_space_prefix, and vocab-size quirks */
+  llamaVocab: boolean;
+  /** set_vocab steps of its own */
+  vocab?: {
+    /** writes tokenizer.ggml.add_space_prefix = false after the special vocabulary (Gemma's SentencePiece path) */
+    noSpacePrefix?: boolean;
+    /** special ids set when the tokenizer files leave them unset (Gemma: eot 107) */
+    fixedSpecialIds?: Readonly<Record<string, number>>;
+    /** Phi-3's own SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
+    phi3?: boolean;
+  };
+  /** HF tensors the converter leaves out (Gemma: a stored lm_head, tied in llama.cpp) */
+  skipTensors?: readonly string[];
+  /** Gemma 3: embedding rows past the tokenizer's vocabulary are dropped */
+  trimEmbeddingToVocab?: boolean;
+}
+
 export interface Architecture {
   /** dusk's family name */
   name: string;
@@ -93,15 +126,8 @@ export interface Architecture {
   llamaCppScaleLayerCount?: number;
   /** `rope_scaling` of type longrope/su: LongRoPE factor tensors and an attention factor (Phi-3) */
   longRope?: boolean;
-  /** what llama.cpp's converter class for this family writes beyond the shared keys */
-  converter?: {
-    /** `<arch>.vocab_size` and `<arch>.rope.dimension_count` (its Llama class writes them; Qwen2's does not) */
-    vocabAndRopeDimKeys: boolean;
-    /** llama3 rope scaling becomes the `rope_freqs.weight` tensor (Llama); without it, it is refused */
-    ropeFreqsTensor: boolean;
-    /** its Llama class's set_vocab steps: add_prefix_space → add_space_prefix, and vocab-size quirks */
-    llamaVocab: boolean;
-  };
+  /** what llama.cpp's converter class for this family does (src/convert follows it) */
+  converter: ConverterFacts;
   /** forward-pass facts the engine and converter need */
   forward: {
     activation: "silu" | "gelu_tanh";

@@ -24,6 +24,7 @@ import { healCommand } from "./heal.js";
 import { trainCommand } from "./train.js";
 import { analyzeCommand } from "./analyze.js";
 import { searchCommand } from "./search.js";
+import { quantizeCommand } from "./quantize.js";
 
 export { VERSION } from "./version.js";
 
@@ -39,6 +40,7 @@ export const commands: Record<string, AnyCommand> = {
   chat: chatCommand,
   presets: presetsCommand,
   convert: convertCommand,
+  quantize: quantizeCommand,
   eval: evalCommand,
   ppl: pplCommand,
   compare: compareCommand,

@@ -3,13 +3,14 @@
 // deterministic tokenizer of the generated test models.
 
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
-import { tokenizerToGguf, type GgufTokenizerKv, type TokenizerFiles } from "./gguf-tokenizer.js";
+import { tokenizerToGguf, type FamilyVocab, type GgufTokenizerKv, type TokenizerFiles } from "./gguf-tokenizer.js";
 
 export {
   preTokenizerHash,
   preTokenizerNameForHash,
   tokenizerToGguf,
   TokenType,
+  type FamilyVocab,
   type GgufTokenizerKv,
   type TokenizerFiles,
   type TokenizerToGgufOptions,
@@ -64,8 +65,10 @@ export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
 }
 
 /** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
-export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean }): GgufKv {
-  return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
+export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean; family?: FamilyVocab }): GgufKv {
+  return tokenizerKvToGguf(tokenizerToGguf(files, {
+    vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }), ...(opts.family ? { family: opts.family } : {}),
+  }));
 }
 export { buildTinyByteBpe } from "./tiny-byte-bpe.js";
 export { hfTokenizerFromGguf, spmMerges } from "./gguf-to-hf.js";

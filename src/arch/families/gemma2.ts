@@ -4,7 +4,7 @@
 // `post_attention_norm` and `post_ffw_norm`; the converter drops a stored lm_head.
 
 import type { Architecture } from "../architecture.js";
-import { GEMMA } from "./gemma.js";
+import { GEMMA, GEMMA_KEYS } from "./gemma.js";
 import { LLAMA_ATTENTION, layerNorm, mlp, withoutQkPermute } from "./roles.js";
 
 /** Gemma 2's norms and MLP: the HF `post_attention_layernorm` is the post-attention norm here. */
@@ -33,5 +33,10 @@ export const GEMMA2: Architecture = {
   slidingWindow: { hf: "period", period: 2, ggufPeriod: 2 },
   // Gemma 2 27B has 46 layers
   llamaCppScaleLayerCount: 46,
+  converter: {
+    ...GEMMA.converter,
+    keys: [...GEMMA_KEYS, "attn_logit_softcapping", "final_logit_softcapping", "attention.sliding_window"],
+    vocab: { noSpacePrefix: true },
+  },
   forward: { ...GEMMA.forward, sandwichNorms: true },
 };

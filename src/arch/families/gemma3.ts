@@ -6,7 +6,7 @@
 
 import type { Architecture } from "../architecture.js";
 import { GEMMA2, GEMMA2_MLP } from "./gemma2.js";
-import { EMBED, LLAMA_ATTENTION, NORM, QK_NORMS, withHfPrefix, withoutQkPermute } from "./roles.js";
+import { EMBED, LLAMA_ATTENTION, NORM, QK_NORMS, TEXT_MODEL_KEYS, withHfPrefix, withoutQkPermute } from "./roles.js";
 
 /** transformers' Gemma3TextConfig defaults: google/gemma-3-4b-it's text_config names only 6 keys */
 const GEMMA3_TEXT_DEFAULTS = {
@@ -30,6 +30,11 @@ export const GEMMA3: Architecture = {
   slidingWindow: { hf: "period", period: 6, periodKey: "sliding_window_pattern", ggufPeriod: 6, ggufNeedsWindowKey: true },
   // Gemma 3 27B has 62 layers
   llamaCppScaleLayerCount: 62,
+  // TextModel's keys, then its own: final softcap (when set) and the window
+  converter: {
+    keys: [...TEXT_MODEL_KEYS, "final_logit_softcapping", "attention.sliding_window"],
+    ropeFreqsTensor: false, llamaVocab: false, vocab: { noSpacePrefix: true }, trimEmbeddingToVocab: true,
+  },
   forward: { ...GEMMA2.forward, qkNorm: true },
 };
 

@@ -2,7 +2,7 @@
 // permuted for llama.cpp's rotary layout, llama3 RoPE scaling as the rope_freqs tensor.
 
 import type { Architecture } from "../architecture.js";
-import { EMBED, HEAD, LLAMA_LAYER, NORM } from "./roles.js";
+import { EMBED, HEAD, LLAMA_LAYER, NORM, TEXT_MODEL_KEYS } from "./roles.js";
 
 export const LLAMA: Architecture = {
   name: "llama",
@@ -16,6 +16,6 @@ export const LLAMA: Architecture = {
   postLayer: [NORM, HEAD],
   tied: { head: "lm_head", embedding: "embed_tokens", hfConfigKey: "tie_word_embeddings", defaultTied: false },
   perLayerConfigKeys: ["layer_types"],
-  converter: { vocabAndRopeDimKeys: true, ropeFreqsTensor: true, llamaVocab: true },
+  converter: { keys: [...TEXT_MODEL_KEYS, "vocab_size", "rope.dimension_count"], ropeFreqsTensor: true, llamaVocab: true },
   forward: { activation: "silu", normWeightOffset: 0, scaleEmbeddings: false, qkNorm: false, sandwichNorms: false },
 };

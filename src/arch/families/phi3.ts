@@ -25,5 +25,13 @@ export const PHI3: Architecture = {
   ],
   slidingWindow: { hf: "all" },
   longRope: true,
-  converter: { vocabAndRopeDimKeys: false, ropeFreqsTensor: false, llamaVocab: false },
+  // Phi3MiniModel's own order; the LongRoPE attention factor comes first (written with the tensors)
+  converter: {
+    keys: [
+      "rope.scaling.attn_factor", "general", "context_length", "rope.scaling.original_context_length", "embedding_length",
+      "feed_forward_length", "block_count", "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon",
+      "rope.dimension_count", "rope.freq_base", "file_type", "attention.sliding_window_or_0",
+    ],
+    ropeFreqsTensor: false, llamaVocab: false, vocab: { phi3: true },
+  },
 };

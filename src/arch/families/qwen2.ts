@@ -3,7 +3,7 @@
 
 import type { Architecture } from "../architecture.js";
 import { LLAMA } from "./llama.js";
-import { attn, LLAMA_LAYER, withoutQkPermute } from "./roles.js";
+import { attn, LLAMA_LAYER, TEXT_MODEL_KEYS, withoutQkPermute } from "./roles.js";
 
 export const QWEN2: Architecture = {
   ...LLAMA,
@@ -19,5 +19,5 @@ export const QWEN2: Architecture = {
   ]),
   perLayerConfigKeys: ["layer_types"],
   slidingWindow: { hf: "maxWindowLayers" },
-  converter: { vocabAndRopeDimKeys: false, ropeFreqsTensor: false, llamaVocab: false },
+  converter: { keys: TEXT_MODEL_KEYS, ropeFreqsTensor: false, llamaVocab: false },
 };

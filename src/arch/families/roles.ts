@@ -1,7 +1,7 @@
 // Building blocks of the family tables: tensor roles named after what they do (the engine maps
 // each role to a weight field), with each family's HF and GGUF names. Data, not code paths.
 
-import type { TensorRole } from "../architecture.js";
+import type { GgufKeyName, TensorRole } from "../architecture.js";
 
 type Extra = Partial<TensorRole>;
 
@@ -68,3 +68,10 @@ export function withoutQkPermute(roles: readonly TensorRole[]): TensorRole[] {
 export function withHfPrefix(roles: readonly TensorRole[], prefix: string): TensorRole[] {
   return roles.map((r) => ({ ...r, hf: `${prefix}${r.hf}` }));
 }
+
+/** TextModel.set_gguf_parameters' keys in its order (Llama, Qwen2/3 and Gemma 3 start from these) */
+export const TEXT_MODEL_KEYS: readonly GgufKeyName[] = [
+  "general", "block_count", "context_length", "embedding_length", "feed_forward_length", "attention.head_count",
+  "attention.head_count_kv", "rope.scaling", "rope.freq_base", "rope.freq_base_swa", "attention.layer_norm_rms_epsilon",
+  "attention.key_value_length", "file_type",
+];
