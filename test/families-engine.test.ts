@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkpointHeader, openCheckpoint, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
+import { checkpointHeader, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
 import { checkpointWeights, planWeights, nextTokenLossAndGradients, tokenLogprobs } from "../src/engine/index.js";
 import { defaultCorpus } from "../src/fixtures/corpus.js";
 import { writeTinyFamilyModel, type TinyFamilyName } from "../src/fixtures/tiny-family.js";
@@ -14,7 +14,7 @@ import { makePlan } from "../src/plan/plan.js";
 import { expandRecipe, idusRecipe } from "../src/recipe/index.js";
 import { heal } from "../src/train/index.js";
 import { readTensorBytes, runCli, tempDirs } from "./helpers/cli.js";
-import { tinyTokenizer, tinyTokenizerFiles } from "./helpers/models.js";
+import { tinyTokenizer, tinyTokenizerFiles, withCheckpoint } from "./helpers/models.js";
 
 const FAMILIES: TinyFamilyName[] = ["qwen3", "gemma", "gemma2", "gemma3", "gemma3-multimodal", "phi3", "phi3-longrope", "phi4-mini"];
 const POST_NORM = new Set<TinyFamilyName>(["gemma2", "gemma3", "gemma3-multimodal"]);
@@ -38,15 +38,6 @@ beforeAll(async () => {
   tokens = hf.encode(TEXT.slice(5000, 5400)).ids.slice(0, 40);
 });
 afterAll(() => dirs.cleanup());
-
-async function withCheckpoint<T>(path: string, f: (c: Checkpoint) => Promise<T>, ref?: string): Promise<T> {
-  const c = await openCheckpoint(path, ref);
-  try {
-    return await f(c);
-  } finally {
-    await c.close();
-  }
-}
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;
