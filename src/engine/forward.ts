@@ -177,7 +177,7 @@ export function layerForward(
   const n2T = transpose(n2.y, T, D); // [D, T], shared by gate and up
   const gate = linearForwardTransposedInput(kernel, n2T, w.wGate, T, D, F);
   const up = linearForwardTransposedInput(kernel, n2T, w.wUp, T, D, F);
-  const act = gatedActivation(c.activation, gate, up);
+  const act = gatedActivation(c, gate, up);
   let y = linearForward(kernel, act, w.wDown, T, F, D);
   if (c.sandwichNorms) {
     const pn = rmsnormForward(y, w.postFfnNorm!, T, D, eps, off);
