@@ -57,7 +57,8 @@ export function readGgufHParams(arch: Architecture, kv: GgufKv, file: string): H
   if (rotary !== undefined && rotary !== hp.headDim) hp.rotaryDim = rotary;
   if (arch.longRope) hp.originalContextLength = num("rope.scaling.original_context_length", hp.contextLength);
   // which layers slide: by position, as llama.cpp (a number-valued pattern key changes the period)
-  const window = optional("attention.sliding_window");
+  // Phi-4's converter writes 0 ("no window"), as llama.cpp reads it
+  const window = ggufGetNumber(kv, `${a}.attention.sliding_window`, file) === 0 ? undefined : optional("attention.sliding_window");
   const periodValue = kv.get(`${a}.attention.sliding_window_pattern`);
   const period = periodValue !== undefined && periodValue.type !== 9 ? ggufGetNumber(kv, `${a}.attention.sliding_window_pattern`, file) : undefined;
   const layerTypes = ggufLayerTypes(arch, hp.numLayers, period, window);

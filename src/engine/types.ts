@@ -54,6 +54,9 @@ export interface EngineConfig {
   // ---- family features (absent = Llama behaviour) ----
   /** MLP activation of gate (default silu; Gemma: gelu with the tanh approximation). */
   activation?: "silu" | "gelu_tanh";
+  /** forward only: gelu as llama.cpp's CPU kernel computes it, from a table over f16 inputs
+   * (ops.ts geluF16), for cross-checks that should agree to float rounding; HF's gelu otherwise. */
+  geluF16Table?: boolean;
   /** 1 when RMSNorm gains are stored as w − 1 and the norm multiplies by (1 + w) (HF Gemma; a GGUF
    * stores 1 + w already, so 0 there). Applies to every norm, q/k norms included. */
   normWeightOffset?: 0 | 1;

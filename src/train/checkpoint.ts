@@ -39,8 +39,11 @@ async function writeTensors(dir: string, file: string, specs: readonly Safetenso
 
 /** Writes the model's weights (sharded past `shardBytes`), config.json and side files into `dir`. */
 export async function writeModelFiles(dir: string, m: TrainModel, shardBytes = DEFAULT_SHARD_BYTES): Promise<string[]> {
-  const specs = m.tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape }));
+  const passthrough = new Map((m.passthrough ?? []).map((t) => [t.name, t]));
+  const specs = [...m.tensors, ...passthrough.values()].map((t) => ({ name: t.name, type: t.type, shape: t.shape }));
   const bytesOf = (name: string): Uint8Array => {
+    const raw = passthrough.get(name);
+    if (raw) return raw.bytes;
     const t = m.tensors.find((x) => x.name === name)!;
     return fromFloat32(tensorView(m.layout, m.params, t), t.type);
   };
@@ -94,6 +97,7 @@ export interface CheckpointInput {
 export function checkpointBytes(m: TrainModel, g: GradLayout, extra: ExtraFiles): number {
   let n = 1 << 20; // headers, config, state
   for (const t of m.tensors) n += t.size * t.type.blockBytes;
+  for (const t of m.passthrough ?? []) n += t.bytes.byteLength;
   n += 12 * g.total;
   for (const d of [...m.sideFiles.values(), ...extra.values()]) n += typeof d === "string" ? Buffer.byteLength(d) : d.byteLength;
   return n;

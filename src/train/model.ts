@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { ggufToHfName, tensorName, type Architecture } from "../arch/index.js";
+import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkpointWeights, FUSED_ROLE_FIELDS, LAYER_ROLE_FIELDS, planWeights, type EngineConfig, type EngineWeights } from "../engine/index.js";
 import { tinyHfConfig } from "../fixtures/tiny-model.js";
@@ -30,6 +31,13 @@ export interface ModelTensor {
   size: number;
 }
 
+export interface PassthroughTensor {
+  name: string;
+  type: TensorTypeInfo;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
 /** A tensor's values as a view of `data` (the params, or a buffer in their layout). */
 export function tensorView(layout: ParamLayout, data: Float32Array, t: ModelTensor): Float32Array {
   const o = layout.specs[t.spec]!.offset;
@@ -44,6 +52,8 @@ export interface TrainModel {
   params: Float32Array;
   /** output tensors in the order they are written */
   tensors: ModelTensor[];
+  /** another modality's tensors (Gemma 3's vision tower and projector): never trained, written back byte for byte */
+  passthrough?: PassthroughTensor[];
   /** config.json of the output */
   hfConfig: Record<string, unknown>;
   /** tokenizer and other side files, by file name */
@@ -92,11 +102,25 @@ async function fromWeights(weights: EngineWeights, arch: Architecture, shared: b
   return { layout, params };
 }
 
-/** Orders the layout's tensors as `order` lists them (names → dtype), refusing non-float types. */
+/** Whether `name` belongs to another modality the family carries (a vision tower, its projector). */
+function otherModality(arch: Architecture, name: string): boolean {
+  return arch.hfOtherModalities?.some((p) => name.startsWith(p)) ?? false;
+}
+
+/** Another modality's tensors of `order`, read as they are stored. */
+async function passthroughTensors(arch: Architecture, order: readonly { name: string; type: string; shape: number[] }[], read: (name: string) => Promise<Uint8Array>): Promise<PassthroughTensor[]> {
+  const out: PassthroughTensor[] = [];
+  for (const t of order) if (otherModality(arch, t.name)) out.push({ name: t.name, type: tensorType(t.type)!, shape: t.shape, bytes: await read(t.name) });
+  return out;
+}
+
+/** Orders the layout's tensors as `order` lists them (names → dtype), refusing non-float types;
+ * another modality's tensors are left to passthroughTensors. */
 function outputTensors(arch: Architecture, layout: ParamLayout, order: readonly { name: string; type: string }[], file: string): ModelTensor[] {
   const byName = hfNames(arch, layout);
   const out: ModelTensor[] = [];
   for (const t of order) {
+    if (otherModality(arch, t.name)) continue;
     const place = byName.get(t.name);
     if (place === undefined) {
       throw new TrainError("TRAIN_UNKNOWN_TENSOR", `${file}: tensor ${t.name} is not part of a ${arch.name} model as dusk trains it`, {
@@ -132,11 +156,16 @@ export async function loadModelForTraining(path: string, opts: { shared: boolean
   try {
     if (c.format === "gguf") return await fromGguf(c, opts.shared);
     const { layout, params } = await fromWeights(checkpointWeights(c), c.arch, opts.shared);
-    const tensors = outputTensors(c.arch, layout, [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type.name })), c.path);
+    const order = [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type.name, shape: t.shape }));
+    const tensors = outputTensors(c.arch, layout, order, c.path);
+    const passthrough = await passthroughTensors(c.arch, order, (name) => {
+      const t = c.tensors.get(name)!;
+      return t.source.read(t.offset, t.byteLength);
+    });
     const recipe = await readStackRecipe(c.path);
     return {
       config: layout.config, arch: c.arch, layout, params, tensors, hfConfig: { ...c.config! },
-      sideFiles: await readSideFiles(c.sideFiles), base: c.ref, ...(recipe ? { recipe } : {}),
+      sideFiles: await readSideFiles(c.sideFiles), base: c.ref, ...(recipe ? { recipe } : {}), ...(passthrough.length ? { passthrough } : {}),
     };
   } finally {
     await c.close();
@@ -151,7 +180,16 @@ export async function planModelForTraining(plan: Plan, checkpoints: readonly Che
   const base = checkpoints[plan.configSource]!;
   const { layout, params } = await fromWeights(planWeights(plan, checkpoints), base.arch, opts.shared);
   const tensors = outputTensors(base.arch, layout, plan.tensors.map((t) => ({ name: t.name, type: t.type })), "the plan");
+  const buffers = newChunkBuffers();
+  const passthrough = await passthroughTensors(base.arch, plan.tensors, async (name) => {
+    const op = plan.tensors.find((t) => t.name === name)!;
+    const out = new Uint8Array(op.byteLength);
+    let at = 0;
+    await streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, async (chunk) => void (out.set(chunk, at), (at += chunk.byteLength)), buffers);
+    return out;
+  });
   return {
+    ...(passthrough.length ? { passthrough } : {}),
     config: layout.config, arch: base.arch, layout, params, tensors, hfConfig: { ...plan.config },
     sideFiles: await readSideFiles(base.sideFiles), base: plan.sources.map((s) => s.ref).join(" + "),
     recipe: { layers: recipeLayers(parseMergekitYaml(recipeYaml)), file: "the recipe", yaml: recipeYaml },
