@@ -8,10 +8,10 @@ import type { PlanOptions } from "../plan/plan.js";
 import { RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import {
-  dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeModels, recipeToMergekitYaml, type Recipe,
+  dusBlendRecipe, dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeModels, recipeToMergekitYaml, type Recipe,
 } from "../recipe/index.js";
 
-export const PRESETS = ["dus", "idus", "expand", "prune", "layers"] as const;
+export const PRESETS = ["dus", "dus-blend", "idus", "expand", "prune", "layers"] as const;
 
 /** The citty args every recipe-taking command accepts. */
 export const recipeArgs = {
@@ -78,7 +78,7 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
       const [model, modelB] = positionals as [string, string | undefined];
       const base = await open(model);
       if (modelB !== undefined) await open(modelB);
-      recipe = presetRecipe(a, model, modelB, base.numLayers);
+      recipe = presetRecipe(a, model, modelB, base.numLayers, base.arch.forward.sandwichNorms);
     }
     // every model the recipe names, base first: the order makePlan numbers its sources in
     const refs = recipeModels(recipe);
@@ -121,13 +121,16 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-export function presetRecipe(a: RecipeArgValues, model: string, modelB: string | undefined, layers: number): Recipe {
+/** `postNorms`: the family normalises each branch's output (Gemma 2/3), so expand scales those norms. */
+export function presetRecipe(a: RecipeArgValues, model: string, modelB: string | undefined, layers: number, postNorms = false): Recipe {
   const b = modelB === undefined ? {} : { modelB };
   const drop = int(a.drop, "--drop");
   const dropOpt = drop === undefined ? {} : { drop };
   switch (a.preset) {
     case "dus":
       return dusRecipe({ model, ...b, layers, ...dropOpt });
+    case "dus-blend":
+      return dusBlendRecipe({ model, ...b, layers, ...dropOpt });
     case "idus": {
       const group = int(a.group, "--group");
       if (group === undefined) throw new RecipeError("recipe.option", "idus needs --group g", { path: "--group", hint: "--group 1 interlocks single layers; --group 8 is iDUS-8layer" });
@@ -137,7 +140,10 @@ export function presetRecipe(a: RecipeArgValues, model: string, modelB: string |
       const every = int(a.every, "--every");
       const blocks = int(a.blocks, "--blocks");
       const scale = num(a.scale, "--scale");
-      return expandRecipe({ model, layers, ...(every === undefined ? {} : { every }), ...(blocks === undefined ? {} : { blocks }), ...(scale === undefined ? {} : { scale }) });
+      return expandRecipe({
+        model, layers, ...(every === undefined ? {} : { every }), ...(blocks === undefined ? {} : { blocks }), ...(scale === undefined ? {} : { scale }),
+        ...(postNorms ? { target: "post-norms" as const } : {}),
+      });
     }
     case "prune":
       if (!a["drop-range"]) throw new RecipeError("recipe.option", "prune needs --drop-range a:b", { path: "--drop-range" });

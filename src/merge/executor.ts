@@ -5,13 +5,13 @@
 // quantizes to the output type. Memory: the inputs of this one tensor plus its output.
 
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { quantize } from "../convert/quantize.js";
 import { permuteQK, unpermuteQK } from "../convert/qk-permute.js";
 import { fromFloat32 } from "../formats/dtype-convert.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { TensorOp } from "../plan/types.js";
 import { inlineExec, type BlockExec } from "./blocks.js";
-import { dequantize } from "./dequantize.js";
+import { dequantize } from "../quant/dequantize.js";
+import { quantizeRows } from "../quant/quantize.js";
 import type { WorkType } from "./float.js";
 import { MERGE_KERNELS } from "./methods/index.js";
 import { MergeError } from "./merge-error.js";
@@ -45,6 +45,7 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
     if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
     const count = input.shape.reduce((a, b) => a * b, 1);
     let values = dequantize(input.fromType, raw, exec.alloc(count));
+    if (values.length !== count) throw new MergeError("MERGE_SOURCE_CHANGED", `${c.ref}: ${input.from} holds ${values.length} elements, the plan expected ${count}`);
     if (count !== elements) values = copyInto(submatrix(values, input.shape, op.shape), exec.alloc(elements));
     tensors.push(values);
   }
@@ -64,12 +65,12 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
   }, exec);
 }
 
-/** The merged tensor as bytes of `op.type` (F32/F16/BF16, or Q8_0/Q4_0 for GGUF outputs). */
+/** The merged tensor as bytes of `op.type`: a float type, or for GGUF outputs a ggml block type quantized as llama-quantize does. */
 export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Uint8Array> {
   const values = await mergeTensorValues(op, checkpoints, o);
   const type = tensorType(op.type)!;
-  let bytes = type.float ? fromFloat32(values, type) : op.type === "Q8_0" || op.type === "Q4_0" ? quantize(op.type, values) : undefined;
-  if (bytes === undefined) throw new MergeError("MERGE_OUTPUT_TYPE", `cannot write a merged tensor as ${op.type}`, { hint: "write F32, F16, BF16, Q8_0 or Q4_0" });
+  const cols = op.shape[op.shape.length - 1] ?? 1;
+  let bytes = type.float ? fromFloat32(values, type) : quantizeRows(op.type, values, values.length / cols, cols);
   if (op.merge!.qkHeads !== undefined) bytes = permuteQK(bytes, op.merge!.qkHeads, op.shape[0]!);
   if (bytes.byteLength !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${bytes.byteLength} bytes merged, the plan says ${op.byteLength}`);
   return bytes;

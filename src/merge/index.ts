@@ -6,5 +6,4 @@ export { MergePool, defaultMergeWorkers } from "./pool.js";
 export { inlineExec, type BlockExec } from "./blocks.js";
 export { MERGE_KERNELS } from "./methods/index.js";
 export { MergeError } from "./merge-error.js";
-export { canDequantize, MERGE_INPUT_TYPES } from "./dequantize.js";
 export type { WorkType } from "./float.js";

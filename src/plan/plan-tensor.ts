@@ -6,6 +6,8 @@
 import type { Architecture, NameScheme } from "../arch/index.js";
 import { PlanError, RecipeError } from "../errors.js";
 import { tensorType } from "../formats/tensor-types.js";
+import { canDequantize, DEQUANTIZABLE_TYPES } from "../quant/dequantize.js";
+import { QUANTIZABLE_TYPES } from "../quant/quantize.js";
 import { TASK_ARITHMETIC_VARIANTS, type Recipe } from "../recipe/index.js";
 import { fileOf, type EvaluatedParams } from "./merge-inputs.js";
 import type { HeaderTensor, IndexedSource, PlanInput } from "./plan.js";
@@ -24,14 +26,14 @@ export interface TensorPlanContext {
   warnings: string[];
 }
 
-/** Types dusk writes into a GGUF for a merged matrix (its converter's quantizers). */
-export const GGUF_MERGE_TYPES: readonly string[] = ["F32", "F16", "BF16", "Q8_0", "Q4_0"];
+/** Types dusk writes into a GGUF for a merged matrix: the float types and src/quant's quantizers. */
+export const GGUF_MERGE_TYPES: readonly string[] = QUANTIZABLE_TYPES;
 const WORK_TYPES: Record<string, MergeSpec["dtype"]> = { float32: "F32", float16: "F16", bfloat16: "BF16" };
 
 /** A tensor made from one source tensor: copied, scaled, zeroed or converted. */
-export function planTensorOp(ctx: TensorPlanContext, name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number }): TensorOp {
+export function planTensorOp(ctx: TensorPlanContext, name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number; template: string }): TensorOp {
   const type = chooseType(ctx.scheme, t, ctx.outType);
-  const transform = chooseTransform(t, type, factor, ctx.sources[source]!.header.ref);
+  const transform = chooseTransform(t, type, factor, ctx.sources[source]!.header.ref, gainOffset(ctx.arch, ctx.scheme, layer ? layer.template : name));
   return {
     name,
     source,
@@ -54,7 +56,7 @@ export function planMergeOp(ctx: TensorPlanContext, name: string, hfName: string
   for (const i of inputs) {
     if (!tensorType(i.tensor.type)?.float && !canDequantize(i.tensor.type)) {
       throw new PlanError("plan.merge-type", `${ctx.sources[i.source]!.header.ref}: ${i.tensor.name} is ${i.tensor.type}, which dusk cannot dequantize to merge`, {
-        hint: "merge F32/F16/BF16/Q8_0/Q4_0 tensors (K-quants come with the dequantizers of src/quant)",
+        hint: `dusk merges ${DEQUANTIZABLE_TYPES.join(", ")} tensors`,
       });
     }
   }
@@ -84,10 +86,6 @@ export function planMergeOp(ctx: TensorPlanContext, name: string, hfName: string
     ...(layer ? { layer: layer.out, baseLayer: layer.base } : {}),
     merge: spec,
   };
-}
-
-function canDequantize(type: string): boolean {
-  return type === "Q8_0" || type === "Q4_0";
 }
 
 function findRole(ctx: TensorPlanContext, name: string) {
@@ -226,15 +224,26 @@ function chooseType(scheme: NameScheme, t: HeaderTensor, outType: string | undef
   return outType;
 }
 
-function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string): TensorTransform {
-  if (factor === 0) return { kind: "zero" };
+/**
+ * 1 for an RMSNorm gain stored as g − 1 (an HF checkpoint of a (1 + w) family: Gemma): a scale
+ * applies to the gain, so LLaMA-Pro's zeroed post norm is stored as −1; 0 otherwise (a GGUF
+ * stores the gain itself).
+ */
+function gainOffset(arch: Architecture, scheme: NameScheme, nameOrTemplate: string): number {
+  if (scheme !== "hf" || arch.forward.normWeightOffset !== 1) return 0;
+  const role = [...arch.preLayer, ...arch.layer, ...arch.postLayer].find((r) => r.hf === nameOrTemplate);
+  return role?.norm ? 1 : 0;
+}
+
+function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string, offset = 0): TensorTransform {
+  if (factor === 0 && offset === 0) return { kind: "zero" };
   if (factor !== 1) {
     if (!tensorType(t.type)?.float) {
       throw new PlanError("plan.scale-quantized", `${ref}: cannot scale ${t.name} by ${factor}: it is stored as ${t.type}`, {
         hint: "scaling needs a float tensor (F32/F16/BF16); scale 0 (zeroing) works on every type",
       });
     }
-    return { kind: "scale", factor };
+    return offset === 0 ? { kind: "scale", factor } : { kind: "scale", factor, offset };
   }
   return type === t.type ? { kind: "copy" } : { kind: "convert" };
 }

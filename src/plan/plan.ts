@@ -4,7 +4,7 @@
 // convert operations; merged slices become `merge` operations naming every input and the
 // evaluated parameters (which inputs and parameters: merge-inputs.ts, mergekit's planner).
 
-import { architectureByName, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
+import { architectureByName, llamaCppPeriodFor, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
 import { PlanError, RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import { mergeMethodOf, recipeModels, type Recipe } from "../recipe/index.js";
@@ -12,7 +12,8 @@ import { evaluateParams, fileOf, layerPosition, normalizeSlices, type GatheredIn
 import { planMergeOp, planTensorOp, type TensorPlanContext } from "./plan-tensor.js";
 import { outputConfig, ggufUpdates, resolveOutputType } from "./plan-config.js";
 import { layoutMetrics } from "./metrics.js";
-import type { Plan, PlannedLayer, SourceHeader, TensorOp } from "./types.js";
+import { attentionScaleWarning, planAttention, positionRuleWarning, sourceLayerKinds } from "./position-rule.js";
+import type { Plan, PlannedLayer, PlanWarning, SourceHeader, TensorOp } from "./types.js";
 
 export interface PlanOptions {
   /** float type for float tensors: `F32` | `F16` | `BF16` (or torch names); default: keep */
@@ -66,6 +67,13 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   };
   const tensors: TensorOp[] = [];
   const baseLayer0 = sources[0]!.layers.get(0) ?? new Map<string, HeaderTensor>();
+  for (const ns of slices) {
+    const models = ns.slice.sources.map((s) => s.model);
+    const twice = models.find((m, i) => models.indexOf(m) !== i);
+    if (twice !== undefined) {
+      warnings.push(`slices[${ns.index}] merges two layer ranges of ${twice}: mergekit keys a slice's inputs by model and would keep only its last source there; dusk merges every source as written (to run this recipe in mergekit, name the model under two paths)`);
+    }
+  }
 
   // Embeddings (and any other pre-layer tensor) from the first slice's sources, at t = 0.
   const firstSlice = slices[0]!;
@@ -94,7 +102,7 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
           return { k, model: s.model, source: sourceIndex(s.model), tensor: t, hfName: hfLayerName(arch, scheme, template, layer) };
         });
         const outName = layerTensorName(template, out);
-        tensors.push(planOne(ctx, ns, layerPosition(offset, ns.length), outName, hfLayerName(arch, scheme, template, out), inputs, { out, base: first.layerRange[0] + offset }));
+        tensors.push(planOne(ctx, ns, layerPosition(offset, ns.length), outName, hfLayerName(arch, scheme, template, out), inputs, { out, base: first.layerRange[0] + offset, template }));
       }
       const own = firstSource.layers.get(first.layerRange[0] + offset);
       for (const template of own?.keys() ?? []) {
@@ -153,13 +161,35 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
     metrics,
     recipe,
   };
-  if (warnings.length > 0) plan.warnings = warnings;
   const headRole = arch.tied ? arch.postLayer.find((r) => r.role === arch.tied!.head) : undefined;
   const headName = headRole === undefined ? undefined : scheme === "hf" ? headRole.hf : headRole.gguf;
   const untied = headName !== undefined && !sources[0]!.others.has(headName) && tensors.some((t) => t.name === headName);
   const configType = ctx.outType ?? (tensors.some((t) => t.merge) ? dominantMergeType(tensors) : undefined);
-  if (base.format === "safetensors") plan.config = outputConfig(arch, base, layers, configType, untied);
-  else plan.ggufUpdates = ggufUpdates(arch, base, layers.length, ctx.outType);
+  // sliding vs full attention: each layer's trained kind, and what llama.cpp computes by position
+  const kinds = sources.map((s) => sourceLayerKinds(arch, s.header));
+  const trained = kinds.every((k) => k !== undefined) ? layers.map((l) => kinds[l.source]![l.layer]!) : undefined;
+  const planWarnings: PlanWarning[] = warnings.map((message) => ({ code: "merge-quirk", message }));
+  let ggufPeriod = arch.slidingWindow?.ggufPeriod;
+  if (base.format === "safetensors") {
+    const out = outputConfig(arch, base, layers, configType, untied, trained, sources.map((s) => s.header));
+    plan.config = out.config;
+    planWarnings.push(...out.warnings);
+    // dusk convert writes a period that reproduces the trained kinds, when one does
+    if (trained && ggufPeriod !== undefined) ggufPeriod = llamaCppPeriodFor(trained) ?? ggufPeriod;
+  } else {
+    const out = ggufUpdates(arch, base, layers.length, ctx.outType, trained);
+    plan.ggufUpdates = out.updates;
+    ggufPeriod = out.period;
+  }
+  const attention = planAttention(arch, layers, kinds, ggufPeriod);
+  if (attention) {
+    plan.attention = attention;
+    const w = positionRuleWarning(arch, attention, recipe, kinds, refs, base.format === "gguf");
+    if (w) planWarnings.push(w);
+  }
+  const scale = attentionScaleWarning(arch, base, layers.length);
+  if (scale) planWarnings.push(scale);
+  if (planWarnings.length > 0) plan.warnings = planWarnings;
   return plan;
 }
 
@@ -197,7 +227,7 @@ export interface PlanInput extends Omit<GatheredInput, "sourceIndex"> {
   tensor: HeaderTensor;
 }
 
-function planOne(ctx: TensorPlanContext, ns: NormalizedSlice, t: number, outName: string, outHf: string, inputs: PlanInput[], layer?: { out: number; base: number }): TensorOp {
+function planOne(ctx: TensorPlanContext, ns: NormalizedSlice, t: number, outName: string, outHf: string, inputs: PlanInput[], layer?: { out: number; base: number; template: string }): TensorOp {
   const params = evaluateParams(ctx.recipe, ns, t, outHf, inputs.map((i) => ({ sourceIndex: i.k, model: i.model, hfName: i.hfName })));
   if (ctx.method === "passthrough") {
     const only = inputs[0]!;
@@ -266,10 +296,11 @@ function checkRanges(recipe: Recipe, slices: NormalizedSlice[], sources: Indexed
 
 function indexSource(header: SourceHeader): IndexedSource {
   const scheme: NameScheme = header.format === "gguf" ? "gguf" : "hf";
+  const arch = architectureByName(header.arch);
   const layers = new Map<number, Map<string, HeaderTensor>>();
   const others = new Map<string, HeaderTensor>();
   for (const t of header.tensors) {
-    const parsed = parseLayerTensorName(t.name, scheme);
+    const parsed = parseLayerTensorName(t.name, scheme, arch);
     if (!parsed) {
       others.set(t.name, t);
       continue;

@@ -10,6 +10,7 @@ export {
 export {
   checkLayerCount,
   defaultDrop,
+  dusBlendRecipe,
   dusRecipe,
   expandRecipe,
   idusRecipe,

@@ -180,3 +180,15 @@ describe("hostile recipes are refused with line:col, path and hint", () => {
     expect(errorOf("merge_method: linear\ntokenizer:\n  tokens:\n    x: {source: {kind: random}}\nmodels: [{model: a, parameters: {weight: 1}}]\n").message).toMatch(/unknown embedding source kind "random"/);
   });
 });
+
+describe("the dus-blend preset", () => {
+  test("is a slerp recipe mergekit reads back (t everywhere, the window's gradient on its slice)", async () => {
+    const { dusBlendRecipe } = await import("./presets.js");
+    const r = dusBlendRecipe({ model: "m", layers: 32, drop: 8 });
+    expect(r.slices.map((s) => s.sources.map((x) => x.layerRange))).toEqual([[[0, 20]], [[20, 28], [4, 12]], [[12, 32]]]);
+    expect(r.slices.reduce((n, s) => n + s.sources[0].layerRange[1] - s.sources[0].layerRange[0], 0)).toBe(48);
+    const text = recipeToMergekitYaml(r);
+    expect(text).toMatch(/merge_method: slerp\nbase_model: m\nparameters:\n {2}t: 0\n/);
+    expect(withoutOrigin(parseMergekitYaml(text))).toEqual(withoutOrigin({ ...r, origin: { kind: "mergekit" } }));
+  });
+});
