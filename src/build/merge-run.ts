@@ -2,6 +2,7 @@
 // anything (closed when the build ends, however it ends), and where quirk warnings go.
 
 import type { MergeRunOptions } from "../merge/executor.js";
+import { createInlineExec } from "../merge/blocks.js";
 import { defaultMergeWorkers, MergePool } from "../merge/pool.js";
 import type { Plan } from "../plan/types.js";
 
@@ -12,9 +13,10 @@ export interface MergeRun {
 
 export function openMergeRun(plan: Plan, o: { seed?: number; mergeWorkers?: number; onWarning?: (message: string) => void }): MergeRun {
   const workers = o.mergeWorkers ?? defaultMergeWorkers();
-  const pool = plan.tensors.some((t) => t.merge) && workers > 0 ? MergePool.create(workers) : undefined;
+  const merges = plan.tensors.some((t) => t.merge);
+  const pool = merges && workers > 0 ? MergePool.create(workers) : undefined;
   return {
-    options: { seed: o.seed ?? 0, ...(pool ? { exec: pool } : {}), ...(o.onWarning ? { warn: o.onWarning } : {}) },
+    options: { seed: o.seed ?? 0, exec: pool ?? createInlineExec(), ...(o.onWarning ? { warn: o.onWarning } : {}) },
     close: async () => void (await pool?.close()),
   };
 }

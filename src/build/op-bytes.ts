@@ -4,9 +4,9 @@
 // plans all produce tensors through here.
 
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { mergeTensorBytes, type MergeRunOptions } from "../merge/executor.js";
+import { writeMergedTensor, type MergeRunOptions } from "../merge/executor.js";
 import type { TensorOp } from "../plan/types.js";
-import { CHUNK_BYTES, streamTensor, type ChunkBuffers } from "./tensor-stream.js";
+import { streamTensor, type ChunkBuffers } from "./tensor-stream.js";
 
 export async function produceTensor(
   op: TensorOp,
@@ -19,6 +19,5 @@ export async function produceTensor(
     await streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers);
     return;
   }
-  const bytes = await mergeTensorBytes(op, checkpoints, merge);
-  for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) await write(bytes.subarray(at, Math.min(bytes.byteLength, at + CHUNK_BYTES)));
+  await writeMergedTensor(op, checkpoints, write, merge);
 }

@@ -61,8 +61,9 @@ export const BLOCK_KERNELS: Record<string, BlockKernel> = {
   keepRange(a: { x: Float32Array; a: number; b: number; aFrom: number; aTo: number; bFrom: number; bTo: number; aStart: number[]; bStart: number[] }, start, end, block) {
     const { x } = a;
     const keys = bitsOf(x);
-    let ordA = a.aStart[block]!;
-    let ordB = a.bStart[block]!;
+    // without per-block starts every equal key is kept (the caller checked the window covers them)
+    let ordA = a.aStart[block] ?? a.aFrom;
+    let ordB = a.bStart[block] ?? a.bFrom;
     let before = 0, after = 0;
     for (let i = start; i < end; i++) {
       const v = x[i]!;

@@ -14,6 +14,13 @@ export interface BlockExec {
   map<T = unknown>(kernel: string, args: Record<string, unknown>, n: number, align?: number): Promise<T[]>;
   /** a float array the kernels can share (SharedArrayBuffer-backed when workers run them) */
   alloc(n: number): Float32Array;
+  /**
+   * Input slot `k` for a tensor of n elements: the same memory for every tensor (grown to the
+   * largest), so a run holds one tensor's inputs however many tensors it merges.
+   */
+  slot(k: number, n: number): Float32Array;
+  /** a reusable byte buffer of n bytes for reading one input's stored bytes */
+  scratch(n: number): Uint8Array;
 }
 
 export function blockRanges(n: number, align = 1): [number, number][] {
@@ -24,11 +31,42 @@ export function blockRanges(n: number, align = 1): [number, number][] {
   return out;
 }
 
-/** Everything on this thread. */
+/** Reusable slots over buffers made by `make` (ArrayBuffer or SharedArrayBuffer), grown on demand. */
+export class Slots {
+  private readonly floats: ArrayBufferLike[] = [];
+  private bytes: ArrayBufferLike | undefined;
+  constructor(private readonly make: (bytes: number) => ArrayBufferLike) {}
+  slot(k: number, n: number): Float32Array {
+    let b = this.floats[k];
+    if (b === undefined || b.byteLength < n * 4) this.floats[k] = b = this.make(n * 4);
+    return new Float32Array(b, 0, n);
+  }
+  scratch(n: number): Uint8Array {
+    if (this.bytes === undefined || this.bytes.byteLength < n) this.bytes = this.make(n);
+    return new Uint8Array(this.bytes, 0, n);
+  }
+}
+
+/** Everything on this thread, with its own reusable slots. */
+export function createInlineExec(): BlockExec {
+  const slots = new Slots((n) => new ArrayBuffer(n));
+  return {
+    map: (kernel, args, n, align) => runInline(kernel, args, n, align),
+    alloc: (n) => new Float32Array(n),
+    slot: (k, n) => slots.slot(k, n),
+    scratch: (n) => slots.scratch(n),
+  };
+}
+
+async function runInline<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
+  const fn = BLOCK_KERNELS[kernel]!;
+  return blockRanges(n, align).map(([s, e], b) => fn(args, s, e, b) as T);
+}
+
+/** Everything on this thread, nothing kept between calls (tests, one-off merges). */
 export const inlineExec: BlockExec = {
-  async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
-    const fn = BLOCK_KERNELS[kernel]!;
-    return blockRanges(n, align).map(([s, e], b) => fn(args, s, e, b) as T);
-  },
+  map: runInline,
   alloc: (n) => new Float32Array(n),
+  slot: (_k, n) => new Float32Array(n),
+  scratch: (n) => new Uint8Array(n),
 };

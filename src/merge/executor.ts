@@ -33,7 +33,8 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
   const exec = o.exec ?? inlineExec;
   const elements = op.shape.reduce((a, b) => a * b, 1);
   const tensors: Float32Array[] = [];
-  for (const input of spec.inputs) {
+  const K = spec.inputs.length;
+  for (const [k, input] of spec.inputs.entries()) {
     const c = checkpoints[input.source];
     const entry = c?.tensors.get(input.from);
     if (!c || !entry || entry.type.name !== input.fromType || entry.shape.join(",") !== input.shape.join(",")) {
@@ -41,12 +42,14 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
         hint: "the source changed since it was planned; plan again",
       });
     }
-    let raw = await entry.source.read(entry.offset, entry.byteLength);
+    let raw = exec.scratch(entry.byteLength);
+    await entry.source.readInto(entry.offset, raw);
     if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
     const count = input.shape.reduce((a, b) => a * b, 1);
-    let values = dequantize(input.fromType, raw, exec.alloc(count));
+    // slots K.. hold a full-size input before an embedding is cut to the planned rows
+    let values = dequantize(input.fromType, raw, exec.slot(count === elements ? k : K + k, count));
     if (values.length !== count) throw new MergeError("MERGE_SOURCE_CHANGED", `${c.ref}: ${input.from} holds ${values.length} elements, the plan expected ${count}`);
-    if (count !== elements) values = copyInto(submatrix(values, input.shape, op.shape), exec.alloc(elements));
+    if (count !== elements) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
     tensors.push(values);
   }
   if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
@@ -65,15 +68,35 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
   }, exec);
 }
 
-/** The merged tensor as bytes of `op.type`: a float type, or for GGUF outputs a ggml block type quantized as llama-quantize does. */
-export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Uint8Array> {
-  const values = await mergeTensorValues(op, checkpoints, o);
+/** why 4 MiB of values: conversion chunks stay small beside the inputs, and whole rows */
+const OUTPUT_CHUNK_ELEMENTS = 1 << 20;
+
+/**
+ * The merged tensor as bytes of `op.type` (a float type, or for GGUF outputs a ggml block type
+ * quantized as llama-quantize does), handed to `write` a few whole rows at a time.
+ */
+export async function writeMergedTensor(op: TensorOp, checkpoints: readonly Checkpoint[], write: (bytes: Uint8Array) => Promise<void>, o: MergeRunOptions = {}): Promise<void> {
+  let values = await mergeTensorValues(op, checkpoints, o);
+  const qk = op.merge!.qkHeads;
+  if (qk !== undefined) values = permuteQK(values, qk, op.shape[0]!); // back to llama.cpp's row order
   const type = tensorType(op.type)!;
   const cols = op.shape[op.shape.length - 1] ?? 1;
-  let bytes = type.float ? fromFloat32(values, type) : quantizeRows(op.type, values, values.length / cols, cols);
-  if (op.merge!.qkHeads !== undefined) bytes = permuteQK(bytes, op.merge!.qkHeads, op.shape[0]!);
-  if (bytes.byteLength !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${bytes.byteLength} bytes merged, the plan says ${op.byteLength}`);
-  return bytes;
+  const rowsPerChunk = Math.max(1, Math.floor(OUTPUT_CHUNK_ELEMENTS / cols));
+  let written = 0;
+  for (let row = 0; row * cols < values.length; row += rowsPerChunk) {
+    const part = values.subarray(row * cols, Math.min(values.length, (row + rowsPerChunk) * cols));
+    const bytes = type.float ? fromFloat32(part, type) : quantizeRows(op.type, part, part.length / cols, cols);
+    written += bytes.byteLength;
+    await write(bytes);
+  }
+  if (written !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${written} bytes merged, the plan says ${op.byteLength}`);
+}
+
+/** The merged tensor's bytes in one array (tests, small tensors). */
+export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await writeMergedTensor(op, checkpoints, async (b) => void parts.push(b.slice()), o);
+  return Buffer.concat(parts);
 }
 
 function copyInto(values: Float32Array, target: Float32Array): Float32Array {

@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
-import { blockRanges, INLINE_BELOW, inlineExec, type BlockExec } from "./blocks.js";
+import { blockRanges, INLINE_BELOW, inlineExec, Slots, type BlockExec } from "./blocks.js";
 import { MergeError } from "./merge-error.js";
 
 export interface BlockTask {
@@ -35,6 +35,7 @@ export class MergePool implements BlockExec {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
+  private readonly slots = new Slots((n) => new SharedArrayBuffer(n));
 
   private constructor(private readonly threads: Worker[]) {
     for (const t of threads) {
@@ -64,6 +65,14 @@ export class MergePool implements BlockExec {
 
   alloc(n: number): Float32Array {
     return new Float32Array(new SharedArrayBuffer(n * 4));
+  }
+
+  slot(k: number, n: number): Float32Array {
+    return this.slots.slot(k, n);
+  }
+
+  scratch(n: number): Uint8Array {
+    return this.slots.scratch(n);
   }
 
   async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {

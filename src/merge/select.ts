@@ -9,8 +9,8 @@ import type { BlockExec } from "./blocks.js";
 /** above every magnitude key (keys are float bits without the sign) */
 const ABOVE_ALL = 0x80000000;
 
-/** The |x| key of ascending rank k (0-based). */
-export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec): Promise<number> {
+/** The |x| key of ascending rank k (0-based), with how many keys are below it and equal to it. */
+export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec): Promise<{ key: number; less: number; equal: number }> {
   if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
   let prefix = 0;
   let prefixMask = 0;
@@ -23,8 +23,9 @@ export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec):
     while (rank >= counts[digit]!) rank -= counts[digit++]!;
     prefix = (prefix | (digit << shift)) >>> 0;
     prefixMask = (prefixMask | (((1 << bits) - 1) << shift)) >>> 0;
+    if (shift === 0) return { key: prefix, less: k - rank, equal: counts[digit]! };
   }
-  return prefix;
+  throw new Error("unreachable");
 }
 
 /** Σ|x| before and after, from keep kernels' [before, after] parts. */
@@ -48,10 +49,10 @@ export async function keepTopK(x: Float32Array, k: number, exec: BlockExec): Pro
   const n = x.length;
   if (k >= n) return sums(await exec.map<number[]>("keepRange", { x, a: -1, b: ABOVE_ALL, aFrom: 0, aTo: 0, bFrom: 0, bTo: 0, aStart: [], bStart: [] }, n));
   const cut = await kthMagnitude(x, n - k, exec);
-  const counts = await exec.map<number[]>("cutCounts", { x, a: cut, b: ABOVE_ALL }, n);
-  const starts = prefix(counts, 1);
-  const greater = n - starts.total - counts.reduce((s, c) => s + c[0]!, 0);
-  return sums(await exec.map<number[]>("keepRange", { x, a: cut, b: ABOVE_ALL, aFrom: 0, aTo: k - greater, bFrom: 0, bTo: 0, aStart: starts.at, bStart: starts.at.map(() => 0) }, n));
+  const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
+  // Only when some keys equal to the cut go do the blocks need to know where their equals start.
+  const starts = take === cut.equal ? { at: [] as number[], total: cut.equal } : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 1);
+  return sums(await exec.map<number[]>("keepRange", { x, a: cut.key, b: ABOVE_ALL, aFrom: 0, aTo: take, bFrom: 0, bTo: 0, aStart: starts.at, bStart: [] }, n));
 }
 
 /** Zeroes all but the elements of ascending magnitude rank in [lo, hi) (ties: lower index first). */
@@ -59,16 +60,14 @@ export async function keepRankRange(x: Float32Array, lo: number, hi: number, exe
   const n = x.length;
   const a = await kthMagnitude(x, lo, exec);
   const b = await kthMagnitude(x, hi - 1, exec);
-  const counts = await exec.map<number[]>("cutCounts", { x, a, b }, n);
-  const lessA = counts.reduce((s, c) => s + c[0]!, 0);
-  const lessB = counts.reduce((s, c) => s + c[2]!, 0);
-  const startsA = prefix(counts, 1);
-  const startsB = prefix(counts, 3);
+  const aTo = a.key === b.key ? hi - a.less : a.equal;
+  const bTo = hi - b.less;
+  const whole = lo - a.less === 0 && aTo === a.equal && (a.key === b.key || bTo === b.equal);
+  const counts = whole ? [] : await exec.map<number[]>("cutCounts", { x, a: a.key, b: b.key }, n);
   return sums(await exec.map<number[]>("keepRange", {
-    x, a, b,
-    aFrom: lo - lessA, aTo: a === b ? hi - lessA : startsA.total,
-    bFrom: 0, bTo: hi - lessB,
-    aStart: startsA.at, bStart: startsB.at,
+    x, a: a.key, b: b.key,
+    aFrom: lo - a.less, aTo, bFrom: 0, bTo,
+    aStart: prefix(counts, 1).at, bStart: prefix(counts, 3).at,
   }, n));
 }
 
