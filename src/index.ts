@@ -20,6 +20,7 @@ export * from "./checkpoint/open-checkpoint.js";
 export * from "./checkpoint/describe.js";
 export * from "./build/index.js";
 export * from "./fixtures/tiny-model.js";
+export * from "./fixtures/tiny-family.js";
 export * from "./engine/index.js";
 export * from "./eval/index.js";
 export * from "./hub/index.js";

@@ -24,6 +24,8 @@ import { healCommand } from "./heal.js";
 import { trainCommand } from "./train.js";
 import { analyzeCommand } from "./analyze.js";
 import { searchCommand } from "./search.js";
+import { quantizeCommand } from "./quantize.js";
+import { imatrixCommand } from "./imatrix.js";
 
 export { VERSION } from "./version.js";
 
@@ -39,6 +41,8 @@ export const commands: Record<string, AnyCommand> = {
   chat: chatCommand,
   presets: presetsCommand,
   convert: convertCommand,
+  quantize: quantizeCommand,
+  imatrix: imatrixCommand,
   eval: evalCommand,
   ppl: pplCommand,
   compare: compareCommand,

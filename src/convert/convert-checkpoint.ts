@@ -3,12 +3,15 @@
 // fsync before the rename, typed errors for a full disk or a folder it may not write).
 // Reads the tokenizer files beside the config source.
 
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
 import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { readHParams, type ConverterFacts } from "../arch/index.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
@@ -17,7 +20,7 @@ import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
 import { tokenizerGgufKv } from "../tokenizer/index.js";
 import { readTokenizerFiles } from "../tokenizer/load-text-tokenizer.js";
-import { convertToGguf, planConversion, type ConvertInput } from "./convert.js";
+import { convertToGguf, outputShape, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
 export interface ConvertOptions {
@@ -36,11 +39,11 @@ export interface ConvertOptions {
 }
 
 /**
- * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. `llamaVocab`: the
- * family converts as llama.cpp's Llama class (add_prefix_space and its other set_vocab steps).
+ * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys, with the family
+ * converter's set_vocab steps (Llama's add_prefix_space, Gemma's, Phi-3's).
  */
-export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, llamaVocab = false): Promise<GgufKv> {
-  return tokenizerGgufKv(await readTokenizerFiles(dir), { vocabSize, llamaVocab, ...(pre === undefined ? {} : { pre }) });
+export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, converter?: ConverterFacts): Promise<GgufKv> {
+  return tokenizerGgufKv(await readTokenizerFiles(dir), { vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}) });
 }
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
@@ -63,9 +66,10 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
       shape: t.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(copyOp(t), t, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre, c.arch.converter?.llamaVocab ?? false),
+    tokenizerKv: await readTokenizerKv(c.path, readHParams(c.arch, c.config, join(c.path, "config.json")).vocabSize, options.pre, c.arch.converter),
     name: options.name ?? basename(c.path),
   };
+  await trimToTokenizer(input, c.path);
   yield* writeConverted(input, [c], options);
 }
 
@@ -90,17 +94,36 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       shape: op.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre, base.arch.converter?.llamaVocab ?? false),
+    tokenizerKv: await readTokenizerKv(base.path, readHParams(base.arch, plan.config, join(base.path, "config.json")).vocabSize, options.pre, base.arch.converter),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
+  await trimToTokenizer(input, base.path);
   yield* writeConverted(input, checkpoints, options);
+}
+
+/**
+ * Gemma 3's converter keeps only the embedding rows its tokenizer has: the SentencePiece vocabulary
+ * (padded to vocab_size), else tokenizer.json's vocab plus added tokens, counted as it counts them.
+ */
+async function trimToTokenizer(input: ConvertInput, dir: string): Promise<void> {
+  if (!input.arch.converter.trimEmbeddingToVocab) return;
+  const tokens = input.tokenizerKv.get("tokenizer.ggml.tokens");
+  const spm = input.tokenizerKv.get("tokenizer.ggml.model");
+  if (spm?.type === 8 && spm.value === "llama" && tokens?.type === 9) {
+    input.embeddingRows = tokens.items.length;
+    return;
+  }
+  const path = join(dir, "tokenizer.json");
+  await checkSideFileSize(path);
+  const json = JSON.parse(await readFile(path, "utf8")) as { model?: { vocab?: Record<string, number> }; added_tokens?: unknown[] };
+  input.embeddingRows = Object.keys(json.model?.vocab ?? {}).length + (json.added_tokens?.length ?? 0);
 }
 
 async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {
   const started = Date.now();
   // The tensor data's size, known before a byte is written (the header adds the tokenizer, ~MBs).
-  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, t.input.shape)!, 0);
+  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, outputShape(t))!, 0);
   const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), {
     kind: "file",
     force: options.force ?? false,

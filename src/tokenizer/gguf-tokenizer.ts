@@ -43,6 +43,18 @@ export interface TokenizerToGgufOptions {
    * tokenizer.ggml.add_space_prefix, CodeLlama's EOT (vocab 32016), no BOS at vocab 49152
    */
   llamaVocab?: boolean;
+  /** the family converter's own set_vocab steps (Gemma, Phi-3): src/arch's ConverterFacts.vocab */
+  family?: FamilyVocab;
+}
+
+/** A family converter's set_vocab steps beyond the shared ones. */
+export interface FamilyVocab {
+  /** tokenizer.ggml.add_space_prefix = false after the special vocabulary (Gemma's SentencePiece path) */
+  noSpacePrefix?: boolean;
+  /** special ids set when the tokenizer files leave them unset (Gemma: eot 107), below the vocabulary size */
+  fixedSpecialIds?: Readonly<Record<string, number>>;
+  /** Phi-3's SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
+  phi3?: boolean;
 }
 
 /** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
@@ -101,7 +113,11 @@ function base(model: string, pre: string, tokens: string[], types: number[], sco
   return kv;
 }
 
-function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTokenizerJson | undefined): GgufTokenizerKv[] {
+/**
+ * _create_vocab_sentencepiece; `phi3`: Phi3MiniModel's variant, where added tokens from
+ * tokenizer_config.json and tokenizer.json are USER_DEFINED (CONTROL when special) as written.
+ */
+function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTokenizerJson | undefined, phi3 = false): GgufTokenizerKv[] {
   const m = parseSentencePieceModel(files.tokenizerModel!, "tokenizer.model");
   if (m.pieces.length > vocabSize) tooLarge("tokenizer.model", m.pieces.length, vocabSize);
   // ids past the pieces stay "[PADi]", score −10000, UNUSED (as _create_vocab_sentencepiece)
@@ -136,10 +152,18 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       const d = data as Record<string, unknown>;
       if (typeof d.content !== "string") continue;
       if (id >= vocabSize) continue; // past the embedding: skipped, as the converter does
-      const special = d.special === true || looksSpecial(d.content);
-      tokens[id] = special ? d.content : d.content.replaceAll("\u2581", " ");
+      const special = d.special === true || (!phi3 && looksSpecial(d.content));
+      tokens[id] = special || phi3 ? d.content : d.content.replaceAll("\u2581", " ");
       types[id] = special ? TokenType.control : TokenType.userDefined;
       scores[id] = -1000;
+    }
+  }
+  if (phi3) {
+    for (const a of json?.addedTokens ?? []) {
+      if (a.id >= vocabSize) continue;
+      tokens[a.id] = a.content;
+      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
+      scores[a.id] = -1000;
     }
   }
   return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
@@ -294,15 +318,39 @@ function fromByteLevel(files: TokenizerFiles, json: HfTokenizerJson, opts: Token
   return [...kv, ...specialVocabKv(specialInputs(files, json))];
 }
 
-/** The tokenizer.* GGUF keys for a Llama-family checkpoint's tokenizer files. */
+/** The tokenizer.* GGUF keys for a checkpoint's tokenizer files. */
 export function tokenizerToGguf(files: TokenizerFiles, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
   checkVocabSize(opts.vocabSize);
   const json = files.tokenizerJson === undefined ? undefined : parseTokenizerJson(files.tokenizerJson);
   const vocab = chooseVocab(files, json, opts);
-  return opts.llamaVocab ? withLlamaQuirks(files, vocab, opts.vocabSize) : vocab;
+  const out = opts.llamaVocab ? withLlamaQuirks(files, vocab, opts.vocabSize) : vocab;
+  const family = opts.family;
+  const sentencePiece = out.some((e) => e.key === "tokenizer.ggml.model" && e.value === "llama");
+  for (const [typ, id] of Object.entries(family?.fixedSpecialIds ?? {})) {
+    const key = `tokenizer.ggml.${typ}_token_id`;
+    if (id < opts.vocabSize && !out.some((e) => e.key === key)) out.push({ key, kind: "u32", value: id });
+  }
+  if (family?.noSpacePrefix && sentencePiece) out.push({ key: "tokenizer.ggml.add_space_prefix", kind: "bool", value: false });
+  return out;
+}
+
+/** tokenizer_config.json's tokenizer_class */
+function tokenizerClass(files: TokenizerFiles): unknown {
+  const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
+  return typeof tc === "object" && tc !== null && !Array.isArray(tc) ? (tc as Record<string, unknown>).tokenizer_class : undefined;
 }
 
 function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
+  if (opts.family?.phi3) {
+    // Phi3MiniModel.set_vocab: GPT2Tokenizer → byte-level BPE (Phi-4), else its own SentencePiece reading
+    if (tokenizerClass(files) === "GPT2Tokenizer" && json !== undefined) return fromByteLevel(files, json, opts);
+    if (files.tokenizerModel === undefined) {
+      throw new FormatError("TOKENIZER_MISSING", "no tokenizer.model (Phi-3 reads SentencePiece unless tokenizer_class is GPT2Tokenizer)", {
+        file: "tokenizer.model", hint: "copy tokenizer.model from the base model, or tokenizer.json with tokenizer_config.json for a Phi-4",
+      });
+    }
+    return fromSentencePiece(files, opts.vocabSize, json, true);
+  }
   if (files.tokenizerModel !== undefined) return fromSentencePiece(files, opts.vocabSize, json);
   if (json === undefined) {
     throw new FormatError("TOKENIZER_MISSING", "no tokenizer found", {
@@ -372,6 +420,8 @@ export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
 }
 
 /** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
-export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean }): GgufKv {
-  return tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }) }));
+export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean; family?: FamilyVocab }): GgufKv {
+  return tokenizerKvToGguf(tokenizerToGguf(files, {
+    vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }), ...(opts.family ? { family: opts.family } : {}),
+  }));
 }

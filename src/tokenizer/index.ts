@@ -9,6 +9,7 @@ export {
   tokenizerKvToGguf,
   tokenizerToGguf,
   TokenType,
+  type FamilyVocab,
   type GgufTokenizerKv,
   type TokenizerFiles,
   type TokenizerToGgufOptions,

@@ -70,7 +70,7 @@ export async function loadTextTokenizer(model: string | Checkpoint): Promise<Tex
       });
     }
     const files = await readTokenizerFiles(c.path);
-    return textTokenizerFromFiles(files, { vocabSize: Number(c.config.vocab_size), llamaVocab: c.arch.converter?.llamaVocab ?? false, where: c.path });
+    return textTokenizerFromFiles(files, { vocabSize: Number(c.config.vocab_size), llamaVocab: c.arch.converter?.llamaVocab ?? false, ...(c.arch.converter?.vocab ? { family: c.arch.converter.vocab } : {}), where: c.path });
   } finally {
     if (typeof model === "string") await c.close();
   }

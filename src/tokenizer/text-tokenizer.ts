@@ -7,7 +7,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../errors.js";
 import { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
-import { tokenizerKvToGguf, tokenizerToGguf, type TokenizerFiles } from "./gguf-tokenizer.js";
+import { tokenizerKvToGguf, tokenizerToGguf, type FamilyVocab, type TokenizerFiles } from "./gguf-tokenizer.js";
 import { spmTokenizer } from "./spm-tokenizer.js";
 import { parseJsonFile } from "./tokenizer-json.js";
 
@@ -52,6 +52,8 @@ export interface TextTokenizerOptions {
   vocabSize: number;
   /** the family converts as llama.cpp's Llama class (tokenizer_config's add_prefix_space applies) */
   llamaVocab: boolean;
+  /** the family converter's own set_vocab steps (src/arch's ConverterFacts.vocab) */
+  family?: FamilyVocab;
   /** the directory or model named in errors */
   where: string;
 }
@@ -60,7 +62,7 @@ export interface TextTokenizerOptions {
 export function textTokenizerFromFiles(files: TokenizerFiles, o: TextTokenizerOptions): TextTokenizer {
   if (files.tokenizerJson !== undefined) return hfTextTokenizer(files, o.where);
   if (files.tokenizerModel !== undefined) {
-    const kv = tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: o.vocabSize, llamaVocab: o.llamaVocab }));
+    const kv = tokenizerKvToGguf(tokenizerToGguf(files, { vocabSize: o.vocabSize, llamaVocab: o.llamaVocab, ...(o.family ? { family: o.family } : {}) }));
     return { kind: "tokenizer.model", ...spmTokenizer(kv, `${o.where}/tokenizer.model`) };
   }
   throw new FormatError("TOKENIZER_MISSING", "no tokenizer.json or tokenizer.model: dusk tokenizes text with the model's own tokenizer", {

@@ -79,11 +79,11 @@ export async function prepareScratch(o: ScratchOptions): Promise<RunOptions & { 
   const { data, texts, unigram } = prepareData(o, text, settings.seqLen, settings.holdout);
   const layout = paramLayout(config);
   const params = allocF32(layout.total, o.workers !== 0);
-  const names = hfNames(LLAMA, layout);
-  initWeights(layout, params, names, settings.seed, o.config.initStd);
+  const places = hfNames(LLAMA, layout);
+  initWeights(layout, params, new Map([...places].map(([name, p]) => [name, p.spec])), settings.seed, o.config.initStd);
   const f32 = tensorType("F32")!;
   const model: TrainModel = {
-    config, arch: LLAMA, layout, params, tensors: [...names].map(([name, spec]) => ({ name, spec, type: f32 })),
+    config, arch: LLAMA, layout, params, tensors: [...places].map(([name, p]) => ({ name, ...p, type: f32 })),
     hfConfig: tinyHfConfig(config, o.config.family, "F32", { bos: 1, eos: 2 }), sideFiles: tok.files, base: "random initialization",
   };
   return {

@@ -1,0 +1,115 @@
+// Executes a QuantizePlan: the GGUF is written into a temporary sibling and renamed into place
+// (src/build/atomic-output.ts), tensors in the plan's order; a tensor whose type does not change
+// is copied, any other is read in slabs of rows, widened to f32 and quantized on every core.
+// Memory: two input slabs and one output slab (≤ 64 MiB of f32 each), not a tensor or a model.
+
+import { prepareOutput } from "../build/atomic-output.js";
+import type { StatfsFn } from "../build/durable-fs.js";
+import type { BuildEvent } from "../build/events.js";
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { FileSink } from "../formats/byte-source.js";
+import { GgufWriter } from "../formats/gguf-writer.js";
+import type { TensorEntry } from "../formats/tensor.js";
+import { tensorType } from "../formats/tensor-types.js";
+import { dequantize } from "./dequantize.js";
+import type { QuantizePlan } from "./plan.js";
+import { QuantPool } from "./pool.js";
+import { QuantError } from "./quant-error.js";
+import { rowBytes } from "./quantize.js";
+
+export interface QuantizeRunOptions {
+  output: string;
+  force?: boolean;
+  /** worker threads (default: one per core) */
+  threads?: number;
+  signal?: AbortSignal;
+  statfs?: StatfsFn;
+  purpose?: string;
+}
+
+/** why 16 Mi elements: 64 MiB of f32 per slab keeps every core busy on big tensors, memory flat */
+const SLAB_ELEMS = 16 * 1024 * 1024;
+
+export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: QuantizeRunOptions): AsyncGenerator<BuildEvent> {
+  const started = Date.now();
+  const out = await prepareOutput(o.output, [c.path, ...c.files], {
+    kind: "file", force: o.force ?? false, bytes: plan.outputBytes, purpose: o.purpose ?? "dusk quantize", ...(o.statfs ? { statfs: o.statfs } : {}),
+  });
+  let committed = false;
+  const pool = QuantPool.create(o.threads);
+  try {
+    for (const note of out.stale) yield { type: "stale", note };
+    yield { type: "start", output: out.path, tensors: plan.tensors.length, totalBytes: plan.inputBytes };
+    const sink = await FileSink.create(out.tmpPath);
+    try {
+      const specs = plan.tensors.map((t) => ({ name: t.name, type: tensorType(t.type)!, shape: t.shape }));
+      const writer = new GgufWriter(sink, { kv: plan.kv, tensors: specs, alignment: plan.alignment });
+      await writer.writeHeader();
+      let bytes = 0;
+      for (const [index, t] of plan.tensors.entries()) {
+        const entry = c.tensors.get(t.name)!;
+        if (!t.convert) {
+          await writer.writeTensorFrom(entry.source, entry.offset, entry.byteLength);
+        } else {
+          const importance = t.imatrix ? plan.imatrix?.get(t.name) : undefined;
+          for await (const done of quantizeTensor(entry, t.type, t.shape, importance, pool, (chunk) => writer.writeTensorData(chunk))) {
+            if (o.signal?.aborted) throw new QuantError("QUANT_ABORTED", "quantization was interrupted; nothing was written", { cause: o.signal.reason });
+            yield { type: "progress", tensor: t.name, index, bytes: bytes + done, totalBytes: plan.inputBytes };
+          }
+        }
+        bytes += t.inputBytes;
+        yield { type: "progress", tensor: t.name, index, bytes, totalBytes: plan.inputBytes };
+      }
+      await writer.finish();
+    } finally {
+      await sink.close();
+    }
+    await out.commit();
+    committed = true;
+    yield { type: "done", output: out.path, files: [out.path], bytes: plan.outputBytes, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    throw out.failure(e);
+  } finally {
+    await pool.close();
+    if (!committed) await out.abort();
+  }
+}
+
+/**
+ * One tensor, slab by slab: read rows (the next slab's read overlaps this one's quantization),
+ * widen to f32, quantize, hand the bytes to `write`. Yields the input bytes done so far. Expert
+ * tensors ([experts, rows, cols]) use their expert's slice of the importance vector.
+ */
+async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly number[], importance: Float32Array | undefined, pool: QuantPool, write: (b: Uint8Array) => Promise<void>): AsyncGenerator<number> {
+  const cols = shape[shape.length - 1]!;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const rowsPerExpert = shape.length >= 2 ? shape[shape.length - 2]! : 1;
+  const inRow = rowBytes(entry.type, cols);
+  const outRow = rowBytes(tensorType(type)!, cols);
+  const slabRows = Math.max(1, Math.min(rows, Math.floor(SLAB_ELEMS / cols)));
+  const inBufs = [new Uint8Array(slabRows * inRow), new Uint8Array(slabRows * inRow)];
+  const f32 = new Float32Array(slabRows * cols);
+  const outBuf = new Uint8Array(slabRows * outRow);
+  const slabs: [number, number][] = [];
+  for (let r0 = 0; r0 < rows; ) {
+    const n = Math.min(slabRows, rows - r0, rowsPerExpert - (r0 % rowsPerExpert)); // slabs never cross an expert
+    slabs.push([r0, n]);
+    r0 += n;
+  }
+  const read = (k: number) => {
+    const [r0, n] = slabs[k]!;
+    const buf = inBufs[k % 2]!.subarray(0, n * inRow);
+    return entry.source.readInto(entry.offset + r0 * inRow, buf).then(() => buf);
+  };
+  let next = slabs.length > 0 ? read(0) : undefined;
+  for (let k = 0; k < slabs.length; k++) {
+    const [r0, n] = slabs[k]!;
+    const raw = await next!;
+    next = k + 1 < slabs.length ? read(k + 1) : undefined;
+    const x = dequantize(entry.type.name, raw, f32);
+    const expert = Math.floor(r0 / rowsPerExpert);
+    const qw = importance && importance.length > cols ? importance.subarray(expert * cols, (expert + 1) * cols) : importance;
+    await write(await pool.quantize(type, x, n, cols, qw, outBuf));
+    yield (r0 + n) * inRow;
+  }
+}
