@@ -1,4 +1,4 @@
-// Bench for `dusk serve` (src/runtime/server*.ts) on a generated model (f16 and f32 GGUFs), all measured side by
+// Bench for `dusk serve` (src/server/) on a generated model (f16 and f32 GGUFs), all measured side by
 // side in one run and printed as ratios:
 //   batching gain  = total generated tokens/s of C concurrent streaming clients (--parallel C)
 //                    ÷ the same of one client alone (goal ≥ 2 with C = 8 on 2 cores)

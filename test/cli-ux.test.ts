@@ -1,7 +1,10 @@
 // The command line as a user meets it: unknown flags refused with a hint (citty alone ignores
 // them), help and usage text, error formatting. Runs main(argv) in-process on a tiny HF model.
 
-import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
 import { exists, leftoverTemps, runCli, tempDirs } from "./helpers/cli.js";
@@ -184,5 +187,24 @@ describe("help", () => {
     const pull = await runCli(["data", "pull", "--help"]);
     expect(pull.code).toBe(0);
     expect(pull.stdout).toContain("USAGE dusk data pull [OPTIONS] --to=<to>");
+  });
+});
+
+describe("bin/dusk.js before a build", () => {
+  it("a checkout without dist/ says to run npm run build, exit 1, no module-not-found stack", async () => {
+    // a copy of the package without dist/: bin/ and package.json are all the launcher needs
+    const pkg = join(root, "unbuilt");
+    await mkdir(join(pkg, "bin"), { recursive: true });
+    await copyFile(resolve("bin/dusk.js"), join(pkg, "bin", "dusk.js"));
+    await copyFile(resolve("package.json"), join(pkg, "package.json"));
+    const r = await promisify(execFile)(process.execPath, [join(pkg, "bin", "dusk.js"), "--help"]).then(
+      (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("run `npm run build` first");
+    expect(r.stderr).toContain(join(pkg, "dist", "cli", "main.js"));
+    expect(r.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|\n\s+at /);
   });
 });

@@ -9,7 +9,7 @@ import { OpenAiScorer, retryAfterMs } from "../src/eval/backend-openai.js";
 import type { LoglikelihoodRequest } from "../src/eval/scorer.js";
 import { openModel, type LoadedModel } from "../src/runtime/index.js";
 import { LlamaScorer } from "../src/runtime/score.js";
-import { startServer, type RunningServer } from "../src/runtime/server.js";
+import { startServer, type RunningServer } from "../src/server/index.js";
 import { makeTinyGguf } from "./helpers/models.js";
 
 let direct: LlamaScorer;

@@ -31,7 +31,11 @@ const COSMETIC_KEYS = new Set([
 /** Keys whose array order is not meaningful: gguf-py builds tokenizer.chat_templates from a set. */
 const UNORDERED_KEYS = new Set(["tokenizer.chat_templates"]);
 
-const GOLDENS: [string, ConvertType][] = [["llama31", "f32"], ["llama31", "q8_0"], ["mistral", "f32"], ["mistral", "f16"], ["qwen2", "f32"], ["qwen2", "bf16"]];
+const GOLDENS: [string, ConvertType][] = [
+  ["llama31", "f32"], ["llama31", "q8_0"], ["mistral", "f32"], ["mistral", "f16"], ["qwen2", "f32"], ["qwen2", "bf16"],
+  ["qwen3", "f32"], ["qwen3", "q8_0"], ["gemma", "f32"], ["gemma2", "f32"], ["gemma2", "f16"], ["gemma3", "f32"], ["gemma3", "bf16"],
+  ["gemma3mm", "f32"], ["phi3", "f32"], ["phi3long", "f32"], ["phi3long", "q8_0"], ["phi4mini", "f32"],
+];
 const PROMPTS = ["Hello world", " leading space, then: ROMEO!", "ROMEO:\nBut soft, what light through yonder window breaks?", "[INST] hi [/INST] 3.14  tabs\tand ünïcödé"];
 
 interface Pair {
@@ -75,6 +79,9 @@ describe.each(GOLDENS)("golden %s (%s): dusk's GGUF equals llama.cpp converter's
     const diffs = keys.filter((k) => ref.kv.get(k)?.type !== dusk.kv.get(k)?.type || JSON.stringify(plain(ref, k)) !== JSON.stringify(plain(dusk, k)));
     expect(diffs, diffs.map((k) => `${k}: reference ${JSON.stringify(plain(ref, k))?.slice(0, 80)}, dusk ${JSON.stringify(plain(dusk, k))?.slice(0, 80)}`).join("\n")).toEqual([]);
     expect(keys.length).toBeGreaterThan(25);
+    // the same order too (llama.cpp does not care; a reader comparing files does)
+    const order = (f: GgufFile) => [...f.kv.keys()].filter((k) => !COSMETIC_KEYS.has(k));
+    expect(order(dusk)).toEqual(order(ref));
   });
 
   test("every tensor: same names, types, shapes and bytes", async () => {

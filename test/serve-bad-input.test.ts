@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_PRESETS, openModel, type LoadedModel } from "../src/runtime/index.js";
-import { startServer, type RunningServer } from "../src/runtime/server.js";
+import { startServer, type RunningServer } from "../src/server/index.js";
 import { makeTinyGguf } from "./helpers/models.js";
 
 const KEY = "sk-bad-input";

@@ -11,7 +11,7 @@ import { runInNewContext } from "node:vm";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openModel, type LoadedModel } from "../src/runtime/index.js";
-import { startServer, type RunningServer } from "../src/runtime/server.js";
+import { startServer, type RunningServer } from "../src/server/index.js";
 import { makeTinyGguf } from "./helpers/models.js";
 
 const CLIENTS = 16;

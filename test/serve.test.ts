@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeError } from "../src/errors.js";
 import { BUILTIN_PRESETS, ChatSession, generate, openModel, type LoadedModel } from "../src/runtime/index.js";
-import { startServer, type RunningServer } from "../src/runtime/server.js";
+import { startServer, type RunningServer } from "../src/server/index.js";
 import { makeTinyGguf } from "./helpers/models.js";
 
 const KEY = "sk-test-0123456789";

@@ -39,15 +39,16 @@ EOF
 
 (cd "$repo" && npx tsc -p tsconfig.json && node scripts/reference-goldens/make-inputs.mjs "$work/inputs")
 mkdir -p "$fixtures"
-rm -rf "$fixtures"/llama31 "$fixtures"/mistral "$fixtures"/qwen2   # README.md stays
-for name in llama31 mistral qwen2; do
+MODELS="llama31 mistral qwen2 qwen3 gemma gemma2 gemma3 gemma3mm phi3 phi3long phi4mini"
+for name in $MODELS; do rm -rf "${fixtures:?}/$name"; done   # README.md stays
+for name in $MODELS; do
   mkdir -p "$fixtures/$name"
   cp -r "$work/inputs/$name" "$fixtures/$name/hf"
   PYTHONPATH="$work/shim" PYTHONHASHSEED=0 "$py" "$work/llama.cpp/convert_hf_to_gguf.py" "$fixtures/$name/hf" \
     --outtype f32 --outfile "$fixtures/$name/reference-f32.gguf" 2> "$work/$name.log" || { cat "$work/$name.log"; exit 1; }
 done
 # other output types, one model each
-for pair in llama31:q8_0 mistral:f16 qwen2:bf16; do
+for pair in llama31:q8_0 mistral:f16 qwen2:bf16 qwen3:q8_0 gemma2:f16 gemma3:bf16 phi3long:q8_0; do
   name="${pair%%:*}"; type="${pair##*:}"
   PYTHONPATH="$work/shim" PYTHONHASHSEED=0 "$py" "$work/llama.cpp/convert_hf_to_gguf.py" "$fixtures/$name/hf" \
     --outtype "$type" --outfile "$fixtures/$name/reference-$type.gguf" 2> "$work/$name-$type.log" || { cat "$work/$name-$type.log"; exit 1; }

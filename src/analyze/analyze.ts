@@ -13,7 +13,7 @@ import { makePlan } from "../plan/plan.js";
 import type { LayoutMetrics, Plan } from "../plan/types.js";
 import { describeLayout, recipeLayers, type Recipe } from "../recipe/index.js";
 import { DistanceMap, pairStats, toState, type State } from "./angular.js";
-import { openTextTokenizer, tokenizeText, type TextTokenizer } from "./text-tokenizer.js";
+import { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 import { checkEngineTypes, NllSum, textWindows, type TextRun, type WindowOptions } from "./windows.js";
 
 export interface AnalyzeInput {
@@ -25,8 +25,8 @@ export interface AnalyzeInput {
   /** names in results and chart titles (default: the checkpoint ref / the layout; "text") */
   model?: string;
   textLabel?: string;
-  /** default: the base checkpoint's own (tokenizer.json, or llama.cpp's GGUF vocabulary) */
-  tokenizer?: TextTokenizer;
+  /** default: the base checkpoint's own (tokenizer.json or tokenizer.model, or llama.cpp's GGUF vocabulary) */
+  tokenizer?: CalibrationTokenizer;
 }
 
 export interface AnalyzeOptions extends WindowOptions {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
-import { LLAMA } from "./families.js";
+import { LLAMA } from "./families/index.js";
 import { readGgufHParams, readHParams } from "./hparams.js";
 import { llama3RopeFactors } from "./rope-factors.js";
 

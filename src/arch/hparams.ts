@@ -1,9 +1,11 @@
-// Model hyperparameters of a Llama-family checkpoint, read from an HF config.json or from GGUF
-// metadata, with every value checked: the converter and the engine both start from these.
+// Model hyperparameters of a checkpoint of a known family, read from an HF config.json (the
+// language model's part of it, with transformers' defaults for keys it leaves out), with every
+// value checked: the converter, the planner and the engine start from these. GGUF metadata is
+// read in hparams-gguf.ts.
 
 import { FormatError } from "../errors.js";
-import { ggufGetNumber, ggufGetString, type GgufKv } from "../formats/gguf-value.js";
 import type { Architecture } from "./architecture.js";
+import { hfLayerTypes, type LayerKind } from "./layer-types.js";
 import { llama3RopeFactors } from "./rope-factors.js";
 
 export interface HParams {
@@ -26,6 +28,25 @@ export interface HParams {
   tied: boolean;
   /** config.json names head_dim itself (the converter then writes key_length/value_length) */
   headDimInConfig?: boolean;
+  /**
+   * the TRAINED kind of each layer (config `layer_types`, else the family's rule); for a GGUF, the
+   * kind llama.cpp computes at each position. Absent for families without sliding layers.
+   */
+  layerTypes?: LayerKind[];
+  /** tokens a sliding layer sees (HF `sliding_window`; GGUF `attention.sliding_window`) */
+  slidingWindow?: number;
+  /** Gemma 2: logits of attention capped as c·tanh(x/c) */
+  attnLogitSoftcap?: number;
+  /** Gemma 2 (and Gemma 3 when set): output logits capped likewise */
+  finalLogitSoftcap?: number;
+  /** Gemma 2/3: the attention scale is queryPreAttnScalar^−0.5 (for a GGUF: what llama.cpp will use) */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: the rope base of the sliding layers (`rope_local_base_freq`) */
+  ropeLocalTheta?: number;
+  /** partial rotary: dimensions of each head that rotate (Phi: partial_rotary_factor·hidden/heads); absent = headDim */
+  rotaryDim?: number;
+  /** Phi-3: the pre-extension context (`original_max_position_embeddings`), scaled or not */
+  originalContextLength?: number;
 }
 
 /**
@@ -33,35 +54,56 @@ export interface HParams {
  * llama3 never becomes a GGUF scaling type: it is the `rope_freqs.weight` tensor instead.
  */
 export interface RopeScalingParams {
-  type: "linear" | "yarn" | "llama3";
+  type: "linear" | "yarn" | "llama3" | "longrope";
+  /** longrope: max_position_embeddings / original_max_position_embeddings */
   factor: number;
   /** original_max_position_embeddings (llama3 default 8192, as the converter) */
   originalContext?: number;
   /** llama3 (defaults 1 and 4) */
   lowFreqFactor?: number;
   highFreqFactor?: number;
-  /** yarn, written only when the config has them */
+  /** yarn, written only when the config has them; longrope: √(1 + ln s / ln original) as the converter computes it */
   attentionFactor?: number;
+  /** longrope: [rotaryDim/2] frequency divisors for contexts up to / beyond the original context */
+  shortFactor?: number[];
+  longFactor?: number[];
   betaFast?: number;
   betaSlow?: number;
   extrapolationFactor?: number;
 }
 
+/**
+ * The language model's config as the converter sees it: a nested `text_config` moved to the root
+ * (multimodal Gemma 3), over transformers' defaults for keys the file leaves out.
+ */
+export function hfTextConfig(arch: Architecture, config: Record<string, unknown>): Record<string, unknown> {
+  const nested = arch.hfTextConfigKey === undefined ? undefined : config[arch.hfTextConfigKey];
+  const text = nested !== null && typeof nested === "object" && !Array.isArray(nested) ? (nested as Record<string, unknown>) : {};
+  if (arch.hfConfigDefaults === undefined && nested === undefined) return config;
+  const out: Record<string, unknown> = { ...arch.hfConfigDefaults };
+  for (const [k, v] of [...Object.entries(config), ...Object.entries(text)]) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 export function readHParams(arch: Architecture, config: Record<string, unknown>, file: string): HParams {
+  const cfg = hfTextConfig(arch, config);
+  const field = (key: string) => (arch.hfTextConfigKey !== undefined && isObject(config[arch.hfTextConfigKey]) ? `${arch.hfTextConfigKey}.${key}` : key);
   const int = (key: string, fallback?: number): number => {
-    const v = config[key] ?? fallback;
+    const v = cfg[key] ?? fallback;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-      throw new FormatError("config.field", `config field ${key} must be a positive integer`, { file, field: key, expected: "a positive integer", actual: JSON.stringify(v) ?? "missing" });
+      throw new FormatError("config.field", `config field ${field(key)} must be a positive integer`, { file, field: field(key), expected: "a positive integer", actual: JSON.stringify(v) ?? "missing" });
     }
     return v;
   };
   const float = (key: string, fallback: number): number => {
-    const v = config[key] ?? fallback;
+    const v = cfg[key] ?? fallback;
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-      throw new FormatError("config.field", `config field ${key} must be a positive number`, { file, field: key, expected: "a positive number", actual: JSON.stringify(v) });
+      throw new FormatError("config.field", `config field ${field(key)} must be a positive number`, { file, field: field(key), expected: "a positive number", actual: JSON.stringify(v) });
     }
     return v;
   };
+  /** a positive number, or undefined when the key is absent or null */
+  const optional = (key: string): number | undefined => (cfg[key] === undefined || cfg[key] === null ? undefined : float(key, 0));
   const numHeads = int("num_attention_heads");
   const hiddenSize = int("hidden_size");
   const hp: HParams = {
@@ -75,21 +117,54 @@ export function readHParams(arch: Architecture, config: Record<string, unknown>,
     contextLength: int("max_position_embeddings", 4096),
     rmsNormEps: float("rms_norm_eps", 1e-6),
     ropeTheta: float("rope_theta", 10000),
-    tied: typeof config[arch.tied?.hfConfigKey ?? ""] === "boolean" ? (config[arch.tied!.hfConfigKey] as boolean) : (arch.tied?.defaultTied ?? false),
+    tied: typeof cfg[arch.tied?.hfConfigKey ?? ""] === "boolean" ? (cfg[arch.tied!.hfConfigKey] as boolean) : (arch.tied?.defaultTied ?? false),
   };
-  const rope = readRopeScaling(config, file);
+  const rotaryFactor = partialRotaryFactor(cfg, file);
+  if (rotaryFactor !== undefined) {
+    // the converter's Phi-3 formula: int(factor · hidden) // heads (not factor · head_dim)
+    const dims = Math.floor(Math.floor(rotaryFactor * hiddenSize) / numHeads);
+    if (dims !== hp.headDim) hp.rotaryDim = dims;
+  }
+  if (arch.longRope) hp.originalContextLength = int("original_max_position_embeddings", 4096);
+  const rope = readRopeScaling(arch, cfg, file, hp);
   if (rope.theta !== undefined) hp.ropeTheta = rope.theta;
   if (rope.scaling) hp.ropeScaling = rope.scaling;
   if (rope.scaling?.type === "llama3") {
     const s = rope.scaling;
     hp.ropeFreqFactors = llama3RopeFactors(hp.headDim, hp.ropeTheta, { factor: s.factor, lowFreqFactor: s.lowFreqFactor!, highFreqFactor: s.highFreqFactor!, originalContext: s.originalContext! });
   }
-  if (typeof config.head_dim === "number") hp.headDimInConfig = true;
+  if (typeof cfg.head_dim === "number") hp.headDimInConfig = true;
+  const layerTypes = hfLayerTypes(arch, cfg, hp.numLayers, file);
+  if (layerTypes) hp.layerTypes = layerTypes;
+  if (arch.slidingWindow && layerTypes?.includes("sliding_attention")) hp.slidingWindow = int("sliding_window");
+  const extras: [keyof HParams, string][] = [
+    ["attnLogitSoftcap", "attn_logit_softcapping"], ["finalLogitSoftcap", "final_logit_softcapping"],
+    ["queryPreAttnScalar", "query_pre_attn_scalar"], ["ropeLocalTheta", "rope_local_base_freq"],
+  ];
+  for (const [k, key] of extras) {
+    const v = optional(key);
+    if (v !== undefined) (hp as unknown as Record<string, number>)[k] = v;
+  }
   return hp;
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** partial_rotary_factor at the top level or inside rope_parameters/rope_scaling, in (0, 1]. */
+function partialRotaryFactor(cfg: Record<string, unknown>, file: string): number | undefined {
+  const rope = isObject(cfg.rope_parameters) ? cfg.rope_parameters : isObject(cfg.rope_scaling) ? cfg.rope_scaling : {};
+  const v = rope.partial_rotary_factor ?? cfg.partial_rotary_factor;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !(v > 0 && v <= 1)) {
+    throw new FormatError("config.field", "partial_rotary_factor must be a number in (0, 1]", { file, field: "partial_rotary_factor", expected: "a number in (0, 1]", actual: JSON.stringify(v) });
+  }
+  return v;
+}
+
 /** rope_parameters ?? rope_scaling, read as the converter's TextModel does (theta may live inside). */
-function readRopeScaling(config: Record<string, unknown>, file: string): { theta?: number; scaling?: RopeScalingParams } {
+function readRopeScaling(arch: Architecture, config: Record<string, unknown>, file: string, hp: HParams): { theta?: number; scaling?: RopeScalingParams } {
   const raw = config.rope_parameters ?? config.rope_scaling;
   if (raw === null || raw === undefined) return {};
   const field = config.rope_parameters !== undefined && config.rope_parameters !== null ? "rope_parameters" : "rope_scaling";
@@ -107,6 +182,14 @@ function readRopeScaling(config: Record<string, unknown>, file: string): { theta
   const type = String(r.rope_type ?? r.type ?? "default");
   const base = theta === undefined ? {} : { theta };
   if (type === "default") return base;
+  if (arch.longRope) {
+    if (type !== "longrope" && type !== "su") {
+      throw new FormatError("config.rope", `unsupported rope scaling ${JSON.stringify(type)}`, {
+        file, field: `${field}.rope_type`, expected: "longrope, su or default", actual: type, hint: `llama.cpp's converter writes only LongRoPE scaling for ${arch.name}`,
+      });
+    }
+    return { ...base, ...longRope(r, field, file, hp) };
+  }
   if (type.toLowerCase() === "llama3") {
     const scaling: RopeScalingParams = {
       type: "llama3", factor: num("factor", 8)!, lowFreqFactor: num("low_freq_factor", 1)!, highFreqFactor: num("high_freq_factor", 4)!,
@@ -135,46 +218,33 @@ function readRopeScaling(config: Record<string, unknown>, file: string): { theta
   });
 }
 
-/** The same from GGUF metadata (`<arch>.*` keys written by llama.cpp's converter or dusk). */
-export function readGgufHParams(arch: Architecture, kv: GgufKv, file: string): HParams {
-  const a = ggufGetString(kv, "general.architecture", file) ?? arch.ggufArchitectures[0]!;
-  const num = (key: string, fallback?: number): number => {
-    const v = ggufGetNumber(kv, `${a}.${key}`, file) ?? fallback;
-    if (v === undefined || !Number.isFinite(v) || v <= 0) {
-      throw new FormatError("gguf.hparam", `metadata ${a}.${key} must be a positive number`, { file, field: `${a}.${key}`, actual: String(v ?? "missing") });
+/**
+ * LongRoPE (Phi-3 128k): short/long factor lists of rotaryDim/2 entries each, and the attention
+ * factor the converter writes: √(1 + ln s / ln original) for s = context / original > 1, else 1.
+ * Without long_factor the converter writes nothing, and neither does dusk.
+ */
+function longRope(r: Record<string, unknown>, field: string, file: string, hp: HParams): { scaling?: RopeScalingParams } {
+  const list = (key: string): number[] | undefined => {
+    const v = r[key];
+    if (v === undefined || v === null) return undefined;
+    const half = (hp.rotaryDim ?? hp.headDim) / 2;
+    if (!Array.isArray(v) || v.length !== half || v.some((x) => typeof x !== "number" || !Number.isFinite(x) || x <= 0)) {
+      throw new FormatError("config.rope", `${field}.${key} must list ${half} positive factors (rotary dimensions / 2)`, {
+        file, field: `${field}.${key}`, expected: `${half} positive numbers`, actual: Array.isArray(v) ? `${v.length} entries` : JSON.stringify(v),
+      });
     }
-    return v;
+    return v as number[];
   };
-  const numHeads = num("attention.head_count");
-  const hiddenSize = num("embedding_length");
-  const tokens = kv.get("tokenizer.ggml.tokens");
-  const hp: HParams = {
-    vocabSize: ggufGetNumber(kv, `${a}.vocab_size`, file) ?? (tokens?.type === 9 ? tokens.items.length : num("vocab_size")),
-    hiddenSize,
-    intermediateSize: num("feed_forward_length"),
-    numLayers: num("block_count"),
-    numHeads,
-    numKvHeads: num("attention.head_count_kv", numHeads),
-    headDim: num("attention.key_length", hiddenSize / numHeads),
-    contextLength: num("context_length", 4096),
-    rmsNormEps: num("attention.layer_norm_rms_epsilon", 1e-5),
-    ropeTheta: num("rope.freq_base", 10000),
-    tied: false,
-  };
-  const scaling = ggufGetString(kv, `${a}.rope.scaling.type`, file);
-  if (scaling === "linear" || scaling === "yarn") {
-    const s: RopeScalingParams = { type: scaling, factor: num("rope.scaling.factor", 1) };
-    const opt: [keyof RopeScalingParams, string][] = [
-      ["originalContext", "rope.scaling.original_context_length"], ["attentionFactor", "rope.scaling.yarn_attn_factor"],
-      ["betaFast", "rope.scaling.yarn_beta_fast"], ["betaSlow", "rope.scaling.yarn_beta_slow"], ["extrapolationFactor", "rope.scaling.yarn_ext_factor"],
-    ];
-    for (const [k, key] of opt) {
-      const v = ggufGetNumber(kv, `${a}.${key}`, file);
-      if (v !== undefined) (s as unknown as Record<string, number>)[k] = v;
-    }
-    hp.ropeScaling = s;
-  } else if (scaling && scaling !== "none") {
-    throw new FormatError("gguf.hparam", `unsupported rope scaling ${JSON.stringify(scaling)}`, { file, field: `${a}.rope.scaling.type`, expected: "none, linear or yarn", actual: scaling });
+  const longFactor = list("long_factor");
+  if (!longFactor || longFactor.length === 0) return {};
+  const shortFactor = list("short_factor");
+  if (!shortFactor) {
+    throw new FormatError("config.rope", `${field} has long_factor but no short_factor`, { file, field: `${field}.short_factor`, expected: "a list of factors", actual: "missing" });
   }
-  return hp;
+  const orig = typeof r.original_max_position_embeddings === "number" ? r.original_max_position_embeddings : hp.originalContextLength!;
+  const scale = hp.contextLength / orig;
+  const attentionFactor = scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(orig)) : 1;
+  return { scaling: { type: "longrope", factor: scale, originalContext: orig, attentionFactor, shortFactor, longFactor } };
 }
+
+export { readGgufHParams } from "./hparams-gguf.js";

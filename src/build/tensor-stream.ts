@@ -69,7 +69,9 @@ export async function streamTensor(
     else if (t.kind === "convert") out = convertTensorBytes(bytes, from, to, buffers.out);
     else {
       const f = toFloat32(bytes, from);
-      for (let i = 0; i < f.length; i++) f[i] = f[i]! * t.factor;
+      const off = t.offset ?? 0;
+      if (off === 0) for (let i = 0; i < f.length; i++) f[i] = f[i]! * t.factor;
+      else for (let i = 0; i < f.length; i++) f[i] = (f[i]! + off) * t.factor - off;
       out = fromFloat32(f, to);
     }
     pending = write(out);

@@ -5,7 +5,7 @@
 
 import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { detectGgufArchitecture, detectHfArchitecture, parseLayerTensorName, type Architecture } from "../arch/index.js";
+import { detectGgufArchitecture, detectHfArchitecture, hfTextConfig, looksLikeReranker, parseLayerTensorName, type Architecture } from "../arch/index.js";
 import { FormatError } from "../errors.js";
 import { FileSource, type ByteSource } from "../formats/byte-source.js";
 import { parseGguf, type GgufFile } from "../formats/gguf.js";
@@ -39,6 +39,9 @@ export interface Checkpoint {
   close(): Promise<void>;
   /** GGUF only: `rope_freqs.weight` ([headDim/2] F32, Llama 3.x RoPE factors), read at open: it is tiny */
   ropeFreqFactors?: Float32Array;
+  /** GGUF only: Phi-3 LongRoPE `rope_factors_long.weight` / `rope_factors_short.weight` ([rotaryDim/2] F32) */
+  ropeLongFactors?: Float32Array;
+  ropeShortFactors?: Float32Array;
 }
 
 /** Side files copied into an HF output, as mergekit copies them. */
@@ -72,6 +75,7 @@ async function openHfDirectory(dir: string, ref: string): Promise<Checkpoint> {
   const config = await readJsonFile(configPath);
   if (!isPlainObject(config)) throw new FormatError("checkpoint.config", "config.json is not a JSON object", { file: configPath });
   const arch = detectHfArchitecture(config, configPath);
+  await refuseNamedReranker(dir, names, configPath);
 
   const sources: ByteSource[] = [];
   const tensors = new Map<string, TensorEntry>();
@@ -122,8 +126,11 @@ async function openHfDirectory(dir: string, ref: string): Promise<Checkpoint> {
         hint: names.some((n) => n.endsWith(".bin")) ? "PyTorch .bin checkpoints are not read (unsafe pickle); save the model as safetensors" : "the directory holds no safetensors weights",
       });
     }
-    const numLayers = layerCount(config[arch.hfLayerCountKey], configPath, arch.hfLayerCountKey);
-    checkLayerTensors(tensors, numLayers, "hf", configPath, arch.hfLayerCountKey);
+    const countField = arch.hfTextConfigKey !== undefined && config[arch.hfTextConfigKey] !== undefined ? `${arch.hfTextConfigKey}.${arch.hfLayerCountKey}` : arch.hfLayerCountKey;
+    const numLayers = layerCount(hfTextConfig(arch, config)[arch.hfLayerCountKey], configPath, countField);
+    const weightsFile = files.length > 1 || names.includes("model.safetensors.index.json") ? join(dir, "model.safetensors.index.json") : files[0]!;
+    checkLayerTensors(tensors, numLayers, "hf", configPath, countField, arch);
+    checkFamilyTensors(arch, tensors, numLayers, "hf", weightsFile);
     const sideFiles = HF_SIDE_FILES.filter((f) => names.includes(f)).map((f) => join(dir, f));
     return { ref, path: dir, format: "safetensors", arch, numLayers, tensors, config, files, sideFiles, close: closeAll };
   } catch (e) {
@@ -157,24 +164,36 @@ async function openGgufFile(path: string, ref: string): Promise<Checkpoint> {
       files = [path];
     }
     const archName = ggufGetString(first.kv, "general.architecture", path);
-    const arch = detectGgufArchitecture(archName, path);
+    const arch = detectGgufArchitecture(archName, path, first.kv);
     const key = `${archName}.block_count`;
     const numLayers = layerCount(ggufGetNumber(first.kv, key, path), path, key);
     const tensors = new Map(entries.map((t) => [t.name, t]));
-    checkLayerTensors(tensors, numLayers, "gguf", path, key);
-    const ropeFreqFactors = await readRopeFreqs(tensors.get("rope_freqs.weight"), path);
-    return { ref, path, format: "gguf", arch, numLayers, tensors, gguf: first, files, sideFiles: [], close: closeAll, ...(ropeFreqFactors ? { ropeFreqFactors } : {}) };
+    checkLayerTensors(tensors, numLayers, "gguf", path, key, arch);
+    checkFamilyTensors(arch, tensors, numLayers, "gguf", path);
+    if (tensors.has("cls_out.weight")) {
+      throw new FormatError("arch.reranker", "a reranker (classifier head cls_out.weight), not a causal language model", {
+        file: path, field: "cls_out.weight", hint: "dusk builds, converts and runs text generators: use the base model's GGUF",
+      });
+    }
+    const ropeFreqFactors = await readFactorTensor(tensors.get("rope_freqs.weight"), path);
+    const ropeLongFactors = await readFactorTensor(tensors.get("rope_factors_long.weight"), path);
+    const ropeShortFactors = await readFactorTensor(tensors.get("rope_factors_short.weight"), path);
+    return {
+      ref, path, format: "gguf", arch, numLayers, tensors, gguf: first, files, sideFiles: [], close: closeAll,
+      ...(ropeFreqFactors ? { ropeFreqFactors } : {}), ...(ropeLongFactors ? { ropeLongFactors } : {}), ...(ropeShortFactors ? { ropeShortFactors } : {}),
+    };
   } catch (e) {
     await closeAll();
     throw e;
   }
 }
 
-async function readRopeFreqs(t: TensorEntry | undefined, file: string): Promise<Float32Array | undefined> {
+/** A rope factor tensor (rope_freqs, rope_factors_long/short): tiny, read at open. */
+async function readFactorTensor(t: TensorEntry | undefined, file: string): Promise<Float32Array | undefined> {
   if (!t) return undefined;
   if (t.type.name !== "F32" || t.shape.length !== 1 || t.shape[0]! > 4096) {
-    throw new FormatError("checkpoint.rope-freqs", "rope_freqs.weight is not a 1-D F32 tensor of at most 4096 factors", {
-      file, field: "rope_freqs.weight", expected: "F32 [headDim/2]", actual: `${t.type.name} ${JSON.stringify(t.shape)}`,
+    throw new FormatError("checkpoint.rope-freqs", `${t.name} is not a 1-D F32 tensor of at most 4096 factors`, {
+      file, field: t.name, expected: "F32 [rotary dims/2]", actual: `${t.type.name} ${JSON.stringify(t.shape)}`,
     });
   }
   return new Float32Array((await t.source.read(t.offset, t.byteLength)).slice().buffer);
@@ -190,10 +209,10 @@ function layerCount(v: unknown, file: string, field: string): number {
 }
 
 /** Every layer tensor's index is below the declared count, and every layer is present. */
-function checkLayerTensors(tensors: Map<string, TensorEntry>, numLayers: number, scheme: "hf" | "gguf", file: string, field: string): void {
+function checkLayerTensors(tensors: Map<string, TensorEntry>, numLayers: number, scheme: "hf" | "gguf", file: string, field: string, arch: Architecture): void {
   const seen = new Set<number>();
   for (const name of tensors.keys()) {
-    const p = parseLayerTensorName(name, scheme);
+    const p = parseLayerTensorName(name, scheme, arch);
     if (!p) continue;
     if (p.layer >= numLayers) {
       throw new FormatError("checkpoint.layer-out-of-range", `tensor ${name} belongs to layer ${p.layer}, but the model declares ${numLayers} layers`, {
@@ -206,6 +225,55 @@ function checkLayerTensors(tensors: Map<string, TensorEntry>, numLayers: number,
     const missing = [...Array(numLayers).keys()].filter((i) => !seen.has(i));
     throw new FormatError("checkpoint.missing-layers", `the model declares ${numLayers} layers but has no tensors for layer(s) ${missing.slice(0, 8).join(", ")}${missing.length > 8 ? ", …" : ""}`, {
       file, field, hint: "the checkpoint is incomplete; download it again",
+    });
+  }
+}
+
+/**
+ * Every tensor the family's table requires is there: the embedding, the final norm and, in every
+ * layer, each non-optional role (a Gemma 2 layer without post_feedforward_layernorm is not Gemma 2).
+ * Biases count as optional, as the engine reads them.
+ */
+function checkFamilyTensors(arch: Architecture, tensors: Map<string, TensorEntry>, numLayers: number, scheme: "hf" | "gguf", file: string): void {
+  const name = (template: string, layer?: number) => (layer === undefined ? template : template.replace("{L}", String(layer)));
+  const required = (r: { optional?: boolean; role: string }) => !r.optional && !r.role.endsWith("_bias");
+  const missing = (template: string, role: string, layer?: number): never => {
+    const n = name(template, layer);
+    throw new FormatError("checkpoint.missing-tensor", `${layer === undefined ? "the model" : `layer ${layer}`} has no ${role} tensor, which every ${arch.name} checkpoint has`, {
+      file, field: n, expected: n, actual: "absent",
+      hint: scheme === "hf" && arch.hfTextConfigKey !== undefined && [...tensors.keys()].some((t) => t.startsWith("model.language_model."))
+        ? "this checkpoint was saved by transformers ≥ 4.52 (model.language_model.*); dusk reads the layout google/gemma-3-*-it ship (language_model.model.*)"
+        : `the checkpoint is incomplete or not a ${arch.name} model (config.json says it is)`,
+    });
+  };
+  for (const r of [...arch.preLayer, ...arch.postLayer].filter(required)) {
+    const t = scheme === "hf" ? r.hf : r.gguf;
+    if (!tensors.has(t)) missing(t, r.role);
+  }
+  const layerRoles = arch.layer.filter(required);
+  for (let l = 0; l < numLayers; l++) {
+    for (const r of layerRoles) {
+      const t = scheme === "hf" ? r.hf : r.gguf;
+      if (!tensors.has(name(t, l))) missing(t, r.role, l);
+    }
+  }
+}
+
+/**
+ * Qwen3 rerankers are Qwen3ForCausalLM checkpoints; llama.cpp's converter recognises them by the
+ * README's title or the directory's name, and so does dusk (then refuses them: not a text generator).
+ */
+async function refuseNamedReranker(dir: string, names: readonly string[], configPath: string): Promise<void> {
+  const hints = [basename(dir)];
+  if (names.includes("README.md")) {
+    const readme = await readTextFile(join(dir, "README.md")).catch(() => "");
+    const title = /^#\s+(\S+)/m.exec(readme)?.[1];
+    if (title) hints.push(title);
+  }
+  if (looksLikeReranker(hints)) {
+    throw new FormatError("arch.reranker", "a Qwen3 reranker (named so by its directory or README), not a causal language model", {
+      file: configPath, field: "architectures", expected: "a causal LM", actual: hints.filter((h) => looksLikeReranker([h])).join(", "),
+      hint: "llama.cpp converts Qwen3 rerankers to a ranking model (yes/no classifier head); dusk builds, converts and runs text generators: use the base model (e.g. Qwen/Qwen3-0.6B)",
     });
   }
 }

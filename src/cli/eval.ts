@@ -13,7 +13,8 @@ import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import type { ConvertType } from "../convert/gguf-hparams.js";
 import { checkpointWeights, planWeights } from "../engine/checkpoint-weights.js";
 import { EvalError } from "../errors.js";
-import { EngineScorer, loadHfTokenizer } from "../eval/backend-engine.js";
+import { EngineScorer } from "../eval/backend-engine.js";
+import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 import { OpenAiScorer } from "../eval/backend-openai.js";
 import { taskDatasetSource, type TaskDatasetSource } from "../eval/dataset-manifest.js";
 import { buildResults, PROTOCOL_SEEDS, resolveTasks, runTask, type ProtocolName, type Scorer, type TaskResult } from "../eval/index.js";
@@ -93,7 +94,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
       try {
         const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader));
         const base = r.checkpoints[plan.configSource]!;
-        const tokenizer = await loadHfTokenizer(base.path);
+        const tokenizer = await loadTextTokenizer(base);
         const label = `${a.preset}(${positionals.join(",")})`;
         return { scorer: new EngineScorer(planWeights(plan, r.checkpoints), tokenizer, { model: label, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}) }), close: r.close };
       } catch (e) {
@@ -104,7 +105,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
     const c = await openCheckpoint(model);
     try {
       if (c.format === "gguf") throw new EvalError("EVAL_ENGINE_GGUF", `${model} is a GGUF; the engine backend reads the HF tokenizer beside safetensors`, { hint: "use --backend llamacpp for a GGUF, or pass the HF directory" });
-      const scorer = new EngineScorer(checkpointWeights(c), await loadHfTokenizer(c.path), { model, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}), dtype: String(c.config?.torch_dtype ?? "") });
+      const scorer = new EngineScorer(checkpointWeights(c), await loadTextTokenizer(c), { model, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}), dtype: String(c.config?.torch_dtype ?? "") });
       return { scorer, close: () => c.close() };
     } catch (e) {
       await c.close();

@@ -14,14 +14,21 @@ export function renderPlan(plan: Plan, options: { table?: boolean } = {}): strin
   const lines: string[] = [];
   lines.push(`layout   ${planLayout(plan)}`);
   lines.push(`sources  ${plan.sources.map((s, i) => `[${i}] ${s.ref} (${s.format}, ${s.numLayers} layers)`).join("; ")}`);
+  const att = plan.attention;
+  const kind = (k: string | undefined) => (k === "sliding_attention" ? "sliding" : k === "full_attention" ? "full" : "");
   if (options.table !== false) {
+    // with sliding layers: the kind each layer was trained with, and llama.cpp's at its position
+    const head = att ? ` | trained${att.gguf ? " | llama.cpp" : ""}` : "";
     lines.push("");
-    lines.push(" out | src | base | jump");
-    lines.push("-----+-----+------+------");
+    lines.push(` out | src | base | jump${head}`);
+    lines.push(`-----+-----+------+------${att ? "+---------" + (att.gguf ? "+-----------" : "") : ""}`);
     plan.layers.forEach((l, i) => {
       const j = i === 0 ? "" : m.jumps[i - 1]!.jump;
-      const mark = i > 0 && (m.jumps[i - 1]!.jump !== 1 || (multi && plan.sources[m.jumps[i - 1]!.from.source]!.ref !== plan.sources[l.source]!.ref)) ? "  ← seam" : "";
-      lines.push(`${String(i).padStart(4)} | ${String(l.source).padStart(3)} | ${String(l.layer).padStart(4)} | ${String(j === "" ? "" : j > 0 ? `+${j}` : j).padStart(4)}${mark}`);
+      const seam = i > 0 && (m.jumps[i - 1]!.jump !== 1 || (multi && plan.sources[m.jumps[i - 1]!.from.source]!.ref !== plan.sources[l.source]!.ref));
+      const kinds = att ? ` | ${kind(att.trained[i]).padEnd(7)}${att.gguf ? ` | ${kind(att.gguf[i]).padEnd(9)}` : ""}` : "";
+      const broken = att?.gguf && att.gguf[i] !== att.trained[i];
+      const marks = [seam ? "← seam" : "", broken ? "✗ position rule" : ""].filter(Boolean).join("  ");
+      lines.push(`${String(i).padStart(4)} | ${String(l.source).padStart(3)} | ${String(l.layer).padStart(4)} | ${String(j === "" ? "" : j > 0 ? `+${j}` : j).padStart(4)}${kinds}${marks ? `  ${marks}` : ""}`.trimEnd());
     });
   }
   lines.push("");
@@ -35,5 +42,13 @@ export function renderPlan(plan: Plan, options: { table?: boolean } = {}): strin
   lines.push(`output size          ${fmt(m.outputBytes, "bytes")} in ${plan.tensors.length} tensors (${plan.format})`);
   const transforms = plan.tensors.reduce<Record<string, number>>((acc, t) => ((acc[t.transform.kind] = (acc[t.transform.kind] ?? 0) + 1), acc), {});
   lines.push(`operations           ${Object.entries(transforms).map(([k, n]) => `${k}×${n}`).join(", ")}`);
+  if (att?.gguf) {
+    const broken = att.gguf.filter((k, i) => k !== att.trained[i]).length;
+    lines.push(`position rule        ${broken === 0 ? `kept (llama.cpp period ${att.period})` : `${broken} layer(s) change attention kind in llama.cpp (period ${att.period})`}`);
+  }
+  for (const w of plan.warnings ?? []) {
+    lines.push(`warning: ${w.message}`);
+    if (w.hint) lines.push(`  hint: ${w.hint}`);
+  }
   return lines.join("\n") + "\n";
 }

@@ -75,7 +75,7 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
       const [model, modelB] = positionals as [string, string | undefined];
       const base = await open(model);
       if (modelB !== undefined) await open(modelB);
-      recipe = presetRecipe(a, model, modelB, base.numLayers);
+      recipe = presetRecipe(a, model, modelB, base.numLayers, base.arch.forward.sandwichNorms);
     }
     const refs = new Set<string>(recipe.slices.map((s) => s.sources[0].model));
     if (recipe.baseModel) refs.add(recipe.baseModel);
@@ -103,7 +103,8 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-export function presetRecipe(a: RecipeArgValues, model: string, modelB: string | undefined, layers: number): Recipe {
+/** `postNorms`: the family normalises each branch's output (Gemma 2/3), so expand scales those norms. */
+export function presetRecipe(a: RecipeArgValues, model: string, modelB: string | undefined, layers: number, postNorms = false): Recipe {
   const b = modelB === undefined ? {} : { modelB };
   const drop = int(a.drop, "--drop");
   const dropOpt = drop === undefined ? {} : { drop };
@@ -119,7 +120,10 @@ export function presetRecipe(a: RecipeArgValues, model: string, modelB: string |
       const every = int(a.every, "--every");
       const blocks = int(a.blocks, "--blocks");
       const scale = num(a.scale, "--scale");
-      return expandRecipe({ model, layers, ...(every === undefined ? {} : { every }), ...(blocks === undefined ? {} : { blocks }), ...(scale === undefined ? {} : { scale }) });
+      return expandRecipe({
+        model, layers, ...(every === undefined ? {} : { every }), ...(blocks === undefined ? {} : { blocks }), ...(scale === undefined ? {} : { scale }),
+        ...(postNorms ? { target: "post-norms" as const } : {}),
+      });
     }
     case "prune":
       if (!a["drop-range"]) throw new RecipeError("recipe.option", "prune needs --drop-range a:b", { path: "--drop-range" });

@@ -1,5 +1,5 @@
 // `dusk serve MODEL [--parallel N] [--api-key KEY] [--gpu auto]`: an OpenAI-compatible server over
-// llama.cpp (src/runtime/server.ts) until SIGINT/SIGTERM, then a graceful shutdown (exit 0). It
+// llama.cpp (src/server/) until SIGINT/SIGTERM, then a graceful shutdown (exit 0). It
 // listens at once (/health says "loading") and binds loopback unless told otherwise.
 
 import { readFile } from "node:fs/promises";
@@ -7,8 +7,8 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
 import { listPresets, openModel } from "../runtime/index.js";
-import { checkBind } from "../runtime/server-auth.js";
-import { startServer } from "../runtime/server.js";
+import { checkBind } from "../server/auth.js";
+import { startServer } from "../server/index.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { numberFlag } from "./run.js";
 

@@ -3,22 +3,24 @@
 // fsync before the rename, typed errors for a full disk or a folder it may not write).
 // Reads the tokenizer files beside the config source.
 
-import { readdir, readFile } from "node:fs/promises";
-import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
 import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { readHParams, type ConverterFacts } from "../arch/index.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { tensorByteLength, tensorType } from "../formats/tensor-types.js";
 import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
-import { tokenizerGgufKv, type NamedChatTemplate, type TokenizerFiles } from "../tokenizer/index.js";
-import { convertToGguf, planConversion, type ConvertInput } from "./convert.js";
+import { tokenizerGgufKv } from "../tokenizer/index.js";
+import { readTokenizerFiles } from "../tokenizer/load-text-tokenizer.js";
+import { convertToGguf, outputShape, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
 export interface ConvertOptions {
@@ -37,58 +39,14 @@ export interface ConvertOptions {
 }
 
 /**
- * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys. `llamaVocab`: the
- * family converts as llama.cpp's Llama class (add_prefix_space and its other set_vocab steps).
+ * Reads the tokenizer files of an HF directory into tokenizer.* GGUF keys, with the family
+ * converter's set_vocab steps (Llama's add_prefix_space, Gemma's, Phi-3's).
  */
-export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, llamaVocab = false): Promise<GgufKv> {
-  const read = async (name: string, binary = false) => {
-    try {
-      await checkSideFileSize(join(dir, name));
-      return binary ? new Uint8Array(await readFile(join(dir, name))) : await readFile(join(dir, name), "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-  };
-  const text = (name: string) => read(name) as Promise<string | undefined>;
-  const chatTemplateJinja = await text("chat_template.jinja");
-  const files = {
-    tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
-    tokenizerJson: await text("tokenizer.json"),
-    tokenizerConfig: await text("tokenizer_config.json"),
-    chatTemplateJinja,
-    // as gguf-py: additional_chat_templates/NAME.jinja only beside chat_template.jinja
-    additionalChatTemplates: chatTemplateJinja === undefined ? undefined : await additionalTemplates(dir, read),
-    chatTemplateJson: await text("chat_template.json"),
-    specialTokensMap: await text("special_tokens_map.json"),
-    addedTokens: await text("added_tokens.json"),
-    // as gguf-py's SpecialVocab: config.json's bos/eos/pad_token_id fill what the tokenizer files
-    // leave unset (Qwen2's tokenizer_config has bos_token null; its GGUFs take BOS from here)
-    configJson: await text("config.json"),
-  };
-  const defined = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as TokenizerFiles;
-  return tokenizerGgufKv(defined, { vocabSize, llamaVocab, ...(pre === undefined ? {} : { pre }) });
+export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, converter?: ConverterFacts): Promise<GgufKv> {
+  return tokenizerGgufKv(await readTokenizerFiles(dir), {
+    vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}),
+  });
 }
-
-/** additional_chat_templates/*.jinja as named templates, sorted by name (bounded like side files). */
-async function additionalTemplates(dir: string, read: (name: string) => Promise<string | Uint8Array | undefined>): Promise<NamedChatTemplate[] | undefined> {
-  let names: string[];
-  try {
-    names = (await readdir(join(dir, "additional_chat_templates"))).filter((n) => n.endsWith(".jinja")).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw e;
-  }
-  const out: NamedChatTemplate[] = [];
-  for (const n of names.slice(0, MAX_NAMED_TEMPLATES)) {
-    const template = await read(join("additional_chat_templates", n));
-    if (typeof template === "string") out.push({ name: n.slice(0, -".jinja".length), template });
-  }
-  return out.length > 0 ? out : undefined;
-}
-
-/** why 64: real repos ship a handful (tool_use, rag); more is not a chat model's tokenizer */
-const MAX_NAMED_TEMPLATES = 64;
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
 function copyOp(t: TensorEntry): TensorOp {
@@ -110,9 +68,10 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
       shape: t.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(copyOp(t), t, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(c.path, Number(c.config.vocab_size), options.pre, c.arch.converter?.llamaVocab ?? false),
+    tokenizerKv: await readTokenizerKv(c.path, readHParams(c.arch, c.config, join(c.path, "config.json")).vocabSize, options.pre, c.arch.converter),
     name: options.name ?? basename(c.path),
   };
+  await trimToTokenizer(input, c.path);
   yield* writeConverted(input, [c], options);
 }
 
@@ -137,17 +96,36 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       shape: op.shape,
       stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
     })),
-    tokenizerKv: await readTokenizerKv(base.path, Number(plan.config.vocab_size), options.pre, base.arch.converter?.llamaVocab ?? false),
+    tokenizerKv: await readTokenizerKv(base.path, readHParams(base.arch, plan.config, join(base.path, "config.json")).vocabSize, options.pre, base.arch.converter),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
+  await trimToTokenizer(input, base.path);
   yield* writeConverted(input, checkpoints, options);
+}
+
+/**
+ * Gemma 3's converter keeps only the embedding rows its tokenizer has: the SentencePiece vocabulary
+ * (padded to vocab_size), else tokenizer.json's vocab plus added tokens, counted as it counts them.
+ */
+async function trimToTokenizer(input: ConvertInput, dir: string): Promise<void> {
+  if (!input.arch.converter.trimEmbeddingToVocab) return;
+  const tokens = input.tokenizerKv.get("tokenizer.ggml.tokens");
+  const spm = input.tokenizerKv.get("tokenizer.ggml.model");
+  if (spm?.type === 8 && spm.value === "llama" && tokens?.type === 9) {
+    input.embeddingRows = tokens.items.length;
+    return;
+  }
+  const path = join(dir, "tokenizer.json");
+  await checkSideFileSize(path);
+  const json = JSON.parse(await readFile(path, "utf8")) as { model?: { vocab?: Record<string, number> }; added_tokens?: unknown[] };
+  input.embeddingRows = Object.keys(json.model?.vocab ?? {}).length + (json.added_tokens?.length ?? 0);
 }
 
 async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkpoint[], options: ConvertOptions): AsyncGenerator<BuildEvent> {
   const started = Date.now();
   // The tensor data's size, known before a byte is written (the header adds the tokenizer, ~MBs).
-  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, t.input.shape)!, 0);
+  const bytes = planConversion(input, options.type).tensors.reduce((n, t) => n + tensorByteLength(t.type, outputShape(t))!, 0);
   const out = await prepareOutput(options.output, checkpoints.flatMap((c) => [c.path, ...c.files]), {
     kind: "file",
     force: options.force ?? false,

@@ -4,8 +4,8 @@
 
 import type { MatmulKernel } from "./matmul-kernel.js";
 import { attentionBackward } from "./attention-backward.js";
-import type { LayerActivations } from "./forward.js";
-import { transpose } from "./ops.js";
+import { layerAttentionShape, type LayerActivations } from "./forward.js";
+import { GELU_A, GELU_C, normGain, transpose } from "./ops.js";
 import type { RopeTables } from "./rope.js";
 import type { EngineConfig, LayerWeights } from "./types.js";
 
@@ -65,10 +65,31 @@ export function swigluBackward(gate: Float32Array, up: Float32Array, dact: Float
   return { dgate, dup };
 }
 
+/** For a = gelu_tanh(g)·u with gelu(g) = ½g(1 + tanh(c(g + a·g³))):
+ * du = da·gelu(g); dg = da·u·(½(1 + t) + ½g(1 − t²)·c(1 + 3a·g²)). */
+export function gegluBackward(gate: Float32Array, up: Float32Array, dact: Float32Array): { dgate: Float32Array; dup: Float32Array } {
+  const dgate = new Float32Array(gate.length);
+  const dup = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i]!;
+    const t = Math.tanh(GELU_C * (g + GELU_A * g * g * g));
+    dup[i] = dact[i]! * 0.5 * g * (1 + t);
+    dgate[i] = dact[i]! * up[i]! * (0.5 * (1 + t) + 0.5 * g * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * g * g));
+  }
+  return { dgate, dup };
+}
+
+/** Softcap z = cap·tanh(s/cap): ds = dz·(1 − (z/cap)²), in place on dz given z. */
+export function softcapBackwardInPlace(z: Float32Array, dz: Float32Array, cap: number): void {
+  for (let i = 0; i < dz.length; i++) {
+    const t = z[i]! / cap;
+    dz[i]! *= 1 - t * t;
+  }
+}
+
 /** RoPE is a (scaled) rotation per pair, so its backward rotates by the opposite angle, in place. */
 export function ropeBackward(dx: Float32Array, seqLen: number, heads: number, r: RopeTables): void {
-  const { half, cos, sin } = r;
-  const headDim = 2 * half;
+  const { half, cos, sin, headDim } = r;
   for (let t = 0; t < seqLen; t++) {
     for (let h = 0; h < heads; h++) {
       const o = (t * heads + h) * headDim;
@@ -84,10 +105,19 @@ export function ropeBackward(dx: Float32Array, seqLen: number, heads: number, r:
   }
 }
 
+const EMPTY = new Float32Array(0);
+
+/** Through a branch's post norm (sandwich norms) when the tape has its input: dy → d(branch
+ * output) and the norm's weight gradient; without one, dy itself and an empty gradient. */
+function postNormBackward(x: Float32Array | undefined, w: Float32Array | undefined, invRms: Float32Array | undefined, dy: Float32Array, T: number, D: number, off: 0 | 1): { dx: Float32Array; dw: Float32Array } {
+  return x ? rmsnormBackward(x, normGain(w!, off), invRms!, dy, T, D) : { dx: dy, dw: EMPTY };
+}
+
 /** Gradients of one layer's weights, same names and shapes as LayerWeights. */
 export type LayerGrads = { [K in keyof LayerWeights]-?: Float32Array };
 
-/** Backward through one decoder layer: dy [T,D] (gradient of its output) → dx [T,D] and weight grads. */
+/** Backward through decoder layer `layer`: dy [T,D] (gradient of its output) → dx [T,D] and weight
+ * grads (fields the config does not use come back empty). */
 export function layerBackward(
   kernel: MatmulKernel,
   c: EngineConfig,
@@ -96,35 +126,52 @@ export function layerBackward(
   dy: Float32Array,
   T: number,
   rope: RopeTables,
+  layer: number,
 ): { dx: Float32Array; grads: LayerGrads } {
   const D = c.hiddenSize;
   const F = c.intermediateSize;
-  const qDim = c.numHeads * c.headDim;
-  const kvDim = c.numKvHeads * c.headDim;
-  // MLP: y = mid + down(silu(gate(n2))·up(n2)), n2 = norm(mid)
-  const down = linearBackward(kernel, a.act, w.wDown, dy, T, F, D);
-  const sw = swigluBackward(a.gate, a.up, down.dx);
+  const d = c.headDim;
+  const qDim = c.numHeads * d;
+  const kvDim = c.numKvHeads * d;
+  const off = c.normWeightOffset ?? 0;
+  const none = EMPTY;
+  // MLP: y = mid + post(down(act(gate(n2))·up(n2))), n2 = norm(mid)
+  const postFfn = postNormBackward(a.ffnOut, w.postFfnNorm, a.ffnOutInvRms, dy, T, D, off);
+  const down = linearBackward(kernel, a.act, w.wDown, postFfn.dx, T, F, D);
+  const sw = c.activation === "gelu_tanh" ? gegluBackward(a.gate, a.up, down.dx) : swigluBackward(a.gate, a.up, down.dx);
   const gate = linearBackward(kernel, a.ffnNormed, w.wGate, sw.dgate, T, D, F);
   const up = linearBackward(kernel, a.ffnNormed, w.wUp, sw.dup, T, D, F);
   for (let i = 0; i < gate.dx.length; i++) gate.dx[i]! += up.dx[i]!;
-  const n2 = rmsnormBackward(a.residualMid, w.ffnNorm, a.ffnInvRms, gate.dx, T, D);
+  const n2 = rmsnormBackward(a.residualMid, normGain(w.ffnNorm, off), a.ffnInvRms, gate.dx, T, D);
   const dMid = dy.slice();
   for (let i = 0; i < dMid.length; i++) dMid[i]! += n2.dx[i]!;
-  // attention: mid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)
-  const o = linearBackward(kernel, a.attnMixed, w.wo, dMid, T, qDim, D);
-  const att = attentionBackward(kernel, a.q, a.k, a.v, o.dx, { tokens: T, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim });
+  // attention: mid = x + post(o(attn(rope(qn(q(n1))), rope(kn(k(n1))), v(n1)))), n1 = norm(x)
+  const postAttn = postNormBackward(a.attnOut, w.postAttnNorm, a.attnOutInvRms, dMid, T, D, off);
+  const o = linearBackward(kernel, a.attnMixed, w.wo, postAttn.dx, T, qDim, D);
+  const att = attentionBackward(kernel, a.q, a.k, a.v, o.dx, layerAttentionShape(c, layer, T));
   ropeBackward(att.dq, T, c.numHeads, rope);
   ropeBackward(att.dk, T, c.numKvHeads, rope);
-  const q = linearBackward(kernel, a.attnNormed, w.wq, att.dq, T, D, qDim);
-  const k = linearBackward(kernel, a.attnNormed, w.wk, att.dk, T, D, kvDim);
+  let dq: Float32Array = att.dq;
+  let dk: Float32Array = att.dk;
+  let qNorm: Float32Array = none;
+  let kNorm: Float32Array = none;
+  if (c.qkNorm) {
+    const qn = rmsnormBackward(a.qRaw!, normGain(w.qNorm!, off), a.qInvRms!, dq, T * c.numHeads, d);
+    const kn = rmsnormBackward(a.kRaw!, normGain(w.kNorm!, off), a.kInvRms!, dk, T * c.numKvHeads, d);
+    [dq, dk, qNorm, kNorm] = [qn.dx, kn.dx, qn.dw, kn.dw];
+  }
+  const q = linearBackward(kernel, a.attnNormed, w.wq, dq, T, D, qDim);
+  const k = linearBackward(kernel, a.attnNormed, w.wk, dk, T, D, kvDim);
   const v = linearBackward(kernel, a.attnNormed, w.wv, att.dv, T, D, kvDim);
   for (let i = 0; i < q.dx.length; i++) q.dx[i]! += k.dx[i]! + v.dx[i]!;
-  const n1 = rmsnormBackward(a.input, w.attnNorm, a.attnInvRms, q.dx, T, D);
+  const n1 = rmsnormBackward(a.input, normGain(w.attnNorm, off), a.attnInvRms, q.dx, T, D);
   for (let i = 0; i < dMid.length; i++) dMid[i]! += n1.dx[i]!;
   return {
     dx: dMid,
     grads: {
-      attnNorm: n1.dw, wq: q.dw, wk: k.dw, wv: v.dw, wo: o.dw, bq: q.db, bk: k.db, bv: v.db,
+      attnNorm: n1.dw, wq: q.dw, wk: k.dw, wv: v.dw, wo: o.dw,
+      bq: c.attentionBias ? q.db : none, bk: c.attentionBias ? k.db : none, bv: c.attentionBias ? v.db : none,
+      qNorm, kNorm, postAttnNorm: postAttn.dw, postFfnNorm: postFfn.dw,
       ffnNorm: n2.dw, wGate: gate.dw, wUp: up.dw, wDown: down.dw,
     },
   };

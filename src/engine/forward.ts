@@ -1,13 +1,14 @@
 // The forward pass: embedding → decoder layers streamed one at a time (load layer i, run all T
 // tokens through it, drop it) → final RMSNorm → LM head on only the requested rows. Optionally
-// records every layer's activations on a tape, the buffers a backward pass will consume.
+// records every layer's activations on a tape, the buffers a backward pass will consume. Family
+// features (q/k norms, sandwich norms, GeGLU, softcaps, sliding windows) follow EngineConfig.
 // Not for generation with a KV cache, batching several sequences, or tokenization.
 
 import { RuntimeError } from "../errors.js";
-import { attentionForward } from "./attention.js";
+import { attentionForward, type AttentionShape } from "./attention.js";
 import { getMatmulKernel, type MatmulKernel } from "./matmul-kernel.js";
-import { addInPlace, embeddingForward, linearForward, linearForwardTransposedInput, logSumExp, rmsnormForward, swigluForward, transpose } from "./ops.js";
-import { applyRope, ropeTables, type RopeTables } from "./rope.js";
+import { addInPlace, embeddingForward, gatedActivation, linearForward, linearForwardTransposedInput, logSumExp, rmsnormForward, softcapInPlace, transpose } from "./ops.js";
+import { applyRope, layerRopeTables, type RopeTables } from "./rope.js";
 import type { EngineConfig, EngineWeights, LayerWeights } from "./types.js";
 import { bufferElements, checkTensor, validateConfig, validateLayerWeights } from "./validate.js";
 
@@ -16,21 +17,33 @@ export interface LayerActivations {
   input: Float32Array; // [T, D] residual stream entering the layer
   attnNormed: Float32Array; // [T, D]
   attnInvRms: Float32Array; // [T]
-  q: Float32Array; // [T, H·d] after bias and RoPE
-  k: Float32Array; // [T, KV·d] after bias and RoPE
+  q: Float32Array; // [T, H·d] after bias, q norm and RoPE
+  k: Float32Array; // [T, KV·d] after bias, k norm and RoPE
   v: Float32Array; // [T, KV·d]
+  /** qkNorm: q and k before their norms, and the norms' 1/rms per (token, head) */
+  qRaw?: Float32Array; // [T, H·d]
+  kRaw?: Float32Array; // [T, KV·d]
+  qInvRms?: Float32Array; // [T·H]
+  kInvRms?: Float32Array; // [T·KV]
   attnMixed: Float32Array; // [T, H·d] attention output before o_proj
-  residualMid: Float32Array; // [T, D] input + o_proj(attnMixed)
+  /** sandwichNorms: o_proj's output before the post-attention norm, and that norm's 1/rms */
+  attnOut?: Float32Array; // [T, D]
+  attnOutInvRms?: Float32Array; // [T]
+  residualMid: Float32Array; // [T, D] input + (normed) o_proj(attnMixed)
   ffnNormed: Float32Array; // [T, D]
   ffnInvRms: Float32Array; // [T]
   gate: Float32Array; // [T, F]
   up: Float32Array; // [T, F]
-  act: Float32Array; // [T, F] silu(gate)·up
+  act: Float32Array; // [T, F] act(gate)·up
+  /** sandwichNorms: down_proj's output before the post-FFN norm, and that norm's 1/rms */
+  ffnOut?: Float32Array; // [T, D]
+  ffnOutInvRms?: Float32Array; // [T]
 }
 
 export interface ForwardTape {
   tokens: Int32Array;
-  rope: RopeTables;
+  /** the RoPE table of each layer (Gemma 3's sliding layers have their own) */
+  ropes: RopeTables[];
   layers: LayerActivations[];
   finalInput: Float32Array; // [T, D] before the final norm
   finalNormed: Float32Array; // [T, D]
@@ -44,7 +57,8 @@ export interface ForwardOptions {
   /** which positions get logits rows: all (default), the last, listed positions, or none. */
   logitsFor?: "all" | "last" | "none" | readonly number[];
   signal?: AbortSignal;
-  /** record every layer's activations (memory: ~(6D + 3F + 3·H·d)·T floats per layer). */
+  /** record every layer's activations (memory: ~(6D + 3F + 3·H·d)·T floats per layer, more with
+   * q/k or sandwich norms). */
   tape?: boolean;
   /** defaults to the shared tfjs-wasm kernel. */
   kernel?: MatmulKernel;
@@ -108,7 +122,17 @@ function checkResume(c: EngineConfig, r: { boundary: number; hidden: Float32Arra
   return r.boundary;
 }
 
-/** One decoder layer on x [T, D] → new residual stream [T, D] (x itself is not modified). */
+/** Layer `layer`'s attention: scale, softcap and (for a sliding layer) its window. */
+export function layerAttentionShape(c: EngineConfig, layer: number, T: number): AttentionShape {
+  const s: AttentionShape = { tokens: T, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim };
+  if (c.queryPreAttnScalar !== undefined) s.scale = 1 / Math.sqrt(c.queryPreAttnScalar);
+  if (c.attnLogitSoftcap !== undefined) s.softcap = c.attnLogitSoftcap;
+  if (c.slidingWindow !== undefined && c.layerTypes?.[layer] === "sliding_attention" && c.slidingWindow < T) s.window = c.slidingWindow;
+  return s;
+}
+
+/** One decoder layer (index `layer`, for its attention kind) on x [T, D] → new residual stream
+ * [T, D] (x itself is not modified). `rope` is the layer's table (layerRopeTables). */
 export function layerForward(
   kernel: MatmulKernel,
   c: EngineConfig,
@@ -116,33 +140,53 @@ export function layerForward(
   x: Float32Array,
   T: number,
   rope: RopeTables,
+  layer: number,
 ): { y: Float32Array; acts: LayerActivations } {
   const D = c.hiddenSize;
-  const qDim = c.numHeads * c.headDim;
-  const kvDim = c.numKvHeads * c.headDim;
+  const d = c.headDim;
+  const qDim = c.numHeads * d;
+  const kvDim = c.numKvHeads * d;
   const F = c.intermediateSize;
-  const n1 = rmsnormForward(x, w.attnNorm, T, D, c.rmsNormEps);
+  const eps = c.rmsNormEps;
+  const off = c.normWeightOffset ?? 0;
+  const n1 = rmsnormForward(x, w.attnNorm, T, D, eps, off);
   const n1T = transpose(n1.y, T, D); // [D, T], shared by the q/k/v projections
-  const q = linearForwardTransposedInput(kernel, n1T, w.wq, T, D, qDim, c.attentionBias ? w.bq : undefined);
-  const k = linearForwardTransposedInput(kernel, n1T, w.wk, T, D, kvDim, c.attentionBias ? w.bk : undefined);
+  let q = linearForwardTransposedInput(kernel, n1T, w.wq, T, D, qDim, c.attentionBias ? w.bq : undefined);
+  let k = linearForwardTransposedInput(kernel, n1T, w.wk, T, D, kvDim, c.attentionBias ? w.bk : undefined);
   const v = linearForwardTransposedInput(kernel, n1T, w.wv, T, D, kvDim, c.attentionBias ? w.bv : undefined);
+  const acts: Partial<LayerActivations> = { input: x, attnNormed: n1.y, attnInvRms: n1.invRms, v };
+  if (c.qkNorm) {
+    // per-head RMSNorm over headDim: T·H rows of d
+    const qn = rmsnormForward(q, w.qNorm!, T * c.numHeads, d, eps, off);
+    const kn = rmsnormForward(k, w.kNorm!, T * c.numKvHeads, d, eps, off);
+    Object.assign(acts, { qRaw: q, kRaw: k, qInvRms: qn.invRms, kInvRms: kn.invRms });
+    q = qn.y;
+    k = kn.y;
+  }
   applyRope(q, T, c.numHeads, rope);
   applyRope(k, T, c.numKvHeads, rope);
-  const attnMixed = attentionForward(kernel, q, k, v, { tokens: T, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim });
-  const residualMid = linearForward(kernel, attnMixed, w.wo, T, qDim, D);
+  const attnMixed = attentionForward(kernel, q, k, v, layerAttentionShape(c, layer, T));
+  let residualMid = linearForward(kernel, attnMixed, w.wo, T, qDim, D);
+  if (c.sandwichNorms) {
+    const pn = rmsnormForward(residualMid, w.postAttnNorm!, T, D, eps, off);
+    Object.assign(acts, { attnOut: residualMid, attnOutInvRms: pn.invRms });
+    residualMid = pn.y;
+  }
   addInPlace(residualMid, x);
-  const n2 = rmsnormForward(residualMid, w.ffnNorm, T, D, c.rmsNormEps);
+  const n2 = rmsnormForward(residualMid, w.ffnNorm, T, D, eps, off);
   const n2T = transpose(n2.y, T, D); // [D, T], shared by gate and up
   const gate = linearForwardTransposedInput(kernel, n2T, w.wGate, T, D, F);
   const up = linearForwardTransposedInput(kernel, n2T, w.wUp, T, D, F);
-  const act = swigluForward(gate, up);
-  const y = linearForward(kernel, act, w.wDown, T, F, D);
+  const act = gatedActivation(c, gate, up);
+  let y = linearForward(kernel, act, w.wDown, T, F, D);
+  if (c.sandwichNorms) {
+    const pn = rmsnormForward(y, w.postFfnNorm!, T, D, eps, off);
+    Object.assign(acts, { ffnOut: y, ffnOutInvRms: pn.invRms });
+    y = pn.y;
+  }
   addInPlace(y, residualMid);
-  const acts: LayerActivations = {
-    input: x, attnNormed: n1.y, attnInvRms: n1.invRms, q, k, v, attnMixed, residualMid,
-    ffnNormed: n2.y, ffnInvRms: n2.invRms, gate, up, act,
-  };
-  return { y, acts };
+  Object.assign(acts, { q, k, attnMixed, residualMid, ffnNormed: n2.y, ffnInvRms: n2.invRms, gate, up, act });
+  return { y, acts: acts as LayerActivations };
 }
 
 interface TrunkResult {
@@ -160,16 +204,16 @@ async function runTrunk(weights: EngineWeights, tokens: ArrayLike<number>, opts:
   const D = c.hiddenSize;
   checkAbort(opts.signal);
   const first = opts.resume ? checkResume(c, opts.resume, T, opts.tape) : 0;
-  let x = opts.resume ? opts.resume.hidden : embeddingForward(checkTensor("embedding", await weights.embedding(), c.vocabSize * D), ids, D);
+  let x = opts.resume ? opts.resume.hidden : embeddingForward(checkTensor("embedding", await weights.embedding(), c.vocabSize * D), ids, D, c.embedScale);
   const hidden: Float32Array[] | undefined = opts.hiddenStates ? [x.slice()] : undefined;
   opts.onBoundary?.(first, x);
-  const rope = ropeTables(c, T);
+  const ropes = layerRopeTables(c, T);
   const layers: LayerActivations[] = [];
   for (let i = first; i < c.numLayers; i++) {
     checkAbort(opts.signal);
     const w = await weights.layer(i);
     validateLayerWeights(c, i, w);
-    const { y, acts } = layerForward(kernel, c, w, x, T, rope);
+    const { y, acts } = layerForward(kernel, c, w, x, T, ropes[i]!, i);
     if (opts.tape) layers.push(acts);
     opts.onLayer?.(i, acts);
     x = y;
@@ -178,24 +222,27 @@ async function runTrunk(weights: EngineWeights, tokens: ArrayLike<number>, opts:
   }
   checkAbort(opts.signal);
   const norm = checkTensor("finalNorm", await weights.finalNorm(), D);
-  const fin = rmsnormForward(x, norm, T, D, c.rmsNormEps);
+  const fin = rmsnormForward(x, norm, T, D, c.rmsNormEps, c.normWeightOffset ?? 0);
   const result: TrunkResult = { normed: fin.y };
   if (hidden) result.hidden = hidden;
   if (opts.tape) {
-    result.tape = { tokens: ids, rope, layers, finalInput: x, finalNormed: fin.y, finalInvRms: fin.invRms };
+    result.tape = { tokens: ids, ropes, layers, finalInput: x, finalNormed: fin.y, finalInvRms: fin.invRms };
   }
   return result;
 }
 
-/** Logits [rows, V] for the given positions of normed [T, D]: logitsᵀ = W_head·hᵀ on the kernel. */
-export function headForward(kernel: MatmulKernel, head: Float32Array, normed: Float32Array, D: number, V: number, positions: readonly number[]): Float32Array {
+/** Logits [rows, V] for the given positions of normed [T, D]: logitsᵀ = W_head·hᵀ on the kernel,
+ * then cap·tanh(z/cap) when `softcap` is given (Gemma 2's final_logit_softcapping). */
+export function headForward(kernel: MatmulKernel, head: Float32Array, normed: Float32Array, D: number, V: number, positions: readonly number[], softcap?: number): Float32Array {
   const R = positions.length;
   bufferElements("logits", R, V);
   const hT = new Float32Array(D * R); // [D, R]
   positions.forEach((p, r) => {
     for (let i = 0; i < D; i++) hT[i * R + r] = normed[p * D + i]!;
   });
-  return transpose(kernel.matmul(head, hT, V, D, R), V, R);
+  const logits = transpose(kernel.matmul(head, hT, V, D, R), V, R);
+  if (softcap !== undefined) softcapInPlace(logits, softcap);
+  return logits;
 }
 
 function resolvePositions(spec: ForwardOptions["logitsFor"], T: number): number[] {
@@ -226,7 +273,7 @@ export async function forward(weights: EngineWeights, tokens: ArrayLike<number>,
   let logits: Float32Array = new Float32Array(0);
   if (positions.length > 0) {
     checkAbort(opts.signal);
-    logits = headForward(kernel, await loadHead(weights), trunk.normed, c.hiddenSize, c.vocabSize, positions);
+    logits = headForward(kernel, await loadHead(weights), trunk.normed, c.hiddenSize, c.vocabSize, positions, c.finalLogitSoftcap);
   }
   const result: ForwardResult = { logits, positions };
   if (trunk.hidden) result.hidden = trunk.hidden;
@@ -262,7 +309,7 @@ export async function tokenLogprobs(weights: EngineWeights, tokens: ArrayLike<nu
     checkAbort(opts.signal);
     const positions: number[] = [];
     for (let p = p0; p < Math.min(T - 1, p0 + chunk); p++) positions.push(p);
-    const logits = headForward(kernel, head, trunk.normed, c.hiddenSize, c.vocabSize, positions);
+    const logits = headForward(kernel, head, trunk.normed, c.hiddenSize, c.vocabSize, positions, c.finalLogitSoftcap);
     positions.forEach((p, r) => {
       const row = logits.subarray(r * c.vocabSize, (r + 1) * c.vocabSize);
       out[p + 1 - from] = row[tokens[p + 1]!]! - logSumExp(row);

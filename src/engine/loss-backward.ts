@@ -3,10 +3,11 @@
 // piece of continued pretraining; not an optimizer, and it holds all gradients at once (model-sized).
 
 import { RuntimeError } from "../errors.js";
-import { layerBackward, linearBackward, rmsnormBackward, type LayerGrads } from "./backward.js";
+import { layerBackward, linearBackward, rmsnormBackward, softcapBackwardInPlace, type LayerGrads } from "./backward.js";
 import { forward } from "./forward.js";
 import { getMatmulKernel, type MatmulKernel } from "./matmul-kernel.js";
 import { headForward } from "./forward.js";
+import { normGain } from "./ops.js";
 import type { EngineWeights } from "./types.js";
 
 export interface ModelGrads {
@@ -43,7 +44,9 @@ export async function nextTokenLossAndGradients(
     const positions: number[] = [];
     for (let p = p0; p < Math.min(N, p0 + chunk); p++) positions.push(p);
     const R = positions.length;
-    const logits = headForward(kernel, head, tape.finalNormed, D, V, positions); // [R, V]
+    const cap = c.finalLogitSoftcap;
+    const logits = headForward(kernel, head, tape.finalNormed, D, V, positions, cap); // [R, V]
+    const capped = cap === undefined ? undefined : logits.slice();
     for (let r = 0; r < R; r++) {
       const row = logits.subarray(r * V, (r + 1) * V);
       let max = -Infinity;
@@ -55,25 +58,27 @@ export async function nextTokenLossAndGradients(
       for (let i = 0; i < V; i++) row[i] = Math.exp(row[i]! - max) / sum / N;
       row[target]! -= 1 / N;
     }
+    if (capped) softcapBackwardInPlace(capped, logits, cap!); // d(raw logits)
     const xs = new Float32Array(R * D);
     positions.forEach((p, r) => xs.set(tape.finalNormed.subarray(p * D, (p + 1) * D), r * D));
     const g = linearBackward(kernel, xs, head, logits, R, D, V);
     for (let i = 0; i < dHead.length; i++) dHead[i]! += g.dw[i]!;
     positions.forEach((p, r) => dNormed.set(g.dx.subarray(r * D, (r + 1) * D), p * D));
   }
-  const fin = rmsnormBackward(tape.finalInput, await weights.finalNorm(), tape.finalInvRms, dNormed, T, D);
+  const fin = rmsnormBackward(tape.finalInput, normGain(await weights.finalNorm(), c.normWeightOffset), tape.finalInvRms, dNormed, T, D);
   let dx = fin.dx;
   const layers: LayerGrads[] = new Array(c.numLayers);
   for (let i = c.numLayers - 1; i >= 0; i--) {
     if (opts.signal?.aborted) throw new RuntimeError("ENGINE_ABORTED", "backward pass aborted", { hint: "the caller cancelled it", cause: opts.signal.reason });
-    const b = layerBackward(kernel, c, await weights.layer(i), tape.layers[i]!, dx, T, tape.rope);
+    const b = layerBackward(kernel, c, await weights.layer(i), tape.layers[i]!, dx, T, tape.ropes[i]!, i);
     layers[i] = b.grads;
     dx = b.dx;
   }
   const dEmbedding = c.tiedEmbeddings ? dHead : new Float32Array(V * D);
+  const es = c.embedScale ?? 1;
   for (let t = 0; t < T; t++) {
     const o = tape.tokens[t]! * D;
-    for (let i = 0; i < D; i++) dEmbedding[o + i]! += dx[t * D + i]!;
+    for (let i = 0; i < D; i++) dEmbedding[o + i]! += dx[t * D + i]! * es;
   }
   const grads: ModelGrads = { embedding: dEmbedding, layers, finalNorm: fin.dw };
   if (!c.tiedEmbeddings) grads.lmHead = dHead;

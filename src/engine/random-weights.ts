@@ -1,5 +1,6 @@
-// Deterministic random Llama-family weights for tests, benches and generated fixtures: a seeded
-// mulberry32 PRNG, Box–Muller normals, HF-like init (linear std 0.02 by default, norms near 1).
+// Deterministic random decoder weights for tests, benches and generated fixtures: a seeded
+// mulberry32 PRNG, Box–Muller normals, HF-like init (linear std 0.02 by default, norm gains near 1:
+// stored near 0 where the config adds 1, as HF Gemma does).
 // Each tensor is derived from (seed, tensor name) alone, so any layer can be regenerated on its
 // own and the same seed always gives the same model. Not a training initializer.
 
@@ -70,15 +71,16 @@ export function randomWeights(config: EngineConfig, opts: RandomWeightOptions = 
   const kvDim = c.numKvHeads * c.headDim;
   const F = c.intermediateSize;
   const embedding = () => memo("embed", () => seededNormal(seed, "embed", c.vocabSize * D, std));
+  const gain = 1 - (c.normWeightOffset ?? 0); // the stored value of a unit gain
   const makeLayer = (i: number): LayerWeights => {
     const n = (name: string, len: number, s: number, mean = 0) => seededNormal(seed, `layers.${i}.${name}`, len, s, mean);
     const w: LayerWeights = {
-      attnNorm: n("attn_norm", D, jitter, 1),
+      attnNorm: n("attn_norm", D, jitter, gain),
       wq: n("wq", qDim * D, std),
       wk: n("wk", kvDim * D, std),
       wv: n("wv", kvDim * D, std),
       wo: n("wo", D * qDim, std),
-      ffnNorm: n("ffn_norm", D, jitter, 1),
+      ffnNorm: n("ffn_norm", D, jitter, gain),
       wGate: n("w_gate", F * D, std),
       wUp: n("w_up", F * D, std),
       wDown: n("w_down", D * F, std),
@@ -88,13 +90,21 @@ export function randomWeights(config: EngineConfig, opts: RandomWeightOptions = 
       w.bk = n("bk", kvDim, biasStd);
       w.bv = n("bv", kvDim, biasStd);
     }
+    if (c.qkNorm) {
+      w.qNorm = n("q_norm", c.headDim, jitter, gain);
+      w.kNorm = n("k_norm", c.headDim, jitter, gain);
+    }
+    if (c.sandwichNorms) {
+      w.postAttnNorm = n("post_attn_norm", D, jitter, gain);
+      w.postFfnNorm = n("post_ffn_norm", D, jitter, gain);
+    }
     return w;
   };
   return {
     config: c,
     embedding: async () => embedding(),
     layer: async (i) => memo(`layer.${i}`, () => makeLayer(i)),
-    finalNorm: async () => memo("final_norm", () => seededNormal(seed, "final_norm", D, jitter, 1)),
+    finalNorm: async () => memo("final_norm", () => seededNormal(seed, "final_norm", D, jitter, gain)),
     lmHead: async () => (c.tiedEmbeddings ? embedding() : memo("lm_head", () => seededNormal(seed, "lm_head", c.vocabSize * D, std))),
   };
 }

@@ -1,25 +1,28 @@
 // Rotary position embeddings as HF transformers computes them: inverse frequencies (with linear,
-// llama3, yarn or dynamic-NTK scaling, or llama.cpp's per-dimension rope_freqs factors), cos/sin
-// tables per position, and "rotate_half" application (element i pairs with i + headDim/2; Q/K rows
-// in HF order, not ggml's interleaved permutation).
-// Not for partial rotary (Phi) or longrope.
+// llama3, yarn, dynamic-NTK or Phi-3 longrope scaling, or llama.cpp's per-dimension rope_freqs
+// factors), cos/sin tables per position, and "rotate_half" application (element i pairs with
+// i + rotaryDim/2; Q/K rows in HF order, not ggml's interleaved permutation). Partial rotary (Phi)
+// rotates the first rotaryDim elements of each head; Gemma 3's sliding layers get their own table.
 
 import { llama3RopeFactors } from "../arch/rope-factors.js";
 import type { EngineConfig } from "./types.js";
 
 export interface RopeTables {
-  half: number; // headDim / 2
+  half: number; // rotaryDim / 2 (headDim / 2 unless partial rotary)
+  headDim: number; // stride of one head in q/k rows
   cos: Float32Array; // [T, half], already multiplied by the yarn attention factor if any
   sin: Float32Array; // [T, half]
 }
 
 /** HF inv_freq[i] = 1 / theta^(2i/d) with the config's scaling; `seqLen` matters only for dynamic NTK.
  * Also returns the factor HF multiplies into cos and sin (yarn's attention_factor, else 1). */
-export function ropeInverseFrequencies(c: EngineConfig, seqLen: number): { invFreq: Float64Array; cosSinScale: number } {
-  const d = c.headDim;
+export function ropeInverseFrequencies(c: EngineConfig, seqLen: number, kind: "full" | "local" = "full"): { invFreq: Float64Array; cosSinScale: number } {
+  const d = c.rotaryDim ?? c.headDim;
   const half = d / 2;
-  const s = c.ropeScaling;
-  let base = c.ropeTheta;
+  // Gemma 3's sliding layers: their own base, no scaling (HF rotary_emb_local)
+  const local = kind === "local" && c.ropeLocalTheta !== undefined;
+  const s = local ? undefined : c.ropeScaling;
+  let base = local ? c.ropeLocalTheta! : c.ropeTheta;
   if (s?.type === "dynamic") {
     // HF _compute_dynamic_ntk_parameters: grows the base once the sequence outruns the trained length.
     const maxPos = s.originalMaxPositions ?? c.maxPositions;
@@ -54,16 +57,23 @@ export function ropeInverseFrequencies(c: EngineConfig, seqLen: number): { invFr
       invFreq[i] = (f / s.factor) * (1 - extrapolationWeight) + f * extrapolationWeight;
     }
     cosSinScale = s.attentionFactor ?? (s.factor <= 1 ? 1 : 0.1 * Math.log(s.factor) + 1);
+  } else if (s?.type === "longrope") {
+    // HF _compute_longrope_parameters: short factors up to the original context, long past it
+    const orig = s.originalMaxPositions ?? c.maxPositions;
+    const ext = seqLen > orig ? s.longFactor! : s.shortFactor!;
+    for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / ext[i]!;
+    const factor = c.maxPositions / orig;
+    cosSinScale = s.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig)));
   }
   // llama.cpp's rope_freqs.weight (a GGUF's tensor, or llama3 factors from config.json): θᵢ / ffᵢ
-  if (c.ropeFreqFactors) for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / c.ropeFreqFactors[i]!;
+  if (c.ropeFreqFactors && !local) for (let i = 0; i < half; i++) invFreq[i] = invFreq[i]! / c.ropeFreqFactors[i]!;
   return { invFreq, cosSinScale };
 }
 
 /** cos/sin for positions 0..T-1 (HF: emb = cat(freqs, freqs), so one half-row serves both halves). */
-export function ropeTables(c: EngineConfig, seqLen: number): RopeTables {
-  const half = c.headDim / 2;
-  const { invFreq, cosSinScale } = ropeInverseFrequencies(c, seqLen);
+export function ropeTables(c: EngineConfig, seqLen: number, kind: "full" | "local" = "full"): RopeTables {
+  const half = (c.rotaryDim ?? c.headDim) / 2;
+  const { invFreq, cosSinScale } = ropeInverseFrequencies(c, seqLen, kind);
   const cos = new Float32Array(seqLen * half);
   const sin = new Float32Array(seqLen * half);
   for (let t = 0; t < seqLen; t++) {
@@ -73,13 +83,20 @@ export function ropeTables(c: EngineConfig, seqLen: number): RopeTables {
       sin[t * half + i] = Math.sin(angle) * cosSinScale;
     }
   }
-  return { half, cos, sin };
+  return { half, headDim: c.headDim, cos, sin };
 }
 
-/** In place on x [T, heads·headDim]: x₁' = x₁cos − x₂sin, x₂' = x₂cos + x₁sin per head. */
+/** The table each layer rotates with: one shared table, or Gemma 3's local one for sliding layers. */
+export function layerRopeTables(c: EngineConfig, seqLen: number): RopeTables[] {
+  const full = ropeTables(c, seqLen);
+  const local = c.ropeLocalTheta !== undefined && c.layerTypes?.includes("sliding_attention") ? ropeTables(c, seqLen, "local") : full;
+  return Array.from({ length: c.numLayers }, (_, l) => (c.layerTypes?.[l] === "sliding_attention" ? local : full));
+}
+
+/** In place on x [T, heads·headDim]: x₁' = x₁cos − x₂sin, x₂' = x₂cos + x₁sin per head, on the
+ * first 2·half elements of each head (the rest, under partial rotary, pass through). */
 export function applyRope(x: Float32Array, seqLen: number, heads: number, r: RopeTables): void {
-  const { half, cos, sin } = r;
-  const headDim = 2 * half;
+  const { half, cos, sin, headDim } = r;
   for (let t = 0; t < seqLen; t++) {
     const tab = t * half;
     for (let h = 0; h < heads; h++) {

@@ -1,8 +1,11 @@
-// The engine's model interface: a Llama-family config plus lazily loaded f32 weights in HF layouts.
-// Decoupled from file formats: an adapter (safetensors, GGUF, a build plan) implements EngineWeights.
-// Not for dtype conversion (the adapter widens F16/BF16) and not for tokenization.
+// The engine's model interface: a decoder config (Llama, Qwen2/3, Gemma 1/2/3, Phi-3 features as
+// optional fields) plus lazily loaded f32 weights in HF layouts. Decoupled from file formats: an
+// adapter (safetensors, GGUF, a build plan) implements EngineWeights. Not for dtype conversion (the
+// adapter widens F16/BF16 and slices fused tensors) and not for tokenization.
 
-export type RopeScalingType = "linear" | "llama3" | "yarn" | "dynamic";
+export type RopeScalingType = "linear" | "llama3" | "yarn" | "dynamic" | "longrope";
+
+export type LayerType = "sliding_attention" | "full_attention";
 
 export interface RopeScaling {
   type: RopeScalingType;
@@ -17,7 +20,13 @@ export interface RopeScaling {
   /** yarn (HF defaults 32 and 1; attentionFactor defaults to 0.1·ln(factor)+1). */
   betaFast?: number;
   betaSlow?: number;
+  /** yarn and longrope: the factor cos and sin are multiplied by (longrope default:
+   * √(1 + ln(factor)/ln(originalMaxPositions)), factor = maxPositions/originalMaxPositions). */
   attentionFactor?: number;
+  /** longrope (Phi-3): [rotaryDim/2] divisors of the inverse frequencies, the short ones for
+   * sequences up to originalMaxPositions and the long ones past it (as HF picks them). */
+  shortFactor?: number[];
+  longFactor?: number[];
 }
 
 export interface EngineConfig {
@@ -41,6 +50,38 @@ export interface EngineConfig {
   attentionBias?: boolean;
   /** HF max_position_embeddings: positions ≥ this are refused. */
   maxPositions: number;
+
+  // ---- family features (absent = Llama behaviour) ----
+  /** MLP activation of gate (default silu; Gemma: gelu with the tanh approximation). */
+  activation?: "silu" | "gelu_tanh";
+  /** forward only: gelu as llama.cpp's CPU kernel computes it, from a table over f16 inputs
+   * (ops.ts geluF16), for cross-checks that should agree to float rounding; HF's gelu otherwise. */
+  geluF16Table?: boolean;
+  /** 1 when RMSNorm gains are stored as w − 1 and the norm multiplies by (1 + w) (HF Gemma; a GGUF
+   * stores 1 + w already, so 0 there). Applies to every norm, q/k norms included. */
+  normWeightOffset?: 0 | 1;
+  /** embeddings are multiplied by this (Gemma: √hidden rounded to f32, as HF and llama.cpp do). */
+  embedScale?: number;
+  /** per-head RMSNorm of q and k over headDim, before RoPE (Qwen3, Gemma 3): LayerWeights.qNorm/kNorm. */
+  qkNorm?: boolean;
+  /** Gemma 2/3: RMSNorm of each branch's output before the residual add (postAttnNorm, postFfnNorm). */
+  sandwichNorms?: boolean;
+  /** attention scores s become cap·tanh(s/cap) before the softmax (Gemma 2). */
+  attnLogitSoftcap?: number;
+  /** logits z become cap·tanh(z/cap) (Gemma 2). */
+  finalLogitSoftcap?: number;
+  /** the attention scale is queryPreAttnScalar^-½ instead of headDim^-½ (Gemma 2/3). */
+  queryPreAttnScalar?: number;
+  /** each layer's attention kind; sliding layers see only the last slidingWindow keys (the query's
+   * own included: key u is visible to query t when t − u < slidingWindow). Length numLayers. */
+  layerTypes?: LayerType[];
+  slidingWindow?: number;
+  /** sliding layers' RoPE base (Gemma 3 rope_local_base_freq), without ropeScaling; full layers use
+   * ropeTheta with ropeScaling. Absent: every layer uses the same tables. */
+  ropeLocalTheta?: number;
+  /** rotary dimensions per head (partial rotary, Phi: partial_rotary_factor·headDim); the first
+   * rotaryDim elements rotate (i pairs with i + rotaryDim/2), the rest pass through. */
+  rotaryDim?: number;
 }
 
 /** One decoder layer, all f32. Linear weights are HF [out, in] row-major; Q/K rows in HF order
@@ -54,7 +95,11 @@ export interface LayerWeights {
   bq?: Float32Array; // [heads·headDim]
   bk?: Float32Array; // [kvHeads·headDim]
   bv?: Float32Array; // [kvHeads·headDim]
-  ffnNorm: Float32Array; // [hidden]
+  ffnNorm: Float32Array; // [hidden] (the pre-FFN norm)
+  qNorm?: Float32Array; // [headDim], config.qkNorm
+  kNorm?: Float32Array; // [headDim]
+  postAttnNorm?: Float32Array; // [hidden], config.sandwichNorms
+  postFfnNorm?: Float32Array; // [hidden]
   wGate: Float32Array; // [intermediate, hidden]
   wUp: Float32Array; // [intermediate, hidden]
   wDown: Float32Array; // [hidden, intermediate]

@@ -56,19 +56,51 @@ export function validateConfig(c: EngineConfig): void {
   bufferElements("wq", heads * headDim, hidden);
   bufferElements("embedding", c.vocabSize, hidden);
   bufferElements("wGate", c.intermediateSize, hidden);
+  const rot = c.rotaryDim ?? headDim;
+  if (!Number.isSafeInteger(rot) || rot < 2 || rot > headDim || rot % 2 !== 0) {
+    fail("rotaryDim", `an even integer in [2, ${headDim}]`, c.rotaryDim, "check partial_rotary_factor");
+  }
   const ff = c.ropeFreqFactors;
-  if (ff !== undefined && (ff.length !== headDim / 2 || !ff.every((v) => Number.isFinite(v) && v > 0))) {
-    fail("ropeFreqFactors", `${headDim / 2} finite factors > 0 (headDim/2)`, `${ff.length} values`, "rope_freqs.weight does not match the attention heads");
+  if (ff !== undefined && (ff.length !== rot / 2 || !ff.every((v) => Number.isFinite(v) && v > 0))) {
+    fail("ropeFreqFactors", `${rot / 2} finite factors > 0 (rotaryDim/2)`, `${ff.length} values`, "rope_freqs.weight does not match the attention heads");
   }
   const s = c.ropeScaling;
   if (s !== undefined) {
-    if (!["linear", "llama3", "yarn", "dynamic"].includes(s.type)) {
-      fail("ropeScaling.type", "linear | llama3 | yarn | dynamic", s.type, "longrope and others are not supported");
+    if (!["linear", "llama3", "yarn", "dynamic", "longrope"].includes(s.type)) {
+      fail("ropeScaling.type", "linear | llama3 | yarn | dynamic | longrope", s.type, "other scalings are not supported");
+    }
+    if (s.type === "longrope") {
+      for (const key of ["shortFactor", "longFactor"] as const) {
+        const f = s[key];
+        if (!Array.isArray(f) || f.length !== rot / 2 || !f.every((v) => Number.isFinite(v) && v > 0)) {
+          fail(`ropeScaling.${key}`, `${rot / 2} finite factors > 0 (rotaryDim/2)`, Array.isArray(f) ? `${f.length} values` : f, "check rope_scaling.short_factor and long_factor");
+        }
+      }
     }
     if (!Number.isFinite(s.factor) || s.factor <= 0) fail("ropeScaling.factor", "a finite number > 0", s.factor, "check rope_scaling.factor");
     if (s.type === "llama3" && !(Number.isFinite(s.originalMaxPositions) && (s.originalMaxPositions ?? 0) > 0)) {
       fail("ropeScaling.originalMaxPositions", "a positive number for llama3 scaling", s.originalMaxPositions, "copy original_max_position_embeddings");
     }
+  }
+  validateFamilyFeatures(c);
+}
+
+/** The optional family fields: each absent, or in range. */
+function validateFamilyFeatures(c: EngineConfig): void {
+  const hint = "check the adapter that maps config.json into EngineConfig";
+  if (c.activation !== undefined && c.activation !== "silu" && c.activation !== "gelu_tanh") fail("activation", "silu | gelu_tanh", c.activation, hint);
+  if (c.normWeightOffset !== undefined && c.normWeightOffset !== 0 && c.normWeightOffset !== 1) fail("normWeightOffset", "0 or 1", c.normWeightOffset, hint);
+  for (const key of ["embedScale", "attnLogitSoftcap", "finalLogitSoftcap", "queryPreAttnScalar", "ropeLocalTheta"] as const) {
+    const v = c[key];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v <= 0)) fail(key, "a finite number > 0", v, hint);
+  }
+  if (c.slidingWindow !== undefined) positiveInt(c, "slidingWindow", Number.MAX_SAFE_INTEGER);
+  const types = c.layerTypes;
+  if (types !== undefined) {
+    if (!Array.isArray(types) || types.length !== c.numLayers || !types.every((t) => t === "sliding_attention" || t === "full_attention")) {
+      fail("layerTypes", `${c.numLayers} entries of sliding_attention | full_attention`, Array.isArray(types) ? `${types.length} entries` : types, "layer_types must name every layer's attention");
+    }
+    if (types.includes("sliding_attention") && c.slidingWindow === undefined) fail("slidingWindow", "a window for the sliding layers", undefined, "copy sliding_window from config.json");
   }
 }
 
@@ -83,6 +115,8 @@ export function validateLayerWeights(c: EngineConfig, index: number, w: LayerWei
     ["ffnNorm", h], ["wGate", f * h], ["wUp", f * h], ["wDown", h * f],
   ];
   if (c.attentionBias) want.push(["bq", q], ["bk", kv], ["bv", kv]);
+  if (c.qkNorm) want.push(["qNorm", c.headDim], ["kNorm", c.headDim]);
+  if (c.sandwichNorms) want.push(["postAttnNorm", h], ["postFfnNorm", h]);
   for (const [name, n] of want) checkTensor(`layers[${index}].${name}`, w[name], n);
 }
 

@@ -8,21 +8,10 @@ import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData } from "hyparquet";
 import { EvalError, FormatError, type DuskError } from "../errors.js";
 import { EVAL_LIMITS } from "../limits.js";
+import type { DatasetRow } from "./dataset-row.js";
 import type { EvalTask } from "./task.js";
 
-export interface DatasetRow {
-  /** the file it came from, for error messages */
-  readonly file: string;
-  /** 0-based row index in the file */
-  readonly index: number;
-  readonly value: Readonly<Record<string, unknown>>;
-  /**
-   * Parquet only: the file's column paths ("choices", "choices.text") → "group" for a struct that
-   * field paths may walk into, "leaf" for a value or list. Lets a missing field be reported as a
-   * missing column of the file rather than a bad row. Absent for JSON rows (no schema).
-   */
-  readonly columns?: ReadonlyMap<string, "group" | "leaf">;
-}
+export type { DatasetRow } from "./dataset-row.js";
 
 export interface TaskDataFile {
   task: string;

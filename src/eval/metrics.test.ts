@@ -3,7 +3,7 @@ import {
   accuracy, argmax, codePointLength, extractGsm8kAnswer, flexibleExtractFilter, gsm8kExactMatch, mc1, mc2, meanStderr,
   normalizedAccuracy, strictMatchFilter,
 } from "./metrics.js";
-import { arcChallenge } from "./task-arc.js";
+import { arcChallenge } from "./tasks/arc.js";
 
 describe("accuracies", () => {
   it("argmax takes the first of ties, like numpy", () => {

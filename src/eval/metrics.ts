@@ -1,6 +1,6 @@
 // Per-document metrics and their aggregation, as lm-eval computes them: argmax accuracies,
 // TruthfulQA mc1/mc2, GSM8K answer extraction (v1 and v0.4 filters) and the stderr of a mean.
-// Not here: which metric a task reports (task-*.ts), result files (results.ts).
+// Not here: which metric a task reports (tasks/*.ts), result files (results.ts).
 
 /** numpy.argmax: the first maximum; a NaN counts as the maximum (numpy returns the first NaN). */
 export function argmax(values: readonly number[]): number {

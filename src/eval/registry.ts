@@ -3,13 +3,13 @@
 // Not here: running them (runner.ts).
 
 import { EvalError } from "../errors.js";
-import { arcChallenge } from "./task-arc.js";
-import { gsm8k } from "./task-gsm8k.js";
-import { hellaswag } from "./task-hellaswag.js";
-import { mmluTasks } from "./task-mmlu.js";
-import { nextLineTask, type NextLineOptions } from "./task-nextline.js";
-import { truthfulqaMc2 } from "./task-truthfulqa.js";
-import { winogrande } from "./task-winogrande.js";
+import { arcChallenge } from "./tasks/arc.js";
+import { gsm8k } from "./tasks/gsm8k.js";
+import { hellaswag } from "./tasks/hellaswag.js";
+import { mmluTasks } from "./tasks/mmlu.js";
+import { nextLineTask, type NextLineOptions } from "./tasks/nextline.js";
+import { truthfulqaMc2 } from "./tasks/truthfulqa.js";
+import { winogrande } from "./tasks/winogrande.js";
 import type { EvalTask } from "./task.js";
 
 /** Leaderboard order: ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K. */

@@ -11,8 +11,8 @@ import { CharBigramScorer } from "./char-ngram-scorer.js";
 import { taskDataFiles } from "./dataset.js";
 import { runTask, type EvalEvent, type TaskResult } from "./runner.js";
 import type { GenerateRequest, LoglikelihoodRequest, Scorer } from "./scorer.js";
-import { arcChallenge } from "./task-arc.js";
-import { gsm8k } from "./task-gsm8k.js";
+import { arcChallenge } from "./tasks/arc.js";
+import { gsm8k } from "./tasks/gsm8k.js";
 import { fullCorpus } from "../fixtures/corpus.js";
 
 const shakespeare = fullCorpus();

@@ -1,9 +1,9 @@
 // What an evaluation task is: where its data lives, how a document becomes prompt strings and
 // requests, and how the answers become per-document metrics. The six leaderboard tasks implement
-// it in task-*.ts. Not here: document order and shot draws (protocol.ts), running (runner.ts).
+// it in tasks/*.ts. Not here: document order and shot draws (protocol.ts), running (runner.ts).
 
 import type { EvalRequest, GenerateResult, LoglikelihoodResult } from "./scorer.js";
-import type { DatasetRow } from "./dataset.js";
+import type { DatasetRow } from "./dataset-row.js";
 import { accuracy, argmax, normalizedAccuracy } from "./metrics.js";
 
 export type ProtocolName = "v1" | "v0.4";

@@ -6,7 +6,7 @@
 
 import type { GpuOptions } from "../runtime/llama-instance.js";
 import { LlamaScorer } from "../runtime/score.js";
-import { nextLineTask } from "../eval/task-nextline.js";
+import { nextLineTask } from "../eval/tasks/nextline.js";
 import { perplexity, type WindowScorer } from "../eval/perplexity.js";
 import { runTask, type TaskResult } from "../eval/runner.js";
 import type { EvalTask } from "../eval/task.js";

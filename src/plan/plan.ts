@@ -2,7 +2,7 @@
 // made from headers is made here, so a bad layer range or a shape mismatch is reported before a
 // single byte is read or written.
 
-import { architectureByName, ggufToHfName, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
+import { architectureByName, ggufToHfName, llamaCppPeriodFor, parseLayerTensorName, layerTensorName, type Architecture, type NameScheme } from "../arch/index.js";
 import { PlanError, RecipeError } from "../errors.js";
 import { tensorType } from "../formats/tensor-types.js";
 import { LIMITS } from "../limits.js";
@@ -10,7 +10,8 @@ import { recipeLayers, resolveNonLayerScale, resolveScale } from "../recipe/inde
 import type { Recipe } from "../recipe/recipe.js";
 import { outputConfig, ggufUpdates, resolveOutputType } from "./plan-config.js";
 import { layoutMetrics } from "./metrics.js";
-import type { Plan, PlannedLayer, SourceHeader, TensorOp, TensorTransform } from "./types.js";
+import { attentionScaleWarning, planAttention, positionRuleWarning, sourceLayerKinds } from "./position-rule.js";
+import type { Plan, PlannedLayer, PlanWarning, SourceHeader, TensorOp, TensorTransform } from "./types.js";
 
 export interface PlanOptions {
   /** float type for float tensors: `F32` | `F16` | `BF16` (or torch names); default: keep */
@@ -78,9 +79,9 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   const tensors: TensorOp[] = [];
   const baseLayer0 = sources[0]!.layers.get(0) ?? new Map<string, HeaderTensor>();
 
-  const op = (name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number }): TensorOp => {
+  const op = (name: string, source: number, t: HeaderTensor, factor: number, layer?: { out: number; base: number; template: string }): TensorOp => {
     const type = chooseType(scheme, t, outType);
-    const transform = chooseTransform(t, type, factor, sources[source]!.header.ref);
+    const transform = chooseTransform(t, type, factor, sources[source]!.header.ref, gainOffset(arch, scheme, layer ? layer.template : name));
     const info = tensorType(type)!;
     const byteLength = type === t.type ? t.byteLength : (t.byteLength / tensorType(t.type)!.blockBytes) * info.blockBytes;
     return {
@@ -121,7 +122,7 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
       }
       checkSameShape(ref, t, base.ref, src.header.ref);
       const outName = layerTensorName(template, out);
-      tensors.push(op(outName, l.source, t, resolveScale(recipe, l.slice, indexInSlice, hfName(name)), { out, base: l.layer }));
+      tensors.push(op(outName, l.source, t, resolveScale(recipe, l.slice, indexInSlice, hfName(name)), { out, base: l.layer, template }));
     }
     if (tensorsOfLayer) {
       for (const template of tensorsOfLayer.keys()) {
@@ -170,8 +171,31 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
     metrics,
     recipe,
   };
-  if (base.format === "safetensors") plan.config = outputConfig(arch, base, layers, outType, untie !== undefined);
-  else plan.ggufUpdates = ggufUpdates(arch, base, layers.length, outType);
+  // sliding vs full attention: each layer's trained kind, and what llama.cpp computes by position
+  const kinds = sources.map((s) => sourceLayerKinds(arch, s.header));
+  const trained = kinds.every((k) => k !== undefined) ? layers.map((l) => kinds[l.source]![l.layer]!) : undefined;
+  const warnings: PlanWarning[] = [];
+  let ggufPeriod = arch.slidingWindow?.ggufPeriod;
+  if (base.format === "safetensors") {
+    const out = outputConfig(arch, base, layers, outType, untie !== undefined, trained, sources.map((s) => s.header));
+    plan.config = out.config;
+    warnings.push(...out.warnings);
+    // dusk convert writes a period that reproduces the trained kinds, when one does
+    if (trained && ggufPeriod !== undefined) ggufPeriod = llamaCppPeriodFor(trained) ?? ggufPeriod;
+  } else {
+    const out = ggufUpdates(arch, base, layers.length, outType, trained);
+    plan.ggufUpdates = out.updates;
+    ggufPeriod = out.period;
+  }
+  const attention = planAttention(arch, layers, kinds, ggufPeriod);
+  if (attention) {
+    plan.attention = attention;
+    const w = positionRuleWarning(arch, attention, recipe, kinds, refs, base.format === "gguf");
+    if (w) warnings.push(w);
+  }
+  const scale = attentionScaleWarning(arch, base, layers.length);
+  if (scale) warnings.push(scale);
+  if (warnings.length > 0) plan.warnings = warnings;
   return plan;
 }
 
@@ -185,10 +209,11 @@ function uniqueRefs(recipe: Recipe): string[] {
 
 function indexSource(header: SourceHeader): IndexedSource {
   const scheme: NameScheme = header.format === "gguf" ? "gguf" : "hf";
+  const arch = architectureByName(header.arch);
   const layers = new Map<number, Map<string, HeaderTensor>>();
   const others = new Map<string, HeaderTensor>();
   for (const t of header.tensors) {
-    const parsed = parseLayerTensorName(t.name, scheme);
+    const parsed = parseLayerTensorName(t.name, scheme, arch);
     if (!parsed) {
       others.set(t.name, t);
       continue;
@@ -208,15 +233,26 @@ function chooseType(scheme: NameScheme, t: HeaderTensor, outType: string | undef
   return outType;
 }
 
-function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string): TensorTransform {
-  if (factor === 0) return { kind: "zero" };
+/**
+ * 1 for an RMSNorm gain stored as g − 1 (an HF checkpoint of a (1 + w) family: Gemma): a scale
+ * applies to the gain, so LLaMA-Pro's zeroed post norm is stored as −1; 0 otherwise (a GGUF
+ * stores the gain itself).
+ */
+function gainOffset(arch: Architecture, scheme: NameScheme, nameOrTemplate: string): number {
+  if (scheme !== "hf" || arch.forward.normWeightOffset !== 1) return 0;
+  const role = [...arch.preLayer, ...arch.layer, ...arch.postLayer].find((r) => r.hf === nameOrTemplate);
+  return role?.norm ? 1 : 0;
+}
+
+function chooseTransform(t: HeaderTensor, type: string, factor: number, ref: string, offset = 0): TensorTransform {
+  if (factor === 0 && offset === 0) return { kind: "zero" };
   if (factor !== 1) {
     if (!tensorType(t.type)?.float) {
       throw new PlanError("plan.scale-quantized", `${ref}: cannot scale ${t.name} by ${factor}: it is stored as ${t.type}`, {
         hint: "scaling needs a float tensor (F32/F16/BF16); scale 0 (zeroing) works on every type",
       });
     }
-    return { kind: "scale", factor };
+    return offset === 0 ? { kind: "scale", factor } : { kind: "scale", factor, offset };
   }
   return type === t.type ? { kind: "copy" } : { kind: "convert" };
 }

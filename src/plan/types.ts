@@ -2,6 +2,7 @@
 // `dusk build` executes it, tests compare it. It is a flat list of tensor operations, not a
 // scheduler; everything in it was validated from checkpoint headers alone.
 
+import type { LayerKind } from "../arch/layer-types.js";
 import type { Recipe } from "../recipe/recipe.js";
 
 export type CheckpointFormat = "safetensors" | "gguf";
@@ -25,8 +26,11 @@ export interface SourceHeader {
 export type TensorTransform =
   /** byte-for-byte (any type, quantized included) */
   | { kind: "copy" }
-  /** element-wise multiply (float types only), then store as `type` */
-  | { kind: "scale"; factor: number }
+  /**
+   * element-wise multiply (float types only), then store as `type`. With `offset` (an RMSNorm gain
+   * stored as g − offset, HF Gemma's (1 + w)), the gain is scaled: v ← (v + offset)·factor − offset.
+   */
+  | { kind: "scale"; factor: number; offset?: number }
   /** all-zero bytes: zero in every ggml and float type */
   | { kind: "zero" }
   /** float type change only */
@@ -79,6 +83,25 @@ export interface Plan {
   ggufUpdates?: Record<string, { type: "u32" | "string"; value: number | string }>;
   metrics: LayoutMetrics;
   recipe: Recipe;
+  /** families with sliding-window layers: each output layer's trained kind, and llama.cpp's at its position */
+  attention?: PlanAttention;
+  /** what the stack changes that the user must know (the GGUF position rule, Gemma's 27B scale) */
+  warnings?: PlanWarning[];
+}
+
+export interface PlanAttention {
+  /** the kind each output layer was trained with (its source layer's) */
+  trained: LayerKind[];
+  /** the kind llama.cpp computes at each output position of a GGUF; absent when it has no sliding layers for the family */
+  gguf?: LayerKind[];
+  /** the period behind `gguf` (the family's, or the one a GGUF output is written with) */
+  period?: number;
+}
+
+export interface PlanWarning {
+  code: "position-rule" | "attention-scale" | "layer-types-compat";
+  message: string;
+  hint?: string;
 }
 
 export interface LayerJump {

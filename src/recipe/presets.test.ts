@@ -142,6 +142,15 @@ describe("expand (LLaMA-Pro)", () => {
     expect(resolveScale(r, 3, 0, "model.layers.7.self_attn.o_proj.weight")).toBe(0.5);
   });
 
+  test("post-norm families: the copies' post norms are scaled, not their projections", () => {
+    const r = expandRecipe({ model: M, layers: 8, every: 4, target: "post-norms" });
+    expect(resolveScale(r, 1, 0, "model.layers.3.post_attention_layernorm.weight")).toBe(0);
+    expect(resolveScale(r, 1, 0, "model.layers.3.post_feedforward_layernorm.weight")).toBe(0);
+    expect(resolveScale(r, 1, 0, "model.layers.3.pre_feedforward_layernorm.weight")).toBe(1);
+    expect(resolveScale(r, 1, 0, "model.layers.3.self_attn.o_proj.weight")).toBe(1);
+    expect(r.origin).toMatchObject({ options: { target: "post-norms" } });
+  });
+
   test("bad options", () => {
     expectRecipeError(() => expandRecipe({ model: M, layers: 32, every: 0 }), "--every", /found 0/);
     expectRecipeError(() => expandRecipe({ model: M, layers: 32, blocks: 33 }), "--blocks", /from 1 to 32, found 33/);

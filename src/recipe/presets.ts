@@ -72,18 +72,27 @@ export interface ExpandOptions {
   every?: number;
   /** p new blocks, evenly spaced: group j ends at ⌊(j+1)·n/p⌋ (n = 32, p = 8 → every 4) */
   blocks?: number;
-  /** scale of the copies' o_proj and down_proj: 0 (default) makes each copy start as the identity */
+  /** scale of the copies' residual branches: 0 (default) makes each copy start as the identity */
   scale?: number;
+  /**
+   * what the scale applies to: the output projections (default), or, for families that normalise
+   * each branch's output (Gemma 2/3's sandwich norms), the post norms' gains — scaling o_proj there
+   * is undone by the norm, and a zero input to a norm has a gradient of 1/√eps.
+   */
+  target?: "projections" | "post-norms";
 }
 
 /** The tensors whose output a copied block's scale applies to (mergekit substring filters). */
 export const OUTPUT_PROJECTION_FILTERS: readonly string[] = ["o_proj", "down_proj"];
+/** Gemma 2/3's post-branch norms (HF names; their GGUF names map back to these). */
+export const POST_NORM_FILTERS: readonly string[] = ["post_attention_layernorm", "post_feedforward_layernorm"];
 
 /**
  * LLaMA-Pro block expansion: after each group of layers, insert a copy of the group's last layer
- * whose o_proj and down_proj are scaled by `scale` (0: the residual branch adds nothing, so the
- * copy is the identity; 0 < s < 1: attenuated duplicates). Give `every` or `blocks`, not both;
- * with neither, blocks = round(n/4) (LLaMA-Pro: 32 layers + 8 blocks).
+ * whose o_proj and down_proj (or, with target post-norms, the post norms' gains) are scaled by
+ * `scale` (0: the residual branch adds nothing, so the copy is the identity; 0 < s < 1: attenuated
+ * duplicates). Give `every` or `blocks`, not both; with neither, blocks = round(n/4) (LLaMA-Pro:
+ * 32 layers + 8 blocks).
  */
 export function expandRecipe(options: ExpandOptions): Recipe {
   const n = checkLayerCount(options.layers);
@@ -115,7 +124,9 @@ export function expandRecipe(options: ExpandOptions): Recipe {
     for (let j = 0; j < p; j++) groupEnds.push(Math.floor(((j + 1) * n) / p));
     optionsUsed.blocks = p;
   }
-  const copyScale: ScaleParam = OUTPUT_PROJECTION_FILTERS.map((filter) => ({ filter, value: scale }));
+  const filters = options.target === "post-norms" ? POST_NORM_FILTERS : OUTPUT_PROJECTION_FILTERS;
+  const copyScale: ScaleParam = filters.map((filter) => ({ filter, value: scale }));
+  if (options.target === "post-norms") optionsUsed.target = "post-norms";
   const slices: RecipeSlice[] = [];
   let start = 0;
   for (const end of groupEnds) {

@@ -1,7 +1,7 @@
 // Public surface of dusk's runtime, the only importer of node-llama-cpp: load a model (GGUF, HF
 // directory via the conversion cache, Hub id), generate with validated sampling and presets, and
-// chat through the model's template, serve over HTTP (OpenAI's API) with parallel sequences; the
-// GPU options every llama.cpp command shares. Scoring builds on LoadedModel (llama, model, sequence).
+// chat through the model's template; the GPU options every llama.cpp command shares. The HTTP
+// server that serves it is src/server/. Scoring builds on LoadedModel (llama, model, sequence).
 
 export { openModel, resolveGgufPath, LoadedModel, DEFAULT_CONTEXT_CAP } from "./loaded-model.js";
 export type { OpenModelOptions } from "./loaded-model.js";
@@ -20,5 +20,3 @@ export { ChatSession, compileChatTemplate, modelChatTemplate, modelChatTemplateN
 export type { ChatMessage, ChatTemplateTokens } from "./chat-template.js";
 export { llamaInstance, llamaLogSince, logMark, checkGpuLayers, describeDevice, GPU_CHOICES } from "./llama-instance.js";
 export type { GpuChoice, GpuLayers, GpuOptions } from "./llama-instance.js";
-export { startServer } from "./server.js";
-export type { ServeOptions, RunningServer } from "./server.js";

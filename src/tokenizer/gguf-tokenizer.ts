@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../errors.js";
+import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { TOKENIZER_LIMITS } from "../limits.js";
 import { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
 import { parseSentencePieceModel, PieceType } from "./sentencepiece-model.js";
@@ -42,6 +43,20 @@ export interface TokenizerToGgufOptions {
    * tokenizer.ggml.add_space_prefix, CodeLlama's EOT (vocab 32016), no BOS at vocab 49152
    */
   llamaVocab?: boolean;
+  /** the family converter's own set_vocab steps (Gemma, Phi-3): src/arch's ConverterFacts.vocab */
+  family?: FamilyVocab;
+}
+
+/** A family converter's set_vocab steps beyond the shared ones. */
+export interface FamilyVocab {
+  /** tokenizer.ggml.add_space_prefix = false after the special vocabulary (Gemma's SentencePiece path) */
+  noSpacePrefix?: boolean;
+  /** special ids set when the tokenizer files leave them unset (Gemma: eot 107), below the vocabulary size */
+  fixedSpecialIds?: Readonly<Record<string, number>>;
+  /** Phi-3's SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
+  phi3?: boolean;
+  /** a SentencePiece-style tokenizer.json without tokenizer.model read as the SentencePiece vocabulary (Gemma 3) */
+  sentencePieceFromJson?: boolean;
 }
 
 /** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
@@ -100,7 +115,11 @@ function base(model: string, pre: string, tokens: string[], types: number[], sco
   return kv;
 }
 
-function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTokenizerJson | undefined): GgufTokenizerKv[] {
+/**
+ * _create_vocab_sentencepiece; `phi3`: Phi3MiniModel's variant, where added tokens from
+ * tokenizer_config.json and tokenizer.json are USER_DEFINED (CONTROL when special) as written.
+ */
+function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTokenizerJson | undefined, phi3 = false): GgufTokenizerKv[] {
   const m = parseSentencePieceModel(files.tokenizerModel!, "tokenizer.model");
   if (m.pieces.length > vocabSize) tooLarge("tokenizer.model", m.pieces.length, vocabSize);
   // ids past the pieces stay "[PADi]", score −10000, UNUSED (as _create_vocab_sentencepiece)
@@ -126,6 +145,23 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       types[id as number] = TokenType.userDefined;
     }
   }
+  overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, phi3);
+  if (phi3) {
+    for (const a of json?.addedTokens ?? []) {
+      if (a.id >= vocabSize) continue;
+      tokens[a.id] = a.content;
+      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
+      scores[a.id] = -1000;
+    }
+  }
+  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
+}
+
+/**
+ * _create_vocab_sentencepiece's last step (and Phi-3's): tokenizer_config.json's added_tokens_decoder
+ * entries become CONTROL (special, or special-looking) or USER_DEFINED tokens, score −1000.
+ */
+function overlayAddedTokensDecoder(files: TokenizerFiles, tokens: string[], types: number[], scores: number[], vocabSize: number, phi3: boolean): void {
   const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
   const decoder = typeof tc === "object" && tc !== null ? (tc as Record<string, unknown>).added_tokens_decoder : undefined;
   if (typeof decoder === "object" && decoder !== null) {
@@ -135,13 +171,12 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       const d = data as Record<string, unknown>;
       if (typeof d.content !== "string") continue;
       if (id >= vocabSize) continue; // past the embedding: skipped, as the converter does
-      const special = d.special === true || looksSpecial(d.content);
-      tokens[id] = special ? d.content : d.content.replaceAll("\u2581", " ");
+      const special = d.special === true || (!phi3 && looksSpecial(d.content));
+      tokens[id] = special || phi3 ? d.content : d.content.replaceAll("\u2581", " ");
       types[id] = special ? TokenType.control : TokenType.userDefined;
       scores[id] = -1000;
     }
   }
-  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
 }
 
 function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined) {
@@ -166,7 +201,11 @@ function idToToken(json: HfTokenizerJson): { byId: Map<number, string>; size: nu
   return { byId, size };
 }
 
-function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number): GgufTokenizerKv[] {
+/**
+ * LlamaHfVocab; `asSentencePiece`: Gemma 3 without tokenizer.model, read as the SentencePiece
+ * vocabulary its tokenizer.model gives the converter (added_tokens_decoder as USER_DEFINED/CONTROL).
+ */
+function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number, asSentencePiece = false): GgufTokenizerKv[] {
   const { byId, size } = idToToken(json);
   if (size > vocabSize) tooLarge("tokenizer.json", size, vocabSize);
   const specialContents = transformersSpecialTokens(files);
@@ -200,6 +239,7 @@ function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: nu
     else if (addedById.has(id) && !vocabIds.has(id)) types.push(TokenType.userDefined);
     else types.push(TokenType.normal);
   }
+  if (asSentencePiece) overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, false);
   return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: tokens.length })];
 }
 
@@ -293,15 +333,39 @@ function fromByteLevel(files: TokenizerFiles, json: HfTokenizerJson, opts: Token
   return [...kv, ...specialVocabKv(specialInputs(files, json))];
 }
 
-/** The tokenizer.* GGUF keys for a Llama-family checkpoint's tokenizer files. */
+/** The tokenizer.* GGUF keys for a checkpoint's tokenizer files. */
 export function tokenizerToGguf(files: TokenizerFiles, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
   checkVocabSize(opts.vocabSize);
   const json = files.tokenizerJson === undefined ? undefined : parseTokenizerJson(files.tokenizerJson);
   const vocab = chooseVocab(files, json, opts);
-  return opts.llamaVocab ? withLlamaQuirks(files, vocab, opts.vocabSize) : vocab;
+  const out = opts.llamaVocab ? withLlamaQuirks(files, vocab, opts.vocabSize) : vocab;
+  const family = opts.family;
+  const sentencePiece = out.some((e) => e.key === "tokenizer.ggml.model" && e.value === "llama");
+  for (const [typ, id] of Object.entries(family?.fixedSpecialIds ?? {})) {
+    const key = `tokenizer.ggml.${typ}_token_id`;
+    if (id < opts.vocabSize && !out.some((e) => e.key === key)) out.push({ key, kind: "u32", value: id });
+  }
+  if (family?.noSpacePrefix && sentencePiece) out.push({ key: "tokenizer.ggml.add_space_prefix", kind: "bool", value: false });
+  return out;
+}
+
+/** tokenizer_config.json's tokenizer_class */
+function tokenizerClass(files: TokenizerFiles): unknown {
+  const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
+  return typeof tc === "object" && tc !== null && !Array.isArray(tc) ? (tc as Record<string, unknown>).tokenizer_class : undefined;
 }
 
 function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, opts: TokenizerToGgufOptions): GgufTokenizerKv[] {
+  if (opts.family?.phi3) {
+    // Phi3MiniModel.set_vocab: GPT2Tokenizer → byte-level BPE (Phi-4), else its own SentencePiece reading
+    if (tokenizerClass(files) === "GPT2Tokenizer" && json !== undefined) return fromByteLevel(files, json, opts);
+    if (files.tokenizerModel === undefined) {
+      throw new FormatError("TOKENIZER_MISSING", "no tokenizer.model (Phi-3 reads SentencePiece unless tokenizer_class is GPT2Tokenizer)", {
+        file: "tokenizer.model", hint: "copy tokenizer.model from the base model, or tokenizer.json with tokenizer_config.json for a Phi-4",
+      });
+    }
+    return fromSentencePiece(files, opts.vocabSize, json, true);
+  }
   if (files.tokenizerModel !== undefined) return fromSentencePiece(files, opts.vocabSize, json);
   if (json === undefined) {
     throw new FormatError("TOKENIZER_MISSING", "no tokenizer found", {
@@ -309,7 +373,7 @@ function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, o
       hint: "copy tokenizer.model or tokenizer.json (with tokenizer_config.json) from the base model into the checkpoint directory",
     });
   }
-  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize);
+  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize, opts.family?.sentencePieceFromJson ?? false);
   if (json.kind === "byte-level-bpe") return fromByteLevel(files, json, opts);
   throw new FormatError("TOKENIZER_UNSUPPORTED", "unsupported tokenizer.json model", {
     file: "tokenizer.json",
@@ -337,4 +401,42 @@ function withLlamaQuirks(files: TokenizerFiles, kv: GgufTokenizerKv[], vocabSize
   if (vocabSize === 32016 && !out.some((e) => e.key === "tokenizer.ggml.eot_token_id")) set({ key: "tokenizer.ggml.eot_token_id", kind: "u32", value: 32010 });
   if (vocabSize === 49152) set({ key: "tokenizer.ggml.add_bos_token", kind: "bool", value: false });
   return out;
+}
+
+/** A typed KV list as GGUF values (u32 ids, f32 scores, i32 token types), in order. */
+export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
+  const kv: GgufKv = new Map();
+  for (const e of list) {
+    switch (e.kind) {
+      case "string":
+        kv.set(e.key, ggufValue.string(e.value));
+        break;
+      case "u32":
+        kv.set(e.key, ggufValue.u32(e.value));
+        break;
+      case "bool":
+        kv.set(e.key, ggufValue.bool(e.value));
+        break;
+      case "f32":
+        kv.set(e.key, ggufValue.f32(e.value));
+        break;
+      case "string[]":
+        kv.set(e.key, ggufValue.stringArray(e.value));
+        break;
+      case "f32[]":
+        kv.set(e.key, ggufValue.f32Array(e.value));
+        break;
+      case "i32[]":
+        kv.set(e.key, ggufValue.i32Array(e.value));
+        break;
+    }
+  }
+  return kv;
+}
+
+/** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
+export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean; family?: FamilyVocab }): GgufKv {
+  return tokenizerKvToGguf(tokenizerToGguf(files, {
+    vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }), ...(opts.family ? { family: opts.family } : {}),
+  }));
 }

@@ -14,8 +14,8 @@ import { parseSafetensors } from "../formats/safetensors.js";
 import { SafetensorsWriter, type SafetensorsTensorSpec } from "../formats/safetensors-writer.js";
 import { tensorType } from "../formats/tensor-types.js";
 import { isPlainObject, readJsonFile } from "../checkpoint/read-json.js";
-import type { TrainModel } from "./model.js";
-import { specView, type GradLayout } from "./param-store.js";
+import { tensorView, type ModelTensor, type TrainModel } from "./model.js";
+import type { GradLayout } from "./param-store.js";
 import type { AdamWState } from "./optimizer.js";
 import { TrainError } from "./train-error.js";
 
@@ -39,10 +39,13 @@ async function writeTensors(dir: string, file: string, specs: readonly Safetenso
 
 /** Writes the model's weights (sharded past `shardBytes`), config.json and side files into `dir`. */
 export async function writeModelFiles(dir: string, m: TrainModel, shardBytes = DEFAULT_SHARD_BYTES): Promise<string[]> {
-  const specs = m.tensors.map((t) => ({ name: t.name, type: t.type, shape: m.layout.specs[t.spec]!.shape }));
+  const passthrough = new Map((m.passthrough ?? []).map((t) => [t.name, t]));
+  const specs = [...m.tensors, ...passthrough.values()].map((t) => ({ name: t.name, type: t.type, shape: t.shape }));
   const bytesOf = (name: string): Uint8Array => {
+    const raw = passthrough.get(name);
+    if (raw) return raw.bytes;
     const t = m.tensors.find((x) => x.name === name)!;
-    return fromFloat32(specView(m.layout, m.params, t.spec), t.type);
+    return fromFloat32(tensorView(m.layout, m.params, t), t.type);
   };
   const sharding = planShards(specs.map((s) => ({ name: s.name, byteLength: s.shape.reduce((a, b) => a * b, 1) * s.type.blockBytes })), shardBytes);
   const files: string[] = [];
@@ -65,10 +68,10 @@ export async function writeModelFiles(dir: string, m: TrainModel, shardBytes = D
 }
 
 /** Master weights and moments of the trainable tensors, by HF name. */
-function optimizerSpecs(m: TrainModel, g: GradLayout): { name: string; spec: number; part: "master" | "exp_avg" | "exp_avg_sq" }[] {
-  const out: { name: string; spec: number; part: "master" | "exp_avg" | "exp_avg_sq" }[] = [];
+function optimizerSpecs(m: TrainModel, g: GradLayout): { name: string; tensor: ModelTensor; part: "master" | "exp_avg" | "exp_avg_sq" }[] {
+  const out: { name: string; tensor: ModelTensor; part: "master" | "exp_avg" | "exp_avg_sq" }[] = [];
   for (const part of ["master", "exp_avg", "exp_avg_sq"] as const) {
-    for (const t of m.tensors) if (g.trainable[t.spec]) out.push({ name: `${part}/${t.name}`, spec: t.spec, part });
+    for (const t of m.tensors) if (g.trainable[t.spec]) out.push({ name: `${part}/${t.name}`, tensor: t, part });
   }
   return out;
 }
@@ -93,7 +96,8 @@ export interface CheckpointInput {
 /** Bytes a checkpoint takes: weights in their dtypes, f32 master + two moments, the side files. */
 export function checkpointBytes(m: TrainModel, g: GradLayout, extra: ExtraFiles): number {
   let n = 1 << 20; // headers, config, state
-  for (const t of m.tensors) n += m.layout.specs[t.spec]!.size * t.type.blockBytes;
+  for (const t of m.tensors) n += t.size * t.type.blockBytes;
+  for (const t of m.passthrough ?? []) n += t.bytes.byteLength;
   n += 12 * g.total;
   for (const d of [...m.sideFiles.values(), ...extra.values()]) n += typeof d === "string" ? Buffer.byteLength(d) : d.byteLength;
   return n;
@@ -109,11 +113,10 @@ export async function saveCheckpoint(c: CheckpointInput): Promise<string> {
     const f32 = tensorType("F32")!;
     const opt = optimizerSpecs(c.model, c.grads);
     const L = c.model.layout;
-    await writeTensors(out.tmpPath, OPTIMIZER_FILE, opt.map((o) => ({ name: o.name, type: f32, shape: L.specs[o.spec]!.shape })), (i) => {
+    await writeTensors(out.tmpPath, OPTIMIZER_FILE, opt.map((o) => ({ name: o.name, type: f32, shape: o.tensor.shape })), (i) => {
       const o = opt[i]!;
-      const s = L.specs[o.spec]!;
-      const go = c.grads.offsets[o.spec]!;
-      const src = o.part === "master" ? specView(L, c.model.params, o.spec) : (o.part === "exp_avg" ? c.adam.m : c.adam.v).subarray(go, go + s.size);
+      const go = c.grads.offsets[o.tensor.spec]!; // a fused tensor's specs are adjacent here too
+      const src = o.part === "master" ? tensorView(L, c.model.params, o.tensor) : (o.part === "exp_avg" ? c.adam.m : c.adam.v).subarray(go, go + o.tensor.size);
       return new Uint8Array(src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength) as ArrayBuffer);
     });
     await writeFile(join(out.tmpPath, STATE_FILE), JSON.stringify(c.state, null, 2) + "\n");

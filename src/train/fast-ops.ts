@@ -3,6 +3,8 @@
 // matmuls go to the engine's MatmulKernel; these are everything between them.
 // Not for the inference engine (src/engine/ops.ts keeps its own, simpler twins).
 
+import { GELU_A, GELU_C } from "../engine/ops.js";
+
 /** 2^(i−127) for i in [0, 255]: the exponent part of fastExp. */
 const POW2 = new Float64Array(256).map((_, i) => Math.pow(2, i - 127));
 const LOG2E = 1.4426950408889634;
@@ -17,6 +19,20 @@ export function fastExp(v: number): number {
   const n = v * LOG2E + ROUND - ROUND;
   const f = v - n * LN2;
   return (1 + f * (1 + f * (0.5 + f * (0.16666666666666666 + f * (0.041666666666666664 + f * (0.008333333333333333 + f * 0.001388888888888889)))))) * POW2[(n + 127) | 0]!;
+}
+
+/** tanh from fastExp (2e-7 relative), saturating cleanly for large |u|. */
+export function fastTanh(u: number): number {
+  const e = fastExp(-2 * Math.abs(u));
+  const t = (1 - e) / (1 + e);
+  return u < 0 ? -t : t;
+}
+
+/** The gain a norm multiplies by: `w` itself, or 1 + w into `buf` for Gemma's stored gains. */
+export function gainInto(w: Float32Array, offset: 0 | 1 | undefined, buf: Float32Array): Float32Array {
+  if (!offset) return w;
+  for (let i = 0; i < w.length; i++) buf[i] = 1 + w[i]!;
+  return buf;
 }
 
 /** dst [cols, rows] = src [rows, cols]ᵀ (dst is allocated when not given). */
@@ -100,13 +116,86 @@ export function swigluBackwardRows(gu: Float32Array, dact: Float32Array, n: numb
   }
 }
 
+/** act [N, F] = gelu_tanh(gate)·up from gu [N, 2F] (gate | up per row). */
+export function gegluRows(gu: Float32Array, n: number, f: number, act: Float32Array): void {
+  for (let t = 0; t < n; t++) {
+    const g0 = t * 2 * f;
+    const a0 = t * f;
+    for (let i = 0; i < f; i++) {
+      const g = gu[g0 + i]!;
+      act[a0 + i] = 0.5 * g * (1 + fastTanh(GELU_C * (g + GELU_A * g * g * g))) * gu[g0 + f + i]!;
+    }
+  }
+}
+
+/** GeGLU backward into dgu [N, 2F]: dgate = da·up·(½(1 + t) + ½g(1 − t²)·c(1 + 3a·g²)),
+ * dup = da·gelu(g); also rebuilds act when given (as swigluBackwardRows). */
+export function gegluBackwardRows(gu: Float32Array, dact: Float32Array, n: number, f: number, dgu: Float32Array, act: Float32Array | undefined): void {
+  for (let t = 0; t < n; t++) {
+    const g0 = t * 2 * f;
+    const a0 = t * f;
+    for (let i = 0; i < f; i++) {
+      const g = gu[g0 + i]!;
+      const u = gu[g0 + f + i]!;
+      const th = fastTanh(GELU_C * (g + GELU_A * g * g * g));
+      const gelu = 0.5 * g * (1 + th);
+      const da = dact[a0 + i]!;
+      dgu[g0 + i] = da * u * (0.5 * (1 + th) + 0.5 * g * (1 - th * th) * GELU_C * (1 + 3 * GELU_A * g * g));
+      dgu[g0 + f + i] = da * gelu;
+      if (act) act[a0 + i] = gelu * u;
+    }
+  }
+}
+
+/**
+ * Per-head RMSNorm (Qwen3/Gemma 3 q and k norms) in place on the `heads` blocks of d columns at
+ * `col` of rows x [N, stride]; the input is kept in raw [N, heads·d] and 1/rms in invRms [N·heads].
+ */
+export function headNormRows(x: Float32Array, n: number, stride: number, col: number, heads: number, d: number, gain: Float32Array, eps: number, raw: Float32Array, invRms: Float32Array): void {
+  for (let row = 0; row < n; row++) {
+    for (let h = 0; h < heads; h++) {
+      const o = row * stride + col + h * d;
+      const ro = (row * heads + h) * d;
+      let ss = 0;
+      for (let i = 0; i < d; i++) {
+        const v = x[o + i]!;
+        raw[ro + i] = v;
+        ss += v * v;
+      }
+      const r = Math.fround(1 / Math.sqrt(ss / d + eps));
+      invRms[row * heads + h] = r;
+      for (let i = 0; i < d; i++) x[o + i] = gain[i]! * Math.fround(raw[ro + i]! * r);
+    }
+  }
+}
+
+/** headNormRows' backward in place: dx's head blocks (gradients of the normed values) become the
+ * gradients of the raw ones; dw += Σ dy ⊙ raw·r when given. */
+export function headNormBackwardRows(dx: Float32Array, raw: Float32Array, n: number, stride: number, col: number, heads: number, d: number, gain: Float32Array, invRms: Float32Array, dw: Float32Array | undefined): void {
+  for (let row = 0; row < n; row++) {
+    for (let h = 0; h < heads; h++) {
+      const o = row * stride + col + h * d;
+      const ro = (row * heads + h) * d;
+      const r = invRms[row * heads + h]!;
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += gain[i]! * dx[o + i]! * raw[ro + i]!;
+      const c = (r * r * r * dot) / d;
+      for (let i = 0; i < d; i++) {
+        const dy = dx[o + i]!;
+        if (dw) dw[i]! += dy * raw[ro + i]! * r;
+        dx[o + i] = r * gain[i]! * dy - c * raw[ro + i]!;
+      }
+    }
+  }
+}
+
 /**
  * RoPE on the q and k parts of fused rows qkv [N, stride] in place, position = row mod seqLen.
  * `sign` +1 rotates (forward), −1 rotates back (the backward of a rotation is its inverse).
- * cos/sin are [seqLen, half] (engine ropeTables); heads at column offset `col`, `heads` of them.
+ * cos/sin are [seqLen, half] (engine ropeTables); heads at column offset `col`, `heads` of them,
+ * each `hd` wide; only its first 2·half elements rotate (partial rotary).
  */
-export function ropeRows(x: Float32Array, n: number, stride: number, col: number, heads: number, seqLen: number, half: number, cos: Float32Array, sin: Float32Array, sign: 1 | -1): void {
-  const hd = 2 * half;
+export function ropeRows(x: Float32Array, n: number, stride: number, col: number, heads: number, seqLen: number, half: number, cos: Float32Array, sin: Float32Array, sign: 1 | -1, hd = 2 * half): void {
   for (let row = 0; row < n; row++) {
     const tab = (row % seqLen) * half;
     for (let h = 0; h < heads; h++) {

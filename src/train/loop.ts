@@ -79,7 +79,7 @@ export interface LoopInput {
 /** sha256 of the tensor names, shapes and dtypes: what a resumed run must find again. */
 export function modelFingerprint(m: TrainModel): string {
   const h = createHash("sha256");
-  for (const t of m.tensors) h.update(`${t.name} ${m.layout.specs[t.spec]!.shape.join("x")} ${t.type.name}\n`);
+  for (const t of m.tensors) h.update(`${t.name} ${t.shape.join("x")} ${t.type.name}\n`);
   return h.digest("hex").slice(0, 32);
 }
 
@@ -188,7 +188,7 @@ function restore(saved: SavedState, model: TrainModel, g: GradLayout, adam: Adam
   const L = model.layout;
   for (const t of model.tensors) {
     if (!g.trainable[t.spec]) continue;
-    const size = L.specs[t.spec]!.size;
+    const size = t.size;
     const get = (part: string): Float32Array => {
       const v = saved.tensors.get(`${part}/${t.name}`);
       if (!v || v.length !== size) mismatch(`the trainable tensor ${t.name} (${part} missing or resized)`, "resume with the run's own model and --train value");

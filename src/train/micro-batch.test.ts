@@ -1,6 +1,8 @@
 // The training path's forward and backward against the engine: per-sequence losses equal the
 // engine's token log-probabilities, and gradients equal the engine's gradient-checked backward
-// (nextTokenLossAndGradients), for GQA with biases, tied and untied heads, blocked attention.
+// (nextTokenLossAndGradients), for GQA with biases, tied and untied heads, blocked attention, and
+// every family's features (q/k norms, (1+w) gains, √D embeddings, GeGLU, sandwich norms,
+// softcaps, sliding windows, two RoPE tables, partial rotary with longrope).
 
 import { describe, expect, it } from "vitest";
 import { nextTokenLossAndGradients, randomWeights, tokenLogprobs, type EngineConfig, type LayerWeights } from "../engine/index.js";
@@ -25,10 +27,20 @@ function expectClose(name: string, got: Float32Array, want: Float32Array): void 
   expect(worst, `${name}: max diff vs max |grad| ${maxAbs(want)}`).toBeLessThan(1e-4 * maxAbs(want) + 1e-6);
 }
 
+const gemma: EngineConfig = { ...base, attentionBias: false, activation: "gelu_tanh", normWeightOffset: 1, embedScale: 4, tiedEmbeddings: true, sandwichNorms: true, queryPreAttnScalar: 6 };
+const cases: Array<[string, EngineConfig, number]> = [
+  ["untied head, query block 8", base, 8],
+  ["tied head, query block 3", { ...base, tiedEmbeddings: true }, 3],
+  ["qwen3 (q/k norms)", { ...base, attentionBias: false, qkNorm: true }, 3],
+  ["gemma2 (softcaps, window 3, sandwich norms, GeGLU)", { ...gemma, attnLogitSoftcap: 0.8, finalLogitSoftcap: 1.5, slidingWindow: 3, layerTypes: ["sliding_attention", "full_attention", "sliding_attention"] }, 3],
+  ["gemma3 (q/k (1+w) norms, local RoPE, window 2)", { ...gemma, qkNorm: true, slidingWindow: 2, ropeLocalTheta: 50, ropeScaling: { type: "linear", factor: 4 }, layerTypes: ["sliding_attention", "full_attention", "sliding_attention"] }, 8],
+  ["phi3 (partial rotary, longrope)", { ...base, attentionBias: false, numKvHeads: 4, rotaryDim: 2, ropeScaling: { type: "longrope", factor: 2, originalMaxPositions: 4, shortFactor: [1.5], longFactor: [3] } }, 3],
+];
+
 describe("micro-batch forward/backward = engine", () => {
-  for (const [tied, block] of [[false, 8], [true, 3]] as const) {
-    it(`${tied ? "tied" : "untied"} head, query block ${block}`, async () => {
-      const c = { ...base, tiedEmbeddings: tied };
+  for (const [name, c, block] of cases) {
+    it(name, async () => {
+      const tied = c.tiedEmbeddings;
       const kernel = await getTrainKernel();
       const w = randomWeights(c, { seed: 7, std: 0.3 });
       const layout = paramLayout(c);
@@ -59,7 +71,7 @@ describe("micro-batch forward/backward = engine", () => {
         if (!tied) add(want.lmHead, e.grads.lmHead!);
         e.grads.layers.forEach((lg, l) => {
           want.layers[l] ??= {};
-          for (const [k, v] of Object.entries(lg)) add((want.layers[l]![k] ??= new Float32Array(v.length)), v);
+          for (const [k, v] of Object.entries(lg)) if (v.length > 0) add((want.layers[l]![k] ??= new Float32Array(v.length)), v);
         });
       }
       expect(r.tokens).toBe(2 * S);

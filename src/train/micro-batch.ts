@@ -3,12 +3,14 @@
 // the trainable tensors only. Frozen layers pass gradients through (dx) but compute no weight
 // gradients, and nothing below the lowest trainable tensor is taped or differentiated. Every
 // matmul is the kernel's fast A·B (x·Wᵀ with Wᵀ resident), and buffers are reused (Workspace).
+// Family features follow the engine (EngineConfig): q/k norms, (1+w) gains, √D embeddings, GeGLU,
+// sandwich norms, softcaps, sliding windows, per-layer RoPE tables, partial rotary.
 
-import { ropeTables, type EngineConfig, type LayerWeights, type RopeTables } from "../engine/index.js";
+import { layerRopeTables, type EngineConfig, type LayerWeights, type RopeTables } from "../engine/index.js";
 import { attentionBackwardBatch, attentionForwardBatch, type AttnDims } from "./batch-attention.js";
 import {
-  addBiasRows, addInto, fastExp, rmsnormBackwardAdd, rmsnormRecompute, rmsnormRows, ropeRows, sumRowsInto,
-  swigluBackwardRows, swigluRows, transposeAddInto, transposeInto,
+  addBiasRows, addInto, fastExp, fastTanh, gainInto, gegluBackwardRows, gegluRows, headNormBackwardRows, headNormRows, rmsnormBackwardAdd,
+  rmsnormRecompute, rmsnormRows, ropeRows, sumRowsInto, swigluBackwardRows, swigluRows, transposeAddInto, transposeInto,
 } from "./fast-ops.js";
 import { gradView, layerViews, specView, type GradLayout, type ParamLayout } from "./param-store.js";
 import { contiguous, ResidentWeights } from "./resident-weights.js";
@@ -25,14 +27,22 @@ interface LayerTape {
   mid: Float32Array; // [N, D] x + o_proj(att)
   r2: Float32Array; // [N]
   gu: Float32Array; // [N, 2F] gate | up
+  /** qkNorm: q | k before their norms, and 1/rms per (token, head) */
+  qkRaw?: Float32Array; // [N, qDim + kvDim]
+  qkInv?: Float32Array; // [N·(H + KV)]
+  /** sandwichNorms: o_proj's and down_proj's outputs before their post norms, and those norms' 1/rms */
+  ao?: Float32Array; // [N, D]
+  ra?: Float32Array; // [N]
+  fo?: Float32Array; // [N, D]
+  rf?: Float32Array; // [N]
 }
 
 type Grads = { buffer: Float32Array; layout: GradLayout };
 
 export class MicroBatchCompute {
   readonly config: EngineConfig;
-  private readonly rope: RopeTables;
-  private readonly dims: Omit<AttnDims, "B">;
+  private readonly ropes: RopeTables[];
+  private readonly dims: Omit<AttnDims, "B">[];
   private readonly weights: ResidentWeights;
   private readonly ws = new Workspace();
   private readonly D: number;
@@ -43,8 +53,8 @@ export class MicroBatchCompute {
 
   constructor(private readonly kernel: TrainKernel, readonly layout: ParamLayout, private readonly params: Float32Array, readonly seqLen: number, queryBlock = seqLen) {
     const c = (this.config = layout.config);
-    this.rope = ropeTables(c, seqLen);
-    this.dims = { S: seqLen, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, queryBlock };
+    this.ropes = layerRopeTables(c, seqLen);
+    this.dims = Array.from({ length: c.numLayers }, (_, l) => attnDims(c, l, seqLen, queryBlock));
     this.weights = new ResidentWeights(kernel, layout, params);
     this.D = c.hiddenSize;
     this.F = c.intermediateSize;
@@ -77,6 +87,7 @@ export class MicroBatchCompute {
     let x = this.ws.get("emb", N * D);
     const emb = specView(L, this.params, L.embedding);
     for (let t = 0; t < N; t++) x.set(emb.subarray(tokens[t]! * D, tokens[t]! * D + D), t * D);
+    if (c.embedScale !== undefined) for (let i = 0; i < N * D; i++) x[i]! *= c.embedScale;
     const tapes: (LayerTape | undefined)[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       // taped layers keep their own buffers; the others alternate between two sets
@@ -90,12 +101,18 @@ export class MicroBatchCompute {
     for (let l = c.numLayers - 1; l >= lowest; l--) dx = this.layerBackward(l, tapes[l]!, dx, N, grads, l % 2 === 0 ? "d0" : "d1");
     const gEmb = gradView(L, grads.layout, grads.buffer, L.embedding);
     if (gEmb) {
+      const es = c.embedScale ?? 1;
       for (let t = 0; t < N; t++) {
         const o = tokens[t]! * D;
-        for (let i = 0; i < D; i++) gEmb[o + i]! += dx[t * D + i]!;
+        for (let i = 0; i < D; i++) gEmb[o + i]! += dx[t * D + i]! * es;
       }
     }
     return { loss: head.loss, tokens: N };
+  }
+
+  /** The gain of norm weight `w` ((1 + w) for Gemma's stored gains), in buffer `key` if computed. */
+  private gain(key: string, w: Float32Array): Float32Array {
+    return gainInto(w, this.config.normWeightOffset, this.ws.get(`gain.${key}`, w.length));
   }
 
   private layerForward(l: number, x: Float32Array, N: number, tag: string): LayerTape & { y: Float32Array } {
@@ -103,34 +120,57 @@ export class MicroBatchCompute {
     const k = this.kernel;
     const { D, F, qDim, kvDim, QKV } = this;
     const ws = this.ws;
+    const eps = c.rmsNormEps;
     const w = layerViews(this.layout, this.params, l);
     const R = this.weights.layer(l);
     const B = N / this.seqLen;
+    const tape: Partial<LayerTape> = { x };
     const n = ws.get("n", N * D); // normed input, not taped (recomputed from x and r)
-    const r1 = ws.get(`${tag}.r1`, N);
-    rmsnormRows(x, w.attnNorm, N, D, c.rmsNormEps, n, r1);
-    const qkv = k.matmulResident(n, R.qkvT, N, ws.get(`${tag}.qkv`, N * QKV));
+    const r1 = (tape.r1 = ws.get(`${tag}.r1`, N));
+    rmsnormRows(x, this.gain("attn", w.attnNorm), N, D, eps, n, r1);
+    const qkv = (tape.qkv = k.matmulResident(n, R.qkvT, N, ws.get(`${tag}.qkv`, N * QKV)));
     if (c.attentionBias) {
       addBiasRows(qkv, w.bq!, N, QKV, 0);
       addBiasRows(qkv, w.bk!, N, QKV, qDim);
       addBiasRows(qkv, w.bv!, N, QKV, qDim + kvDim);
     }
-    const { half, cos, sin } = this.rope;
-    ropeRows(qkv, N, QKV, 0, c.numHeads, this.seqLen, half, cos, sin, 1);
-    ropeRows(qkv, N, QKV, qDim, c.numKvHeads, this.seqLen, half, cos, sin, 1);
-    const att = ws.get(`${tag}.att`, N * qDim);
-    const lse = ws.get(`${tag}.lse`, B * c.numHeads * this.seqLen);
-    attentionForwardBatch(k, ws, qkv, { ...this.dims, B }, att, lse);
-    const mid = k.matmulResident(att, R.woT, N, ws.get(`${tag}.mid`, N * D));
+    if (c.qkNorm) {
+      const raw = (tape.qkRaw = ws.get(`${tag}.qkRaw`, N * (qDim + kvDim)));
+      const inv = (tape.qkInv = ws.get(`${tag}.qkInv`, N * (c.numHeads + c.numKvHeads)));
+      headNormRows(qkv, N, QKV, 0, c.numHeads, c.headDim, this.gain("q", w.qNorm!), eps, raw, inv);
+      headNormRows(qkv, N, QKV, qDim, c.numKvHeads, c.headDim, this.gain("k", w.kNorm!), eps, raw.subarray(N * qDim), inv.subarray(N * c.numHeads));
+    }
+    this.rope(l, qkv, N, 1);
+    const att = (tape.att = ws.get(`${tag}.att`, N * qDim));
+    const lse = (tape.lse = ws.get(`${tag}.lse`, B * c.numHeads * this.seqLen));
+    attentionForwardBatch(k, ws, qkv, { ...this.dims[l]!, B }, att, lse);
+    const mid = (tape.mid = ws.get(`${tag}.mid`, N * D));
+    if (c.sandwichNorms) {
+      const ao = (tape.ao = k.matmulResident(att, R.woT, N, ws.get(`${tag}.ao`, N * D)));
+      rmsnormRows(ao, this.gain("pa", w.postAttnNorm!), N, D, eps, mid, (tape.ra = ws.get(`${tag}.ra`, N)));
+    } else k.matmulResident(att, R.woT, N, mid);
     addInto(mid, x);
-    const r2 = ws.get(`${tag}.r2`, N);
-    rmsnormRows(mid, w.ffnNorm, N, D, c.rmsNormEps, n, r2);
-    const gu = k.matmulResident(n, R.guT, N, ws.get(`${tag}.gu`, N * 2 * F));
+    const r2 = (tape.r2 = ws.get(`${tag}.r2`, N));
+    rmsnormRows(mid, this.gain("ffn", w.ffnNorm), N, D, eps, n, r2);
+    const gu = (tape.gu = k.matmulResident(n, R.guT, N, ws.get(`${tag}.gu`, N * 2 * F)));
     const act = ws.get("act", N * F);
-    swigluRows(gu, N, F, act);
-    const y = k.matmulResident(act, R.downT, N, ws.get(`${tag}.y`, N * D));
+    if (c.activation === "gelu_tanh") gegluRows(gu, N, F, act);
+    else swigluRows(gu, N, F, act);
+    const y = ws.get(`${tag}.y`, N * D);
+    if (c.sandwichNorms) {
+      const fo = (tape.fo = k.matmulResident(act, R.downT, N, ws.get(`${tag}.fo`, N * D)));
+      rmsnormRows(fo, this.gain("pf", w.postFfnNorm!), N, D, eps, y, (tape.rf = ws.get(`${tag}.rf`, N)));
+    } else k.matmulResident(act, R.downT, N, y);
     addInto(y, mid);
-    return { x, r1, qkv, att, lse, mid, r2, gu, y };
+    return { ...(tape as LayerTape), y };
+  }
+
+  /** RoPE of layer `l` on the q and k parts of fused rows (sign −1: its backward). */
+  private rope(l: number, qkv: Float32Array, N: number, sign: 1 | -1): void {
+    const c = this.config;
+    const { half, cos, sin } = this.ropes[l]!;
+    ropeRows(qkv, N, this.QKV, 0, c.numHeads, this.seqLen, half, cos, sin, sign, c.headDim);
+    ropeRows(qkv, N, this.QKV, this.qDim, c.numKvHeads, this.seqLen, half, cos, sin, sign, c.headDim);
   }
 
   /** dy [N, D] → dx [N, D] (into buffer `out`); weight gradients added when layer `l` trains.
@@ -145,42 +185,56 @@ export class MicroBatchCompute {
     const w = layerViews(this.layout, this.params, l);
     const R = this.weights.layer(l);
     const gw = layerGrads(this.layout, grads.layout, grads.buffer, l);
-    // MLP: y = mid + down(silu(gate(n2))·up(n2))
-    const dAct = k.matmulResident(dy, R.down, N, ws.get("dAct", N * F));
+    // MLP: y = mid + post(down(act(gate(n2))·up(n2)))
+    const dFo = c.sandwichNorms ? this.postNormBackward(a.fo!, w.postFfnNorm!, "pf", a.rf!, dy, N, gw?.postFfnNorm) : dy;
+    const dAct = k.matmulResident(dFo, R.down, N, ws.get("dAct", N * F));
     const dgu = ws.get("dgu", N * 2 * F);
     const act = gw ? ws.get("act", N * F) : undefined;
-    swigluBackwardRows(a.gu, dAct, N, F, dgu, act);
-    if (gw && act) transposeAddInto(k.matmulInto(transposeInto(act, N, F, ws.get("actT", F * N)), dy, F, N, D, ws.get("dW", F * D)), F, D, gw.wDown);
+    if (c.activation === "gelu_tanh") gegluBackwardRows(a.gu, dAct, N, F, dgu, act);
+    else swigluBackwardRows(a.gu, dAct, N, F, dgu, act);
+    if (gw && act) transposeAddInto(k.matmulInto(transposeInto(act, N, F, ws.get("actT", F * N)), dFo, F, N, D, ws.get("dW", F * D)), F, D, gw.wDown);
     const dn = k.matmulResident(dgu, R.gu, N, ws.get("dn", N * D));
     const n = ws.get("n", N * D);
     const nT = ws.get("nT", D * N);
+    const gFfn = this.gain("ffn", w.ffnNorm);
     if (gw) {
-      rmsnormRecompute(a.mid, w.ffnNorm, a.r2, N, D, n); // n2
+      rmsnormRecompute(a.mid, gFfn, a.r2, N, D, n); // n2
       addInto(contiguous(gw.wGate, 2 * F * D), k.matmulInto(transposeInto(dgu, N, 2 * F, ws.get("dguT", 2 * F * N)), n, 2 * F, N, D, ws.get("dW", 2 * F * D)));
     }
     const dx = ws.get(out, N * D);
     dx.set(dy);
-    rmsnormBackwardAdd(a.mid, w.ffnNorm, a.r2, dn, N, D, dx, gw?.ffnNorm);
-    // attention: mid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1)))
-    const dAtt = k.matmulResident(dx, R.wo, N, ws.get("dAtt", N * qDim));
-    if (gw) addInto(gw.wo, k.matmulInto(transposeInto(dx, N, D, nT), a.att, D, N, qDim, ws.get("dW", D * qDim)));
+    rmsnormBackwardAdd(a.mid, gFfn, a.r2, dn, N, D, dx, gw?.ffnNorm);
+    // attention: mid = x + post(o(attn(rope(qn(q(n1))), rope(kn(k(n1))), v(n1))))
+    const dAo = c.sandwichNorms ? this.postNormBackward(a.ao!, w.postAttnNorm!, "pa", a.ra!, dx, N, gw?.postAttnNorm) : dx;
+    const dAtt = k.matmulResident(dAo, R.wo, N, ws.get("dAtt", N * qDim));
+    if (gw) addInto(gw.wo, k.matmulInto(transposeInto(dAo, N, D, nT), a.att, D, N, qDim, ws.get("dW", D * qDim)));
     const dqkv = ws.get("dqkv", N * QKV);
-    attentionBackwardBatch(k, ws, a.qkv, a.att, a.lse, dAtt, { ...this.dims, B }, dqkv);
-    const { half, cos, sin } = this.rope;
-    ropeRows(dqkv, N, QKV, 0, c.numHeads, this.seqLen, half, cos, sin, -1);
-    ropeRows(dqkv, N, QKV, qDim, c.numKvHeads, this.seqLen, half, cos, sin, -1);
+    attentionBackwardBatch(k, ws, a.qkv, a.att, a.lse, dAtt, { ...this.dims[l]!, B }, dqkv);
+    this.rope(l, dqkv, N, -1);
+    if (c.qkNorm) {
+      headNormBackwardRows(dqkv, a.qkRaw!, N, QKV, 0, c.numHeads, c.headDim, this.gain("q", w.qNorm!), a.qkInv!, gw?.qNorm);
+      headNormBackwardRows(dqkv, a.qkRaw!.subarray(N * qDim), N, QKV, qDim, c.numKvHeads, c.headDim, this.gain("k", w.kNorm!), a.qkInv!.subarray(N * c.numHeads), gw?.kNorm);
+    }
     if (gw && c.attentionBias) {
       sumRowsInto(dqkv, N, QKV, 0, gw.bq!);
       sumRowsInto(dqkv, N, QKV, qDim, gw.bk!);
       sumRowsInto(dqkv, N, QKV, qDim + kvDim, gw.bv!);
     }
     k.matmulResident(dqkv, R.qkv, N, dn);
+    const gAttn = this.gain("attn", w.attnNorm);
     if (gw) {
-      rmsnormRecompute(a.x, w.attnNorm, a.r1, N, D, n); // n1
+      rmsnormRecompute(a.x, gAttn, a.r1, N, D, n); // n1
       addInto(contiguous(gw.wq, QKV * D), k.matmulInto(transposeInto(dqkv, N, QKV, ws.get("dqkvT", QKV * N)), n, QKV, N, D, ws.get("dW", QKV * D)));
     }
-    rmsnormBackwardAdd(a.x, w.attnNorm, a.r1, dn, N, D, dx, gw?.attnNorm);
+    rmsnormBackwardAdd(a.x, gAttn, a.r1, dn, N, D, dx, gw?.attnNorm);
     return dx;
+  }
+
+  /** Through a branch's post norm: dy [N, D] → d(branch output) in a reused buffer; dw += when given. */
+  private postNormBackward(x: Float32Array, w: Float32Array, key: string, invRms: Float32Array, dy: Float32Array, N: number, dw: Float32Array | undefined): Float32Array {
+    const dOut = this.ws.zeros("dPost", N * this.D);
+    rmsnormBackwardAdd(x, this.gain(key, w), invRms, dy, N, this.D, dOut, dw);
+    return dOut;
   }
 
   /** Final norm, head, softmax cross-entropy; with grads: the head's gradients and dx [N, D]. */
@@ -195,7 +249,8 @@ export class MicroBatchCompute {
     const fn = specView(L, this.params, L.finalNorm);
     const hn = ws.get("h.hn", N * D);
     const r = ws.get("h.r", N);
-    rmsnormRows(x, fn, N, D, c.rmsNormEps, hn, r);
+    const gain = this.gain("final", fn);
+    rmsnormRows(x, gain, N, D, c.rmsNormEps, hn, r);
     const head = this.weights.head();
     const gHead = grads && gradView(L, grads.layout, grads.buffer, L.lmHead >= 0 ? L.lmHead : L.embedding);
     const dhn = grads ? ws.get("h.dhn", N * D) : undefined;
@@ -205,6 +260,16 @@ export class MicroBatchCompute {
       const R = Math.min(rows, N - p0);
       const h = hn.subarray(p0 * D, (p0 + R) * D);
       const logits = k.matmulResident(h, head.wT, R, ws.get("h.logits", R * V));
+      // Gemma 2's final softcap z' = cap·tanh(z/cap); slope = dz'/dz = 1 − tanh² for the backward
+      const cap = c.finalLogitSoftcap;
+      const slope = cap !== undefined && dhn ? ws.get("h.slope", R * V) : undefined;
+      if (cap !== undefined) {
+        for (let i = 0; i < R * V; i++) {
+          const t = fastTanh(logits[i]! / cap);
+          logits[i] = cap * t;
+          if (slope) slope[i] = 1 - t * t;
+        }
+      }
       for (let i = 0; i < R; i++) {
         const o = i * V;
         let max = -Infinity;
@@ -224,6 +289,7 @@ export class MicroBatchCompute {
         const inv = 1 / sum;
         for (let v = 0; v < V; v++) logits[o + v]! *= inv;
         logits[o + target]! -= 1;
+        if (slope) for (let v = 0; v < V; v++) logits[o + v]! *= slope[o + v]!;
       }
       if (!dhn) continue;
       k.matmulResident(logits, head.w, R, dhn.subarray(p0 * D, (p0 + R) * D));
@@ -232,9 +298,18 @@ export class MicroBatchCompute {
     if (!grads || !dhn) return { loss };
     const needDx = firstTrainableLayer(L, grads.layout.trainable) < c.numLayers || grads.layout.trainable[L.embedding] === true;
     const dx = ws.zeros("h.dx", N * D);
-    rmsnormBackwardAdd(x, fn, r, dhn, N, D, dx, gradView(L, grads.layout, grads.buffer, L.finalNorm));
+    rmsnormBackwardAdd(x, gain, r, dhn, N, D, dx, gradView(L, grads.layout, grads.buffer, L.finalNorm));
     return needDx ? { loss, dx } : { loss };
   }
+}
+
+/** Layer `l`'s attention: scale, softcap and (a sliding layer's) window, as the engine's. */
+function attnDims(c: EngineConfig, l: number, S: number, queryBlock: number): Omit<AttnDims, "B"> {
+  const a: Omit<AttnDims, "B"> = { S, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, queryBlock };
+  if (c.queryPreAttnScalar !== undefined) a.scale = 1 / Math.sqrt(c.queryPreAttnScalar);
+  if (c.attnLogitSoftcap !== undefined) a.softcap = c.attnLogitSoftcap;
+  if (c.slidingWindow !== undefined && c.layerTypes?.[l] === "sliding_attention" && c.slidingWindow < S) a.window = c.slidingWindow;
+  return a;
 }
 
 function firstTrainableLayer(L: ParamLayout, trainable: boolean[]): number {

@@ -7,8 +7,9 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { ggufToHfName, tensorName, type Architecture } from "../arch/index.js";
+import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { checkpointWeights, LAYER_ROLE_FIELDS, planWeights, type EngineConfig, type EngineWeights } from "../engine/index.js";
+import { checkpointWeights, FUSED_ROLE_FIELDS, LAYER_ROLE_FIELDS, planWeights, type EngineConfig, type EngineWeights } from "../engine/index.js";
 import { tinyHfConfig } from "../fixtures/tiny-model.js";
 import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
 import { hfTokenizerFromGguf, type TinyTokenizerFiles } from "../tokenizer/index.js";
@@ -21,10 +22,26 @@ import { TrainError } from "./train-error.js";
 export interface ModelTensor {
   /** HF name in the output */
   name: string;
-  /** index into layout.specs */
+  /** index into layout.specs (the first of a fused tensor's, which follow it in the layout) */
   spec: number;
   /** the dtype it is written back in (the source's, unless the run changes it) */
   type: TensorTypeInfo;
+  /** its HF shape and elements: a fused tensor (Phi-3 qkv_proj, gate_up_proj) spans its specs */
+  shape: number[];
+  size: number;
+}
+
+export interface PassthroughTensor {
+  name: string;
+  type: TensorTypeInfo;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** A tensor's values as a view of `data` (the params, or a buffer in their layout). */
+export function tensorView(layout: ParamLayout, data: Float32Array, t: ModelTensor): Float32Array {
+  const o = layout.specs[t.spec]!.offset;
+  return data.subarray(o, o + t.size);
 }
 
 export interface TrainModel {
@@ -35,6 +52,8 @@ export interface TrainModel {
   params: Float32Array;
   /** output tensors in the order they are written */
   tensors: ModelTensor[];
+  /** another modality's tensors (Gemma 3's vision tower and projector): never trained, written back byte for byte */
+  passthrough?: PassthroughTensor[];
   /** config.json of the output */
   hfConfig: Record<string, unknown>;
   /** tokenizer and other side files, by file name */
@@ -44,20 +63,32 @@ export interface TrainModel {
   base: string;
 }
 
-/** HF tensor name → spec index, for every tensor the layout holds. */
-export function hfNames(arch: Architecture, layout: ParamLayout): Map<string, number> {
-  const names = new Map<string, number>();
-  names.set(tensorName(arch.preLayer[0]!, "hf"), layout.embedding);
+type TensorPlace = Pick<ModelTensor, "spec" | "shape" | "size">;
+
+/** HF tensor name → where it lives in the layout, for every tensor the layout holds. */
+export function hfNames(arch: Architecture, layout: ParamLayout): Map<string, TensorPlace> {
+  const names = new Map<string, TensorPlace>();
+  const one = (spec: number): TensorPlace => ({ spec, shape: layout.specs[spec]!.shape, size: layout.specs[spec]!.size });
+  names.set(tensorName(arch.preLayer[0]!, "hf"), one(layout.embedding));
   layout.layers.forEach((fields, l) => {
     for (const role of arch.layer) {
+      const fused = FUSED_ROLE_FIELDS[role.role];
+      if (fused) {
+        // the fused fields are adjacent in the layout (param-store's LAYER_ORDER): one block
+        const specs = fused.map((f) => fields.get(f)!);
+        const rows = specs.reduce((n, i) => n + layout.specs[i]!.shape[0]!, 0);
+        const size = specs.reduce((n, i) => n + layout.specs[i]!.size, 0);
+        names.set(tensorName(role, "hf", l), { spec: specs[0]!, shape: [rows, layout.specs[specs[0]!]!.shape[1]!], size });
+        continue;
+      }
       const field = LAYER_ROLE_FIELDS[role.role];
       const i = field === undefined ? undefined : fields.get(field);
-      if (i !== undefined) names.set(tensorName(role, "hf", l), i);
+      if (i !== undefined) names.set(tensorName(role, "hf", l), one(i));
     }
   });
   for (const role of arch.postLayer) {
-    if (role.role === "norm") names.set(tensorName(role, "hf"), layout.finalNorm);
-    if (role.role === "lm_head" && layout.lmHead >= 0) names.set(tensorName(role, "hf"), layout.lmHead);
+    if (role.role === "norm") names.set(tensorName(role, "hf"), one(layout.finalNorm));
+    if (role.role === "lm_head" && layout.lmHead >= 0) names.set(tensorName(role, "hf"), one(layout.lmHead));
   }
   return names;
 }
@@ -71,13 +102,27 @@ async function fromWeights(weights: EngineWeights, arch: Architecture, shared: b
   return { layout, params };
 }
 
-/** Orders the layout's tensors as `order` lists them (names → dtype), refusing non-float types. */
+/** Whether `name` belongs to another modality the family carries (a vision tower, its projector). */
+function otherModality(arch: Architecture, name: string): boolean {
+  return arch.hfOtherModalities?.some((p) => name.startsWith(p)) ?? false;
+}
+
+/** Another modality's tensors of `order`, read as they are stored. */
+async function passthroughTensors(arch: Architecture, order: readonly { name: string; type: string; shape: number[] }[], read: (name: string) => Promise<Uint8Array>): Promise<PassthroughTensor[]> {
+  const out: PassthroughTensor[] = [];
+  for (const t of order) if (otherModality(arch, t.name)) out.push({ name: t.name, type: tensorType(t.type)!, shape: t.shape, bytes: await read(t.name) });
+  return out;
+}
+
+/** Orders the layout's tensors as `order` lists them (names → dtype), refusing non-float types;
+ * another modality's tensors are left to passthroughTensors. */
 function outputTensors(arch: Architecture, layout: ParamLayout, order: readonly { name: string; type: string }[], file: string): ModelTensor[] {
   const byName = hfNames(arch, layout);
   const out: ModelTensor[] = [];
   for (const t of order) {
-    const spec = byName.get(t.name);
-    if (spec === undefined) {
+    if (otherModality(arch, t.name)) continue;
+    const place = byName.get(t.name);
+    if (place === undefined) {
       throw new TrainError("TRAIN_UNKNOWN_TENSOR", `${file}: tensor ${t.name} is not part of a ${arch.name} model as dusk trains it`, {
         hint: "dusk heals llama, mistral and qwen2 checkpoints with the standard tensor names",
       });
@@ -87,7 +132,7 @@ function outputTensors(arch: Architecture, layout: ParamLayout, order: readonly 
         hint: "heal the HF checkpoint (or an F16/F32 GGUF) instead of a quantized file",
       });
     }
-    out.push({ name: t.name, spec, type: tensorType(t.type)! });
+    out.push({ name: t.name, ...place, type: tensorType(t.type)! });
   }
   if (out.length !== byName.size) {
     const missing = [...byName.keys()].filter((n) => !out.some((t) => t.name === n));
@@ -102,24 +147,25 @@ async function readSideFiles(paths: readonly string[]): Promise<Map<string, Uint
   return m;
 }
 
-function checkFamily(c: Checkpoint | { arch: Architecture }, file: string): void {
-  if (c.arch.forward.activation !== "silu" || c.arch.forward.normWeightOffset !== 0) {
-    throw new TrainError("TRAIN_FAMILY", `${file}: dusk trains llama, mistral and qwen2 models, not ${c.arch.name}`, { hint: "use a Llama-family checkpoint" });
-  }
-}
+/** Families whose config.json dusk can write back from a GGUF's metadata (tinyHfConfig). */
+const GGUF_WRITE_BACK = new Set(["llama", "qwen2"]);
 
 /** An HF model directory (or a GGUF of float tensors) loaded for training. */
 export async function loadModelForTraining(path: string, opts: { shared: boolean }): Promise<TrainModel> {
   const c = await openCheckpoint(path);
   try {
-    checkFamily(c, c.path);
     if (c.format === "gguf") return await fromGguf(c, opts.shared);
     const { layout, params } = await fromWeights(checkpointWeights(c), c.arch, opts.shared);
-    const tensors = outputTensors(c.arch, layout, [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type.name })), c.path);
+    const order = [...c.tensors.values()].map((t) => ({ name: t.name, type: t.type.name, shape: t.shape }));
+    const tensors = outputTensors(c.arch, layout, order, c.path);
+    const passthrough = await passthroughTensors(c.arch, order, (name) => {
+      const t = c.tensors.get(name)!;
+      return t.source.read(t.offset, t.byteLength);
+    });
     const recipe = await readStackRecipe(c.path);
     return {
       config: layout.config, arch: c.arch, layout, params, tensors, hfConfig: { ...c.config! },
-      sideFiles: await readSideFiles(c.sideFiles), base: c.ref, ...(recipe ? { recipe } : {}),
+      sideFiles: await readSideFiles(c.sideFiles), base: c.ref, ...(recipe ? { recipe } : {}), ...(passthrough.length ? { passthrough } : {}),
     };
   } finally {
     await c.close();
@@ -132,10 +178,18 @@ export async function planModelForTraining(plan: Plan, checkpoints: readonly Che
     throw new TrainError("TRAIN_PLAN_FORMAT", "an in-memory stack must be planned from HF sources", { hint: "plan the stack from HF checkpoints" });
   }
   const base = checkpoints[plan.configSource]!;
-  checkFamily(base, base.path);
   const { layout, params } = await fromWeights(planWeights(plan, checkpoints), base.arch, opts.shared);
   const tensors = outputTensors(base.arch, layout, plan.tensors.map((t) => ({ name: t.name, type: t.type })), "the plan");
+  const buffers = newChunkBuffers();
+  const passthrough = await passthroughTensors(base.arch, plan.tensors, async (name) => {
+    const op = plan.tensors.find((t) => t.name === name)!;
+    const out = new Uint8Array(op.byteLength);
+    let at = 0;
+    await streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, async (chunk) => void (out.set(chunk, at), (at += chunk.byteLength)), buffers);
+    return out;
+  });
   return {
+    ...(passthrough.length ? { passthrough } : {}),
     config: layout.config, arch: base.arch, layout, params, tensors, hfConfig: { ...plan.config },
     sideFiles: await readSideFiles(base.sideFiles), base: plan.sources.map((s) => s.ref).join(" + "),
     recipe: { layers: recipeLayers(parseMergekitYaml(recipeYaml)), file: "the recipe", yaml: recipeYaml },
@@ -148,6 +202,11 @@ export async function planModelForTraining(plan: Plan, checkpoints: readonly Che
  * tokenizer written back as HF files. Quantized tensors and byte-level BPE vocabularies are refused.
  */
 async function fromGguf(c: Checkpoint, shared: boolean): Promise<TrainModel> {
+  if (!GGUF_WRITE_BACK.has(c.arch.name)) {
+    throw new TrainError("TRAIN_GGUF_FAMILY", `${c.path}: a ${c.arch.name} GGUF cannot be healed into an HF checkpoint (its config.json and norm conventions are not rebuilt from GGUF metadata)`, {
+      hint: `heal the ${c.arch.name} HF checkpoint instead (dusk convert makes the GGUF from the result)`,
+    });
+  }
   const order = [...c.tensors.values()].map((t) => ({ name: ggufToHfName(c.arch, t.name) ?? t.name, type: t.type.name }));
   const bad = order.find((t) => !FLOATS.has(t.type));
   if (bad) {
@@ -159,7 +218,7 @@ async function fromGguf(c: Checkpoint, shared: boolean): Promise<TrainModel> {
   const { layout, params } = await fromWeights(checkpointWeights(c), c.arch, shared);
   const tensors = outputTensors(c.arch, layout, order, c.path);
   const counts = new Map<string, number>();
-  for (const t of tensors) if (layout.specs[t.spec]!.shape.length > 1) counts.set(t.type.name, (counts.get(t.type.name) ?? 0) + 1);
+  for (const t of tensors) if (t.shape.length > 1) counts.set(t.type.name, (counts.get(t.type.name) ?? 0) + 1);
   const dtype = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "F32";
   const sideFiles = tokenizerSideFiles(tk);
   return {

@@ -35,8 +35,18 @@ export interface ParamLayout {
   lmHead: number;
 }
 
-/** Layer field order: fusable groups adjacent (wq wk wv, wGate wUp). */
-const LAYER_ORDER: (keyof LayerWeights)[] = ["attnNorm", "wq", "wk", "wv", "bq", "bk", "bv", "wo", "ffnNorm", "wGate", "wUp", "wDown"];
+/** Layer field order: fusable groups adjacent (wq wk wv, wGate wUp); fields a config lacks are skipped. */
+const LAYER_ORDER: (keyof LayerWeights)[] = [
+  "attnNorm", "wq", "wk", "wv", "bq", "bk", "bv", "qNorm", "kNorm", "wo", "postAttnNorm", "ffnNorm", "wGate", "wUp", "wDown", "postFfnNorm",
+];
+
+/** Whether config `c` has layer field `f` (biases, q/k norms and sandwich norms are per family). */
+export function hasLayerField(c: EngineConfig, f: keyof LayerWeights): boolean {
+  if (f === "bq" || f === "bk" || f === "bv") return c.attentionBias === true;
+  if (f === "qNorm" || f === "kNorm") return c.qkNorm === true;
+  if (f === "postAttnNorm" || f === "postFfnNorm") return c.sandwichNorms === true;
+  return true;
+}
 
 export function paramLayout(c: EngineConfig): ParamLayout {
   const D = c.hiddenSize;
@@ -56,12 +66,13 @@ export function paramLayout(c: EngineConfig): ParamLayout {
     attnNorm: ["norm", [D]], wq: ["linear", [q, D]], wk: ["linear", [kv, D]], wv: ["linear", [kv, D]],
     bq: ["bias", [q]], bk: ["bias", [kv]], bv: ["bias", [kv]], wo: ["linear", [D, q]],
     ffnNorm: ["norm", [D]], wGate: ["linear", [F, D]], wUp: ["linear", [F, D]], wDown: ["linear", [D, F]],
+    qNorm: ["norm", [c.headDim]], kNorm: ["norm", [c.headDim]], postAttnNorm: ["norm", [D]], postFfnNorm: ["norm", [D]],
   };
   const layers: Map<keyof LayerWeights, number>[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const m = new Map<keyof LayerWeights, number>();
     for (const field of LAYER_ORDER) {
-      if ((field === "bq" || field === "bk" || field === "bv") && !c.attentionBias) continue;
+      if (!hasLayerField(c, field)) continue;
       const [kind, shape] = shapes[field];
       m.set(field, add(field, kind, shape, l));
     }

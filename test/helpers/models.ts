@@ -4,7 +4,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openCheckpoint } from "../../src/checkpoint/open-checkpoint.js";
+import { openCheckpoint, type Checkpoint } from "../../src/checkpoint/open-checkpoint.js";
 import { convertCheckpoint } from "../../src/convert/convert-checkpoint.js";
 import type { ConvertType } from "../../src/convert/gguf-hparams.js";
 import { defaultCorpus } from "../../src/fixtures/corpus.js";
@@ -55,4 +55,14 @@ export async function toGguf(hfDir: string, type: ConvertType = "f32", output?: 
 export async function makeTinyGguf(options: TinyModelOptions = {}, type: ConvertType = "f32"): Promise<{ hf: string; gguf: string }> {
   const hf = await makeTinyHf(options);
   return { hf, gguf: await toGguf(hf, type) };
+}
+
+/** Opens `path` (as `ref`), runs `f` on it and closes it. */
+export async function withCheckpoint<T>(path: string, f: (c: Checkpoint) => Promise<T>, ref?: string): Promise<T> {
+  const c = await openCheckpoint(path, ref);
+  try {
+    return await f(c);
+  } finally {
+    await c.close();
+  }
 }
