@@ -91,7 +91,7 @@ describe("the engine reads K-quant GGUFs as llama.cpp does", () => {
     const t = tinyTokenizer();
     tokens = new Tokenizer(JSON.parse(t.tokenizerJson), JSON.parse(t.tokenizerConfig)).encode(TEXT).ids;
   });
-  test.each([["F16", 1e-5, 1e-4], ...["Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_S", "Q6_K", "IQ4_XS", "IQ4_NL", "Q5_0", "Q4_1"].map((t) => [t, 4e-2, 1.5e-1] as [string, number, number])])("%s: mean |Δ log p| < %s, max < %s", async (type, meanTol, maxTol) => {
+  test.each([["F16", 1e-5, 1e-4], ...["Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q6_K", "IQ4_XS"].map((t) => [t, 4e-2, 1.5e-1] as [string, number, number])])("%s: mean |Δ log p| < %s, max < %s", async (type, meanTol, maxTol) => {
     const out = join(dir, `engine-${type}.gguf`);
     expect((await runCli(["quantize", f32, "-o", out, "--type", type, "--quiet", "--force", "--threads", "1"])).code).toBe(0);
     const c = await openCheckpoint(out);
