@@ -27,6 +27,8 @@ export interface AnalyzeInput {
   textLabel?: string;
   /** default: the base checkpoint's own (tokenizer.json or tokenizer.model, or llama.cpp's GGUF vocabulary) */
   tokenizer?: CalibrationTokenizer;
+  /** a merge recipe's random seed (default 0) */
+  seed?: number;
 }
 
 export interface AnalyzeOptions extends WindowOptions {
@@ -97,7 +99,7 @@ export async function analyze(input: AnalyzeInput, opts: AnalyzeOptions = {}): P
     const textLabel = input.textLabel ?? "text";
     const tokens = tokenizeText(tokenizer, input.text, textLabel, opts.bos ?? false);
     const baseWeights = sources.map((c) => checkpointWeights(c));
-    const stackWeights = plan ? planWeights(plan, sources) : undefined;
+    const stackWeights = plan ? planWeights(plan, sources, { seed: input.seed ?? 0 }) : undefined;
     const maxPositions = Math.min(...[...baseWeights, ...(stackWeights ? [stackWeights] : [])].map((w) => w.config.maxPositions));
     const { windows, ctx, stride } = textWindows(tokens.length, maxPositions, opts);
     const D = baseWeights[0]!.config.hiddenSize;

@@ -11,7 +11,9 @@ import { basename, join } from "node:path";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
 import type { BuildEvent } from "./events.js";
-import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+import type { MergeRunOptions } from "../merge/executor.js";
+import { produceTensor } from "./op-bytes.js";
+import { newChunkBuffers } from "./tensor-stream.js";
 
 export interface GgufOutputOptions {
   /** write a gguf-split set instead of one file (parts named `prefix-0000i-of-0000N.gguf`) */
@@ -21,6 +23,8 @@ export interface GgufOutputOptions {
   /** compact layout text such as `0..23, 8..31` */
   layout: string;
   name?: string;
+  /** seed and worker pool for merged tensors */
+  merge?: MergeRunOptions;
 }
 
 /** The output's metadata: base KVs, plan updates, per-layer arrays resized, recipe keys. */
@@ -78,8 +82,7 @@ export async function* writeGgufOutput(
       await writer.writeHeader();
       for (const spec of part.tensors) {
         const op = byName.get(spec.name)!;
-        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
-        await streamTensor(op, entry, (chunk) => writer.writeTensorData(chunk), buffers);
+        await produceTensor(op, checkpoints, (chunk) => writer.writeTensorData(chunk), buffers, options.merge);
         bytes += op.byteLength;
         yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes: plan.metrics.outputBytes };
       }

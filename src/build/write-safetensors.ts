@@ -11,10 +11,14 @@ import { SafetensorsWriter } from "../formats/safetensors-writer.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
 import type { BuildEvent } from "./events.js";
-import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+import type { MergeRunOptions } from "../merge/executor.js";
+import { produceTensor } from "./op-bytes.js";
+import { newChunkBuffers } from "./tensor-stream.js";
 
 export interface SafetensorsOutputOptions {
   shardBytes: number;
+  /** seed and worker pool for merged tensors */
+  merge?: MergeRunOptions;
 }
 
 export async function* writeSafetensorsOutput(
@@ -37,8 +41,7 @@ export async function* writeSafetensorsOutput(
       const ops = shard.tensorNames.map((n) => byName.get(n)!);
       const writer = await SafetensorsWriter.begin(sink, ops.map((o) => ({ name: o.name, type: tensorType(o.type)!, shape: o.shape })));
       for (const op of ops) {
-        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
-        await streamTensor(op, entry, (chunk) => writer.write(op.name, chunk), buffers);
+        await produceTensor(op, checkpoints, (chunk) => writer.write(op.name, chunk), buffers, options.merge);
         bytes += op.byteLength;
         yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes };
       }

@@ -9,9 +9,9 @@ import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint
 import { BuildError, FormatError } from "../errors.js";
 import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
-import { parseMergekitYaml, type Recipe } from "../recipe/index.js";
+import { parseMergekitYaml, recipeModels, type Recipe } from "../recipe/index.js";
 import { makeProgress } from "./progress.js";
-import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { mergeSeed, recipeArgs, resolveRecipe } from "./recipe-args.js";
 
 export const verifyCommand = defineCommand({
   meta: { name: "verify", description: "Check a built model's every tensor against its sources under the recipe (byte-for-byte, by hash)" },
@@ -39,7 +39,7 @@ export const verifyCommand = defineCommand({
       } else {
         const yaml = args.recipe ? await readFile(args.recipe, "utf8") : await recordedRecipe(out);
         recipe = parseMergekitYaml(yaml, args.recipe ?? `${args.output} (recorded recipe)`);
-        const refs = [...new Set([...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)])];
+        const refs = recipeModels(recipe);
         const against = args.against ? args.against.split(",").filter(Boolean) : refs;
         if (against.length !== refs.length) {
           throw new BuildError("verify.sources", `the recipe names ${refs.length} source(s) (${refs.join(", ")}), --against gives ${against.length}`, { hint: "list one path per recipe model, in the recipe's order" });
@@ -75,7 +75,7 @@ export const verifyCommand = defineCommand({
         });
       }
       const progress = makeProgress({ quiet: args.quiet || args.json });
-      for await (const e of verifyOutput(out, plan, sources)) {
+      for await (const e of verifyOutput(out, plan, sources, { seed: mergeSeed(args) })) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
         else if (e.type === "progress") progress.update(e.bytes, e.tensor);
         else {

@@ -34,7 +34,42 @@ export type TensorTransform =
   /** all-zero bytes: zero in every ggml and float type */
   | { kind: "zero" }
   /** float type change only */
-  | { kind: "convert" };
+  | { kind: "convert" }
+  /** several source tensors merged by a method (TensorOp.merge says how) */
+  | { kind: "merge" };
+
+/** One input of a merge: a source tensor and its evaluated per-model parameters. */
+export interface MergeInput {
+  /** index into Plan.sources */
+  source: number;
+  /** source tensor name (in the source's naming) */
+  from: string;
+  fromType: string;
+  /** outermost first; embeddings may differ in rows (the merge takes the common submatrix) */
+  shape: number[];
+  /** mergekit's tensor parameters for this model (weight, density, …), evaluated for this tensor */
+  params: Record<string, number | boolean>;
+}
+
+/** How a merged tensor is computed: mergekit's make_task for one output weight, as data. */
+export interface MergeSpec {
+  /** a registered merge method (src/recipe/merge-methods.ts) */
+  method: string;
+  /** in slice order; the base model's tensor is one of them */
+  inputs: MergeInput[];
+  /** index into `inputs` of the base model's tensor */
+  base?: number;
+  /** mergekit's per-tensor parameters (t, normalize, lambda, …), evaluated for this tensor */
+  params: Record<string, number | boolean>;
+  /** the type the inputs are cast to and the math rounds to: mergekit `dtype`, else the inputs' common float type */
+  dtype: "F32" | "F16" | "BF16";
+  /** the output tensor's HF name: filters matched it, and random methods key their generator on it */
+  key: string;
+  /** an embedding or head matrix (mergekit's is_embed): rows may differ, vocabularies may be permuted */
+  embed?: boolean;
+  /** GGUF Q/K rows are stored permuted for llama.cpp's rotary layout: merged in HF order (heads) */
+  qkHeads?: number;
+}
 
 export interface TensorOp {
   /** output tensor name (in the output format's naming) */
@@ -55,6 +90,8 @@ export interface TensorOp {
   layer?: number;
   /** the source layer it came from */
   baseLayer?: number;
+  /** transform `merge`: the inputs, method and parameters (source/from/fromType name the first input) */
+  merge?: MergeSpec;
 }
 
 export interface PlannedLayer {
@@ -99,7 +136,8 @@ export interface PlanAttention {
 }
 
 export interface PlanWarning {
-  code: "position-rule" | "attention-scale" | "layer-types-compat";
+  /** merge-quirk: a mergekit behaviour dusk follows fired (docs/merge.md) */
+  code: "position-rule" | "attention-scale" | "layer-types-compat" | "merge-quirk";
   message: string;
   hint?: string;
 }
