@@ -49,9 +49,7 @@ export interface ConvertOptions {
  * converter's set_vocab steps (Llama's add_prefix_space, Gemma's, Phi-3's).
  */
 export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, converter?: ConverterFacts): Promise<GgufKv> {
-  return tokenizerGgufKv(await readTokenizerFiles(dir), {
-    vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}),
-  });
+  return tokenizerGgufKv(await readTokenizerFiles(dir), { vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}) });
 }
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
