@@ -9,6 +9,7 @@ import { permuteQK, unpermuteQK } from "../convert/qk-permute.js";
 import { fromFloat32 } from "../formats/dtype-convert.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { TensorOp } from "../plan/types.js";
+import type { TensorEntry } from "../formats/tensor.js";
 import { inlineExec, type BlockExec } from "./blocks.js";
 import { dequantize } from "../quant/dequantize.js";
 import { quantizeRows } from "../quant/quantize.js";
@@ -44,13 +45,11 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
         hint: "the source changed since it was planned; plan again",
       });
     }
-    let raw = exec.scratch(entry.byteLength);
-    await entry.source.readInto(entry.offset, raw);
-    if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
     const count = input.shape.reduce((a, b) => a * b, 1);
     // slots K.. hold a full-size input before an embedding is cut or rearranged to the planned rows
-    let values = dequantize(input.fromType, raw, exec.slot(count === elements && !spec.vocab ? k : K + k, count));
-    if (values.length !== count) throw new MergeError("MERGE_SOURCE_CHANGED", `${c.ref}: ${input.from} holds ${values.length} elements, the plan expected ${count}`);
+    let values = exec.slot(count === elements && !spec.vocab ? k : K + k, count);
+    await readValues(entry, input.fromType, values, exec);
+    if (spec.qkHeads !== undefined) values.set(unpermuteQK(values, spec.qkHeads, input.shape[0]!)); // HF row order
     if (count !== elements && !spec.vocab) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
     tensors.push(values);
   }
@@ -106,6 +105,25 @@ export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Check
   const parts: Uint8Array[] = [];
   await writeMergedTensor(op, checkpoints, async (b) => void parts.push(b.slice()), o);
   return Buffer.concat(parts);
+}
+
+/** why 8 MiB: whole blocks of any type, small beside a tensor's values */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** Reads and dequantizes a stored tensor into `values`, a chunk of whole blocks at a time. */
+async function readValues(entry: TensorEntry, typeName: string, values: Float32Array, exec: BlockExec): Promise<void> {
+  const type = tensorType(typeName)!;
+  const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / type.blockBytes)) * type.blockBytes;
+  if ((entry.byteLength / type.blockBytes) * type.blockElems !== values.length) {
+    throw new MergeError("MERGE_SOURCE_CHANGED", `${entry.source.name}: ${entry.name} holds ${(entry.byteLength / type.blockBytes) * type.blockElems} elements, the plan expected ${values.length}`);
+  }
+  for (let at = 0; at < entry.byteLength; at += chunk) {
+    const n = Math.min(chunk, entry.byteLength - at);
+    const raw = exec.scratch(n);
+    await entry.source.readInto(entry.offset + at, raw);
+    const first = (at / type.blockBytes) * type.blockElems;
+    dequantize(typeName, raw, values.subarray(first, first + (n / type.blockBytes) * type.blockElems));
+  }
 }
 
 function copyInto(values: Float32Array, target: Float32Array): Float32Array {
