@@ -10,6 +10,7 @@ import { checkpointWeights, planWeights } from "../engine/checkpoint-weights.js"
 import { forward, type EngineWeights } from "../engine/index.js";
 import { scoreTokensOnEngine } from "../eval/backend-engine.js";
 import { makePlan } from "../plan/plan.js";
+import { readVocabularies } from "../merge/vocabulary.js";
 import type { LayoutMetrics, Plan } from "../plan/types.js";
 import { describeLayout, recipeLayers, type Recipe } from "../recipe/index.js";
 import { DistanceMap, pairStats, toState, type State } from "./angular.js";
@@ -90,7 +91,8 @@ export interface Analysis extends LayerMap {
 }
 
 export async function analyze(input: AnalyzeInput, opts: AnalyzeOptions = {}): Promise<Analysis> {
-  const plan = input.recipe ? makePlan(input.recipe, input.checkpoints.map(checkpointHeader)) : undefined;
+  const vocabularies = input.recipe && (input.recipe.tokenizerSource !== undefined || input.recipe.tokenizer !== undefined) ? await readVocabularies(input.checkpoints) : undefined;
+  const plan = input.recipe ? makePlan(input.recipe, input.checkpoints.map(checkpointHeader), vocabularies ? { vocabularies } : {}) : undefined;
   const sources = plan ? plan.sources.map((s) => input.checkpoints.find((c) => c.ref === s.ref)!) : [input.checkpoints[0]!];
   const base = sources[plan?.configSource ?? 0]!;
   for (const c of sources) checkEngineTypes(c);

@@ -34,7 +34,7 @@ export const buildCommand = defineCommand({
   async run({ args, rawArgs }) {
     const r = await resolveRecipe(args._.map(String), args);
     try {
-      const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), planOptions(args));
+      const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), planOptions(args, r));
       const merges = plan.tensors.some((t) => t.merge);
       if (!merges) for (const flag of ["seed", "workers"]) if (args[flag] !== undefined) throw new UsageError("build.flag-unused", `--${flag} applies to merges, and this recipe merges no tensors`, { hint: `drop --${flag}` });
       const mergeOptions = {

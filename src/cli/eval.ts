@@ -23,7 +23,7 @@ import { makePlan } from "../plan/plan.js";
 import { LlamaScorer } from "../runtime/score.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { makeProgress, staleLine } from "./progress.js";
-import { mergeSeed, recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
+import { mergeSeed, planOptions, recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
 export const BACKENDS = ["llamacpp", "engine", "openai"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -94,7 +94,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
       // a layout or merge run virtually: each tensor made (merged) as the forward pass loads it
       const r = await resolveRecipe(positionals, a);
       try {
-        const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader));
+        const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), planOptions({}, r));
         const base = r.checkpoints[plan.configSource]!;
         const tokenizer = await loadTextTokenizer(base);
         const label = a.preset ? `${a.preset}(${positionals.join(",")})` : model!;

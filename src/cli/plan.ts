@@ -26,7 +26,7 @@ export const planCommand = defineCommand({
         process.stdout.write(r.yaml);
         return;
       }
-      const plan = makePlan(r.recipe, r.checkpoints.map((c) => checkpointHeader(c)), planOptions(args));
+      const plan = makePlan(r.recipe, r.checkpoints.map((c) => checkpointHeader(c)), planOptions(args, r));
       for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(args.json ? JSON.stringify(plan, null, 2) + "\n" : renderPlan(plan));
     } finally {

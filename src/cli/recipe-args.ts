@@ -5,6 +5,8 @@ import { readFile, stat } from "node:fs/promises";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { openModelRef } from "./model-ref.js";
 import type { PlanOptions } from "../plan/plan.js";
+import type { SourceVocabulary } from "../plan/vocabulary.js";
+import { readVocabularies } from "../merge/vocabulary.js";
 import { RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import {
@@ -43,6 +45,8 @@ export interface ResolvedRecipe {
   /** the mergekit YAML: the user's own text when they gave one, else the export */
   yaml: string;
   checkpoints: Checkpoint[];
+  /** the sources' vocabularies, when the recipe sets a tokenizer source */
+  vocabularies?: SourceVocabulary[];
   close(): Promise<void>;
 }
 
@@ -84,7 +88,8 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
     const refs = recipeModels(recipe);
     for (const ref of refs) await open(ref);
     const checkpoints = refs.map((r) => opened.get(r)!);
-    return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, close };
+    const vocabularies = recipe.tokenizerSource !== undefined || recipe.tokenizer !== undefined ? await readVocabularies(checkpoints) : undefined;
+    return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, ...(vocabularies ? { vocabularies } : {}), close };
   } catch (e) {
     await close();
     throw e;
@@ -99,9 +104,10 @@ export function mergeSeed(a: { seed?: string }): number {
   return n;
 }
 
-/** --dtype and --type (GGUF merges) as planner options. */
-export function planOptions(a: { dtype?: string; type?: string }): PlanOptions {
+/** --dtype and --type (GGUF merges) as planner options, with the recipe's vocabularies. */
+export function planOptions(a: { dtype?: string; type?: string }, r?: { vocabularies?: SourceVocabulary[] }): PlanOptions {
   const o: PlanOptions = {};
+  if (r?.vocabularies) o.vocabularies = r.vocabularies;
   if (a.dtype !== undefined) o.dtype = a.dtype;
   if (a.type !== undefined) o.ggufType = a.type.toUpperCase();
   return o;

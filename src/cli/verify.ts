@@ -9,6 +9,7 @@ import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint
 import { BuildError, FormatError } from "../errors.js";
 import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
+import { readVocabularies } from "../merge/vocabulary.js";
 import { parseMergekitYaml, recipeModels, type Recipe } from "../recipe/index.js";
 import { makeProgress } from "./progress.js";
 import { mergeSeed, recipeArgs, resolveRecipe } from "./recipe-args.js";
@@ -59,13 +60,14 @@ export const verifyCommand = defineCommand({
         }
       }
       const headers = sources.map(checkpointHeader);
-      let plan = makePlan(recipe, headers, args.dtype === undefined ? {} : { dtype: args.dtype });
+      const vocab = recipe.tokenizerSource !== undefined || recipe.tokenizer !== undefined ? { vocabularies: await readVocabularies(sources) } : {};
+      let plan = makePlan(recipe, headers, { ...vocab, ...(args.dtype === undefined ? {} : { dtype: args.dtype }) });
       // A build with --dtype records it only in config.json's torch_dtype (the recorded YAML is the
       // user's own text): without --dtype here, take the output's, as that build converted every
       // float tensor to it. Without a change of dtype the planned torch_dtype equals the output's.
       const builtDtype = out.config?.torch_dtype;
       if (args.dtype === undefined && typeof builtDtype === "string" && plan.config && plan.config.torch_dtype !== builtDtype) {
-        plan = makePlan(recipe, headers, { dtype: builtDtype });
+        plan = makePlan(recipe, headers, { ...vocab, dtype: builtDtype });
       }
       if (out.gguf && plan.format !== "gguf") {
         // `dusk build … -o x.gguf --type …` restacks and converts in one pass: the output's tensors

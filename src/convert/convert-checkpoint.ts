@@ -83,6 +83,11 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
 export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[], options: ConvertOptions & { recipeYaml: string; layout: string }): AsyncGenerator<BuildEvent> {
   const base = checkpoints[plan.configSource]!;
   if (plan.format !== "safetensors" || !plan.config) throw new BuildError("convert.input", "only plans over HF checkpoints convert to GGUF here");
+  if (plan.vocabulary || plan.recipe.chatTemplate !== undefined) {
+    throw new BuildError("convert.vocabulary", "this recipe changes the tokenizer (tokenizer_source, tokenizer or chat_template), which a build straight into GGUF does not carry over", {
+      hint: "build the HF checkpoint first (-o out/), then dusk convert out/ -o out.gguf",
+    });
+  }
   const buffers = newChunkBuffers();
   const merge = openMergeRun(plan, options);
   const extraKv: GgufKv = new Map([

@@ -16,6 +16,8 @@ import type { WorkType } from "./float.js";
 import { MERGE_KERNELS } from "./methods/index.js";
 import { MergeError } from "./merge-error.js";
 import { submatrix } from "./rectify.js";
+import { permuteEmbeddings } from "./permute-embeddings.js";
+import { mergeMethodInfo } from "../recipe/merge-methods.js";
 
 export interface MergeRunOptions {
   /** the random methods' seed (default 0) */
@@ -46,13 +48,20 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
     await entry.source.readInto(entry.offset, raw);
     if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
     const count = input.shape.reduce((a, b) => a * b, 1);
-    // slots K.. hold a full-size input before an embedding is cut to the planned rows
-    let values = dequantize(input.fromType, raw, exec.slot(count === elements ? k : K + k, count));
+    // slots K.. hold a full-size input before an embedding is cut or rearranged to the planned rows
+    let values = dequantize(input.fromType, raw, exec.slot(count === elements && !spec.vocab ? k : K + k, count));
     if (values.length !== count) throw new MergeError("MERGE_SOURCE_CHANGED", `${c.ref}: ${input.from} holds ${values.length} elements, the plan expected ${count}`);
-    if (count !== elements) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
+    if (count !== elements && !spec.vocab) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
     tensors.push(values);
   }
   if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
+  if (spec.vocab) {
+    const permuted = spec.inputs.map((_, k) => exec.slot(k, elements));
+    permuteEmbeddings(spec, tensors, permuted, op.shape[1]!, spec.dtype);
+    tensors.splice(0, tensors.length, ...permuted);
+    const info = mergeMethodInfo(spec.method);
+    if (tensors.length === 1 && info?.alone !== "compute") return tensors[0]!; // a lone input is only rearranged
+  }
   const kernel = MERGE_KERNELS[spec.method];
   if (!kernel) throw new MergeError("MERGE_METHOD", `no kernel for merge method ${spec.method}`);
   return kernel({

@@ -12,6 +12,7 @@ import { TASK_ARITHMETIC_VARIANTS, type Recipe } from "../recipe/index.js";
 import { fileOf, type EvaluatedParams } from "./merge-inputs.js";
 import type { HeaderTensor, IndexedSource, PlanInput } from "./plan.js";
 import type { MergeSpec, TensorOp, TensorTransform } from "./types.js";
+import type { VocabularyPlan } from "./vocabulary.js";
 
 export interface TensorPlanContext {
   recipe: Recipe;
@@ -23,6 +24,8 @@ export interface TensorPlanContext {
   outType: string | undefined;
   /** GGUF: the type of merged matrices */
   ggufType?: string;
+  /** a tokenizer source's vocabulary plan */
+  vocabulary?: VocabularyPlan;
   warnings: string[];
 }
 
@@ -52,7 +55,8 @@ export function planMergeOp(ctx: TensorPlanContext, name: string, hfName: string
   const method = params.method;
   const role = findRole(ctx, name);
   const embed = role !== undefined && (role.role === "embed_tokens" || role.role === "lm_head");
-  const shape = mergedShape(ctx, hfName, inputs, params, embed);
+  const vocab = embed && ctx.vocabulary !== undefined && Object.keys(ctx.vocabulary.rowsOf).length > 0 ? ctx.vocabulary : undefined;
+  const shape = vocab ? [vocab.rows, inputs[0]!.tensor.shape[1]!] : mergedShape(ctx, hfName, inputs, params, embed);
   for (const i of inputs) {
     if (!tensorType(i.tensor.type)?.float && !canDequantize(i.tensor.type)) {
       throw new PlanError("plan.merge-type", `${ctx.sources[i.source]!.header.ref}: ${i.tensor.name} is ${i.tensor.type}, which dusk cannot dequantize to merge`, {
@@ -72,6 +76,7 @@ export function planMergeOp(ctx: TensorPlanContext, name: string, hfName: string
   };
   if (params.base !== undefined) spec.base = params.base;
   if (embed) spec.embed = true;
+  if (vocab) spec.vocab = vocab;
   if (ctx.scheme === "gguf" && role?.qkPermute) spec.qkHeads = ggufHeads(ctx, role.qkPermute);
   const first = inputs[params.base ?? 0]!;
   return {

@@ -14,12 +14,15 @@ import { outputConfig, ggufUpdates, resolveOutputType } from "./plan-config.js";
 import { layoutMetrics } from "./metrics.js";
 import { attentionScaleWarning, planAttention, positionRuleWarning, sourceLayerKinds } from "./position-rule.js";
 import type { Plan, PlannedLayer, PlanWarning, SourceHeader, TensorOp } from "./types.js";
+import { planVocabulary, type SourceVocabulary } from "./vocabulary.js";
 
 export interface PlanOptions {
   /** float type for float tensors: `F32` | `F16` | `BF16` (or torch names); default: keep */
   dtype?: string;
   /** GGUF output: the type of merged matrices (F32, F16, BF16, Q8_0, Q4_0); default: the inputs' */
   ggufType?: string;
+  /** the sources' vocabularies, for a recipe with a tokenizer source (src/merge/vocabulary.ts reads them) */
+  vocabularies?: SourceVocabulary[];
 }
 
 export type HeaderTensor = SourceHeader["tensors"][number];
@@ -59,11 +62,18 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   if (layers.length > LIMITS.layerCount) throw new RecipeError("recipe.too-many-layers", `the recipe selects ${layers.length} layers (limit ${LIMITS.layerCount})`);
 
   const warnings: string[] = [];
+  const vocabulary = planVocabulary(recipe, refs, options.vocabularies, warnings);
+  if (vocabulary && base.format === "gguf") {
+    throw new PlanError("plan.gguf-vocabulary", "this recipe's tokenizer source changes the vocabulary or the tokenizer, which dusk does for HF safetensors merges only", {
+      hint: "merge the HF checkpoints and convert the result (dusk build … -o out.gguf), or drop tokenizer_source when the models share one vocabulary",
+    });
+  }
   const ctx: TensorPlanContext = {
     recipe, arch, scheme, sources, warnings,
     outType: resolveOutputType(recipe, options.dtype),
     ...(options.ggufType !== undefined ? { ggufType: options.ggufType } : {}),
     method: mergeMethodOf(recipe),
+    ...(vocabulary ? { vocabulary } : {}),
   };
   const tensors: TensorOp[] = [];
   const baseLayer0 = sources[0]!.layers.get(0) ?? new Map<string, HeaderTensor>();
@@ -142,7 +152,7 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
     if (!known.has(name)) tensors.push(planTensorOp(ctx, name, 0, t, 1));
   }
   checkUniqueNames(tensors);
-  if (ctx.method === "passthrough") checkStackShapes(arch, scheme, sources);
+  if (ctx.method === "passthrough" && !vocabulary) checkStackShapes(arch, scheme, sources);
 
   const count = (ts: readonly { shape: number[] }[]) => ts.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   const metrics = layoutMetrics(layers, (a, b) => refs[a] === refs[b], {
@@ -190,6 +200,10 @@ export function makePlan(recipe: Recipe, headers: readonly SourceHeader[], optio
   const scale = attentionScaleWarning(arch, base, layers.length);
   if (scale) planWarnings.push(scale);
   if (planWarnings.length > 0) plan.warnings = planWarnings;
+  if (vocabulary) {
+    plan.vocabulary = vocabulary;
+    if (plan.config) plan.config.vocab_size = vocabulary.rows;
+  }
   return plan;
 }
 
@@ -229,6 +243,9 @@ export interface PlanInput extends Omit<GatheredInput, "sourceIndex"> {
 
 function planOne(ctx: TensorPlanContext, ns: NormalizedSlice, t: number, outName: string, outHf: string, inputs: PlanInput[], layer?: { out: number; base: number; template: string }): TensorOp {
   const params = evaluateParams(ctx.recipe, ns, t, outHf, inputs.map((i) => ({ sourceIndex: i.k, model: i.model, hfName: i.hfName })));
+  // embeddings rearranged by token are always merged (a lone input is rearranged too)
+  const permuted = ctx.vocabulary !== undefined && Object.keys(ctx.vocabulary.rowsOf).length > 0 && isEmbedding(ctx.arch, outHf);
+  if (permuted) return planMergeOp(ctx, outName, outHf, inputs, params, layer);
   if (ctx.method === "passthrough") {
     const only = inputs[0]!;
     const scale = params.perInput[0]!.scale;
@@ -244,6 +261,11 @@ function planOne(ctx: TensorPlanContext, ns: NormalizedSlice, t: number, outName
     return planTensorOp(ctx, outName, only.source, only.tensor, 1, layer);
   }
   return planMergeOp(ctx, outName, outHf, inputs, params, layer);
+}
+
+function isEmbedding(arch: Architecture, hfName: string): boolean {
+  const role = [...arch.preLayer, ...arch.postLayer].find((r) => r.hf === hfName);
+  return role?.role === "embed_tokens" || role?.role === "lm_head";
 }
 
 function hfLayerName(arch: Architecture, scheme: NameScheme, template: string, layer: number): string {

@@ -4,6 +4,7 @@
 
 import type { LayerKind } from "../arch/layer-types.js";
 import type { Recipe } from "../recipe/recipe.js";
+import type { VocabularyPlan } from "./vocabulary.js";
 
 export type CheckpointFormat = "safetensors" | "gguf";
 
@@ -69,6 +70,8 @@ export interface MergeSpec {
   embed?: boolean;
   /** GGUF Q/K rows are stored permuted for llama.cpp's rotary layout: merged in HF order (heads) */
   qkHeads?: number;
+  /** embeddings of a merge with a tokenizer source: each input's rows rearranged by token first */
+  vocab?: VocabularyPlan;
 }
 
 export interface TensorOp {
@@ -122,6 +125,8 @@ export interface Plan {
   recipe: Recipe;
   /** families with sliding-window layers: each output layer's trained kind, and llama.cpp's at its position */
   attention?: PlanAttention;
+  /** a tokenizer source that changes the vocabulary or the tokenizer files (absent: the base's, unchanged) */
+  vocabulary?: VocabularyPlan;
   /** what the stack changes that the user must know (the GGUF position rule, Gemma's 27B scale) */
   warnings?: PlanWarning[];
 }
