@@ -52,7 +52,7 @@ export interface TextTokenizerOptions {
   vocabSize: number;
   /** the family converts as llama.cpp's Llama class (tokenizer_config's add_prefix_space applies) */
   llamaVocab: boolean;
-  /** the family converter's own set_vocab steps (Gemma's, Phi-3's), as the GGUF gets them */
+  /** the family converter's own set_vocab steps (src/arch's ConverterFacts.vocab) */
   family?: FamilyVocab;
   /** the directory or model named in errors */
   where: string;

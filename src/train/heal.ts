@@ -103,7 +103,7 @@ export async function prepareHeal(o: HealOptions): Promise<RunOptions & { unigra
 /** The model's tokenizer (tokenizer.json, else tokenizer.model) from its side files. */
 export function tokenizerOf(model: TrainModel): TrainTokenizer {
   const files = tokenizerFilesByName((name) => (name === "config.json" ? JSON.stringify(model.hfConfig) : model.sideFiles.get(name)));
-  return textTokenizerFromFiles(files, { vocabSize: model.config.vocabSize, llamaVocab: model.arch.converter?.llamaVocab ?? false, where: model.base });
+  return textTokenizerFromFiles(files, { vocabSize: model.config.vocabSize, llamaVocab: model.arch.converter?.llamaVocab ?? false, ...(model.arch.converter?.vocab ? { family: model.arch.converter.vocab } : {}), where: model.base });
 }
 
 /** Runs a prepared training to the end, passing every event to `onEvent`. */
