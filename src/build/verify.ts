@@ -1,15 +1,18 @@
 // Re-reads a built output and checks every tensor against its source under the plan: the same
 // names, types and shapes, and the same bytes (compared as SHA-256 of the streamed bytes, so
-// memory stays at one chunk). Also checks that the output declares the planned layer count and
-// the planned per-layer attention config (layer_types, sliding_window_pattern, max_window_layers).
+// memory stays at one chunk; a merged tensor is merged again, which the seeded generator makes
+// reproducible). Also checks that the output declares the planned layer count and the planned
+// per-layer attention config (layer_types, sliding_window_pattern, max_window_layers).
 
 import { createHash } from "node:crypto";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import type { Plan } from "../plan/types.js";
 import type { VerifyEvent, VerifyMismatch } from "./events.js";
-import { CHUNK_BYTES, newChunkBuffers, streamTensor } from "./tensor-stream.js";
+import type { MergeRunOptions } from "../merge/executor.js";
+import { produceTensor } from "./op-bytes.js";
+import { CHUNK_BYTES, newChunkBuffers } from "./tensor-stream.js";
 
-export async function* verifyOutput(output: Checkpoint, plan: Plan, sources: readonly Checkpoint[]): AsyncGenerator<VerifyEvent> {
+export async function* verifyOutput(output: Checkpoint, plan: Plan, sources: readonly Checkpoint[], merge: MergeRunOptions = {}): AsyncGenerator<VerifyEvent> {
   const mismatches: VerifyMismatch[] = [];
   const totalBytes = plan.metrics.outputBytes;
   yield { type: "start", tensors: plan.tensors.length, totalBytes };
@@ -41,7 +44,7 @@ export async function* verifyOutput(output: Checkpoint, plan: Plan, sources: rea
       mismatches.push({ tensor: op.name, problem: `its source ${op.from} is missing from ${plan.sources[op.source]!.ref}` });
       continue;
     }
-    await streamTensor(op, source, async (chunk) => void expected.update(chunk), buffers);
+    await produceTensor(op, sources, async (chunk) => void expected.update(chunk), buffers, merge);
     const actual = createHash("sha256");
     for (let done = 0; done < got.byteLength; ) {
       const view = readBuffer.subarray(0, Math.min(readBuffer.byteLength, got.byteLength - done));

@@ -9,8 +9,11 @@ import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
 import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
+import { produceTensor } from "../build/op-bytes.js";
+import { openMergeRun } from "../build/merge-run.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { LIMITS } from "../limits.js";
 import { readHParams, type ConverterFacts } from "../arch/index.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
@@ -36,6 +39,10 @@ export interface ConvertOptions {
   purpose?: string;
   /** statfs(2) for the free-space check (tests inject one; default: the real one) */
   statfs?: StatfsFn;
+  /** merged tensors of a plan: seed, worker threads (default one per core), warnings */
+  seed?: number;
+  mergeWorkers?: number;
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -70,14 +77,36 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
     name: options.name ?? basename(c.path),
   };
   await trimToTokenizer(input, c.path);
+  // a stack dusk built as HF keeps its recipe beside it; the GGUF records it as GGUF builds do
+  // (dusk quantize --mix-by source reads it)
+  const recipe = await readRecipeBeside(c.path);
+  if (recipe !== undefined) input.extraKv = new Map([...(input.extraKv ?? []), ["general.dusk.recipe", ggufValue.string(recipe)]]);
   yield* writeConverted(input, [c], options);
+}
+
+/** mergekit_config.yml of an HF directory (dusk build writes it), bounded like a recipe. */
+async function readRecipeBeside(dir: string): Promise<string | undefined> {
+  const path = join(dir, "mergekit_config.yml");
+  try {
+    await checkSideFileSize(path, LIMITS.recipeBytes);
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
 
 /** HF sources + a plan → GGUF in one pass: each planned tensor is restacked, then converted. */
 export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[], options: ConvertOptions & { recipeYaml: string; layout: string }): AsyncGenerator<BuildEvent> {
   const base = checkpoints[plan.configSource]!;
   if (plan.format !== "safetensors" || !plan.config) throw new BuildError("convert.input", "only plans over HF checkpoints convert to GGUF here");
+  if (plan.vocabulary || plan.recipe.chatTemplate !== undefined) {
+    throw new BuildError("convert.vocabulary", "this recipe changes the tokenizer (tokenizer_source, tokenizer or chat_template), which a build straight into GGUF does not carry over", {
+      hint: "build the HF checkpoint first (-o out/), then dusk convert out/ -o out.gguf",
+    });
+  }
   const buffers = newChunkBuffers();
+  const merge = openMergeRun(plan, options);
   const extraKv: GgufKv = new Map([
     ["general.dusk.layout", ggufValue.string(options.layout)],
     ["general.dusk.recipe", ggufValue.string(options.recipeYaml)],
@@ -92,14 +121,18 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       name: op.name,
       type: tensorType(op.type)!,
       shape: op.shape,
-      stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
+      stream: (write: (chunk: Uint8Array) => Promise<void>) => produceTensor(op, checkpoints, write, buffers, merge.options),
     })),
     tokenizerKv: await readTokenizerKv(base.path, readHParams(base.arch, plan.config, join(base.path, "config.json")).vocabSize, options.pre, base.arch.converter),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
   await trimToTokenizer(input, base.path);
-  yield* writeConverted(input, checkpoints, options);
+  try {
+    yield* writeConverted(input, checkpoints, options);
+  } finally {
+    await merge.close();
+  }
 }
 
 /**

@@ -54,6 +54,8 @@ export interface FamilyVocab {
   fixedSpecialIds?: Readonly<Record<string, number>>;
   /** Phi-3's SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
   phi3?: boolean;
+  /** a SentencePiece-style tokenizer.json without tokenizer.model read as the SentencePiece vocabulary (Gemma 3) */
+  sentencePieceFromJson?: boolean;
 }
 
 /** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
@@ -142,6 +144,23 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       types[id as number] = TokenType.userDefined;
     }
   }
+  overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, phi3);
+  if (phi3) {
+    for (const a of json?.addedTokens ?? []) {
+      if (a.id >= vocabSize) continue;
+      tokens[a.id] = a.content;
+      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
+      scores[a.id] = -1000;
+    }
+  }
+  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
+}
+
+/**
+ * _create_vocab_sentencepiece's last step (and Phi-3's): tokenizer_config.json's added_tokens_decoder
+ * entries become CONTROL (special, or special-looking) or USER_DEFINED tokens, score −1000.
+ */
+function overlayAddedTokensDecoder(files: TokenizerFiles, tokens: string[], types: number[], scores: number[], vocabSize: number, phi3: boolean): void {
   const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
   const decoder = typeof tc === "object" && tc !== null ? (tc as Record<string, unknown>).added_tokens_decoder : undefined;
   if (typeof decoder === "object" && decoder !== null) {
@@ -157,15 +176,6 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       scores[id] = -1000;
     }
   }
-  if (phi3) {
-    for (const a of json?.addedTokens ?? []) {
-      if (a.id >= vocabSize) continue;
-      tokens[a.id] = a.content;
-      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
-      scores[a.id] = -1000;
-    }
-  }
-  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
 }
 
 function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined) {
@@ -190,7 +200,11 @@ function idToToken(json: HfTokenizerJson): { byId: Map<number, string>; size: nu
   return { byId, size };
 }
 
-function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number): GgufTokenizerKv[] {
+/**
+ * LlamaHfVocab; `asSentencePiece`: Gemma 3 without tokenizer.model, read as the SentencePiece
+ * vocabulary its tokenizer.model gives the converter (added_tokens_decoder as USER_DEFINED/CONTROL).
+ */
+function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number, asSentencePiece = false): GgufTokenizerKv[] {
   const { byId, size } = idToToken(json);
   if (size > vocabSize) tooLarge("tokenizer.json", size, vocabSize);
   const specialContents = transformersSpecialTokens(files);
@@ -224,6 +238,7 @@ function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: nu
     else if (addedById.has(id) && !vocabIds.has(id)) types.push(TokenType.userDefined);
     else types.push(TokenType.normal);
   }
+  if (asSentencePiece) overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, false);
   return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: tokens.length })];
 }
 
@@ -357,7 +372,7 @@ function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, o
       hint: "copy tokenizer.model or tokenizer.json (with tokenizer_config.json) from the base model into the checkpoint directory",
     });
   }
-  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize);
+  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize, opts.family?.sentencePieceFromJson ?? false);
   if (json.kind === "byte-level-bpe") return fromByteLevel(files, json, opts);
   throw new FormatError("TOKENIZER_UNSUPPORTED", "unsupported tokenizer.json model", {
     file: "tokenizer.json",
