@@ -28,6 +28,7 @@ export * from "./convert/convert.js";
 export * from "./convert/convert-checkpoint.js";
 export * from "./convert/gguf-hparams.js";
 export * from "./convert/quantize.js";
+export * from "./quant/index.js";
 export * from "./tokenizer/index.js";
 export * from "./fixtures/corpus.js";
 export * from "./runtime/index.js";

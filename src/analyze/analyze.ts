@@ -10,10 +10,11 @@ import { checkpointWeights, planWeights } from "../engine/checkpoint-weights.js"
 import { forward, type EngineWeights } from "../engine/index.js";
 import { scoreTokensOnEngine } from "../eval/backend-engine.js";
 import { makePlan } from "../plan/plan.js";
+import { readVocabularies } from "../merge/vocabulary.js";
 import type { LayoutMetrics, Plan } from "../plan/types.js";
 import { describeLayout, recipeLayers, type Recipe } from "../recipe/index.js";
 import { DistanceMap, pairStats, toState, type State } from "./angular.js";
-import { openTextTokenizer, tokenizeText, type TextTokenizer } from "./text-tokenizer.js";
+import { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 import { checkEngineTypes, NllSum, textWindows, type TextRun, type WindowOptions } from "./windows.js";
 
 export interface AnalyzeInput {
@@ -25,8 +26,10 @@ export interface AnalyzeInput {
   /** names in results and chart titles (default: the checkpoint ref / the layout; "text") */
   model?: string;
   textLabel?: string;
-  /** default: the base checkpoint's own (tokenizer.json, or llama.cpp's GGUF vocabulary) */
-  tokenizer?: TextTokenizer;
+  /** default: the base checkpoint's own (tokenizer.json or tokenizer.model, or llama.cpp's GGUF vocabulary) */
+  tokenizer?: CalibrationTokenizer;
+  /** a merge recipe's random seed (default 0) */
+  seed?: number;
 }
 
 export interface AnalyzeOptions extends WindowOptions {
@@ -88,7 +91,8 @@ export interface Analysis extends LayerMap {
 }
 
 export async function analyze(input: AnalyzeInput, opts: AnalyzeOptions = {}): Promise<Analysis> {
-  const plan = input.recipe ? makePlan(input.recipe, input.checkpoints.map(checkpointHeader)) : undefined;
+  const vocabularies = input.recipe && (input.recipe.tokenizerSource !== undefined || input.recipe.tokenizer !== undefined) ? await readVocabularies(input.checkpoints) : undefined;
+  const plan = input.recipe ? makePlan(input.recipe, input.checkpoints.map(checkpointHeader), vocabularies ? { vocabularies } : {}) : undefined;
   const sources = plan ? plan.sources.map((s) => input.checkpoints.find((c) => c.ref === s.ref)!) : [input.checkpoints[0]!];
   const base = sources[plan?.configSource ?? 0]!;
   for (const c of sources) checkEngineTypes(c);
@@ -97,7 +101,7 @@ export async function analyze(input: AnalyzeInput, opts: AnalyzeOptions = {}): P
     const textLabel = input.textLabel ?? "text";
     const tokens = tokenizeText(tokenizer, input.text, textLabel, opts.bos ?? false);
     const baseWeights = sources.map((c) => checkpointWeights(c));
-    const stackWeights = plan ? planWeights(plan, sources) : undefined;
+    const stackWeights = plan ? planWeights(plan, sources, { seed: input.seed ?? 0 }) : undefined;
     const maxPositions = Math.min(...[...baseWeights, ...(stackWeights ? [stackWeights] : [])].map((w) => w.config.maxPositions));
     const { windows, ctx, stride } = textWindows(tokens.length, maxPositions, opts);
     const D = baseWeights[0]!.config.hiddenSize;

@@ -8,5 +8,5 @@ export { guidedLayout, layerSpec, layoutCandidates, seamCost, type Candidate, ty
 export { analysisCharts, blockInfluenceChart, distanceHeatmap, seamDistanceChart, type NamedChart } from "./charts.js";
 export { parseDuration } from "./duration.js";
 export { candidateRecipe, searchLayouts, type RankedCandidate, type SearchEvent, type SearchInput, type SearchOptions, type SearchResult } from "./search.js";
-export { openTextTokenizer, tokenizeText, type TextTokenizer } from "./text-tokenizer.js";
+export { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 export { checkEngineTypes, textWindows, type TextRun, type TextWindow, type WindowOptions } from "./windows.js";

@@ -12,7 +12,7 @@ import { makePlan } from "../plan/plan.js";
 import { layersRecipe, type Recipe } from "../recipe/index.js";
 import { DistanceMap } from "./angular.js";
 import { layoutCandidates, type Candidate } from "./candidates.js";
-import { openTextTokenizer, tokenizeText, type TextTokenizer } from "./text-tokenizer.js";
+import { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 import { checkEngineTypes, NllSum, textWindows, type TextRun, type WindowOptions } from "./windows.js";
 
 export interface SearchInput {
@@ -20,7 +20,7 @@ export interface SearchInput {
   text: string;
   model?: string;
   textLabel?: string;
-  tokenizer?: TextTokenizer;
+  tokenizer?: CalibrationTokenizer;
 }
 
 export interface SearchOptions extends WindowOptions {

@@ -1,24 +1,25 @@
 // The calibration text as token ids, tokenized as `dusk ppl` tokenizes it: an HF directory through
-// its tokenizer.json (the engine backend's tokenizer), a GGUF through llama.cpp's own vocabulary
-// (loaded vocab-only, no weights). No special tokens are parsed and no BOS is added here.
+// loadTextTokenizer (tokenizer.json, else tokenizer.model; the engine backend's tokenizer), a GGUF
+// through llama.cpp's own vocabulary (loaded vocab-only, no weights). No special tokens are parsed
+// and no BOS is added here.
 
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { AnalyzeError } from "../errors.js";
-import { loadHfTokenizer } from "../eval/backend-engine.js";
 import { llamaInstance } from "../runtime/llama-instance.js";
+import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 
-export interface TextTokenizer {
-  /** "tokenizer.json" or "llama.cpp (GGUF vocabulary)" */
+export interface CalibrationTokenizer {
+  /** "tokenizer.json", "tokenizer.model" or "llama.cpp (GGUF vocabulary)" */
   readonly kind: string;
   encode(text: string): number[];
   readonly bos: number | undefined;
   close(): Promise<void>;
 }
 
-export async function openTextTokenizer(c: Checkpoint): Promise<TextTokenizer> {
+export async function openTextTokenizer(c: Checkpoint): Promise<CalibrationTokenizer> {
   if (c.format !== "gguf") {
-    const t = await loadHfTokenizer(c.path);
-    return { kind: "tokenizer.json", encode: (text) => t.encode(text), bos: t.bos, close: async () => {} };
+    const t = await loadTextTokenizer(c);
+    return { kind: t.kind, encode: (text) => t.encode(text), bos: t.bos, close: async () => {} };
   }
   const llama = await llamaInstance(false);
   let model;
@@ -43,7 +44,7 @@ export async function openTextTokenizer(c: Checkpoint): Promise<TextTokenizer> {
  * Token ids of `text` (BOS first when `bos`), refusing what no analysis can use: an empty text, and
  * one of fewer than 2 tokens (no next-token loss to measure).
  */
-export function tokenizeText(tok: TextTokenizer, text: string, textLabel: string, bos: boolean): number[] {
+export function tokenizeText(tok: CalibrationTokenizer, text: string, textLabel: string, bos: boolean): number[] {
   if (text.length === 0) {
     throw new AnalyzeError("ANALYZE_EMPTY_TEXT", `the calibration text ${textLabel} is empty`, { hint: "pass a UTF-8 text file with some prose in it, e.g. a few paragraphs of the domain you care about" });
   }

@@ -19,7 +19,7 @@ export interface TextWindow {
 export interface TextRun {
   model: string;
   text: string;
-  /** "tokenizer.json" or llama.cpp's GGUF vocabulary */
+  /** "tokenizer.json", "tokenizer.model" or llama.cpp's GGUF vocabulary */
   tokenizer: string;
   bos: boolean;
   /** tokens of the text */

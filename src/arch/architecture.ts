@@ -71,6 +71,11 @@ export interface ConverterFacts {
     fixedSpecialIds?: Readonly<Record<string, number>>;
     /** Phi-3's own SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
     phi3?: boolean;
+    /**
+     * a SentencePiece-style tokenizer.json without tokenizer.model read as the SentencePiece
+     * vocabulary (Gemma 3; the reference would try byte-level BPE and fail on its unknown hash)
+     */
+    sentencePieceFromJson?: boolean;
   };
   /** HF tensors the converter leaves out (Gemma: a stored lm_head, tied in llama.cpp) */
   skipTensors?: readonly string[];

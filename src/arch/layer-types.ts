@@ -78,6 +78,18 @@ export function ggufLayerTypes(arch: Architecture, numLayers: number, period: nu
   return Array.from({ length: numLayers }, (_, i) => llamaCppKindAt(i, p));
 }
 
+/** The smallest period p for which llama.cpp's position rule gives exactly these kinds, if any. */
+export function llamaCppPeriodFor(kinds: readonly LayerKind[]): number | undefined {
+  for (let p = 1; p <= kinds.length + 1; p++) if (kinds.every((k, i) => k === llamaCppKindAt(i, p))) return p;
+  return undefined;
+}
+
+/** The smallest HF `sliding_window_pattern` whose rule gives exactly these kinds, if any. */
+export function hfPeriodFor(kinds: readonly LayerKind[]): number | undefined {
+  for (let p = 1; p <= kinds.length + 1; p++) if (kinds.every((k, i) => k === periodKind(i, p))) return p;
+  return undefined;
+}
+
 /** One output position: the kind its layer was trained with and the kind llama.cpp gives the position. */
 export interface PositionKind {
   position: number;

@@ -14,6 +14,7 @@ import type { BuildEvent } from "./events.js";
 import { modelCard } from "./model-card.js";
 import { writeGgufOutput } from "./write-gguf.js";
 import { writeSafetensorsOutput } from "./write-safetensors.js";
+import { openMergeRun } from "./merge-run.js";
 
 export interface BuildOptions {
   output: string;
@@ -32,6 +33,12 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** statfs(2) for the free-space check (tests inject one; default: the real one) */
   statfs?: StatfsFn;
+  /** merged tensors: the random methods' seed (default 0) */
+  seed?: number;
+  /** merged tensors: worker threads for the math (default one per core; 0 = this thread) */
+  mergeWorkers?: number;
+  /** mergekit quirks that fire while merging */
+  onWarning?: (message: string) => void;
 }
 
 
@@ -57,14 +64,15 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
     },
   );
   let committed = false;
+  const merge = openMergeRun(plan, options);
   try {
     for (const note of out.stale) yield { type: "stale", note };
     yield { type: "start", output: out.path, tensors: plan.tensors.length, totalBytes: plan.metrics.outputBytes };
     let files: string[];
     const events =
       plan.format === "gguf"
-        ? writeGgufOutput(plan, checkpoints, out.tmpPath, { recipeYaml: options.recipeYaml, layout: options.layout, ...(split ? { split } : {}) }, splitPrefix(options.output))
-        : writeSafetensorsOutput(plan, checkpoints, out.tmpPath, { shardBytes: options.shardBytes ?? DEFAULT_SHARD_BYTES });
+        ? writeGgufOutput(plan, checkpoints, out.tmpPath, { recipeYaml: options.recipeYaml, layout: options.layout, merge: merge.options, ...(split ? { split } : {}) }, splitPrefix(options.output))
+        : writeSafetensorsOutput(plan, checkpoints, out.tmpPath, { shardBytes: options.shardBytes ?? DEFAULT_SHARD_BYTES, merge: merge.options });
     for (;;) {
       if (options.signal?.aborted) throw new BuildError("build.aborted", "the build was interrupted; nothing was written", { cause: options.signal.reason });
       const r = await events.next();
@@ -89,6 +97,7 @@ export async function* buildModel(plan: Plan, checkpoints: readonly Checkpoint[]
     throw out.failure(e);
   } finally {
     // Also runs when the consumer stops iterating early (Ctrl-C in the CLI).
+    await merge.close();
     if (!committed) await out.abort();
   }
 }

@@ -38,6 +38,9 @@ export async function streamTensor(
     });
   }
   const t = op.transform;
+  if (t.kind === "merge") {
+    throw new BuildError("build.merge-op", `${op.name} is a merge of ${op.merge?.inputs.length ?? 0} tensors; it is computed by src/merge, not streamed from one source`);
+  }
   if (t.kind === "zero") {
     buffers.out.fill(0);
     for (let done = 0; done < op.byteLength; ) {

@@ -11,7 +11,10 @@ import { basename, join } from "node:path";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
 import type { BuildEvent } from "./events.js";
-import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+import type { MergeRunOptions } from "../merge/executor.js";
+import { produceTensor } from "./op-bytes.js";
+import { newChunkBuffers } from "./tensor-stream.js";
+import { resolveChatTemplate } from "../merge/chat-templates.js";
 
 export interface GgufOutputOptions {
   /** write a gguf-split set instead of one file (parts named `prefix-0000i-of-0000N.gguf`) */
@@ -21,6 +24,10 @@ export interface GgufOutputOptions {
   /** compact layout text such as `0..23, 8..31` */
   layout: string;
   name?: string;
+  /** seed and worker pool for merged tensors */
+  merge?: MergeRunOptions;
+  /** each source's tokenizer.chat_template, for a recipe's `chat_template: auto` */
+  sourceTemplates?: (string | undefined)[];
 }
 
 /** The output's metadata: base KVs, plan updates, per-layer arrays resized, recipe keys. */
@@ -34,7 +41,13 @@ export function outputGgufKv(plan: Plan, base: Checkpoint, options: GgufOutputOp
   for (const [key, u] of Object.entries(plan.ggufUpdates ?? {})) {
     kv.set(key, u.type === "u32" ? ggufValue.u32(u.value as number) : ggufValue.string(String(u.value)));
   }
-  if (options.name) kv.set("general.name", ggufValue.string(options.name));
+  const name = options.name ?? plan.recipe.name;
+  if (name) kv.set("general.name", ggufValue.string(name));
+  if (plan.recipe.chatTemplate !== undefined) {
+    // mergekit's chat_template: auto picks the sources' most common template
+    const template = resolveChatTemplate(plan.recipe.chatTemplate, (options.sourceTemplates ?? []).map((t) => t ?? undefined));
+    if (template !== undefined) kv.set("tokenizer.chat_template", ggufValue.string(template));
+  }
   kv.set("general.dusk.layout", ggufValue.string(options.layout));
   kv.set("general.dusk.recipe", ggufValue.string(options.recipeYaml));
   kv.set("general.base_model.count", ggufValue.u32(plan.sources.length));
@@ -60,7 +73,11 @@ export async function* writeGgufOutput(
   partPrefix = "model",
 ): AsyncGenerator<BuildEvent, string[]> {
   const base = checkpoints[plan.configSource]!;
-  const kv = outputGgufKv(plan, base, options);
+  const sourceTemplates = checkpoints.map((c) => {
+    const v = c.gguf?.kv.get("tokenizer.chat_template");
+    return v?.type === 8 ? v.value : undefined;
+  });
+  const kv = outputGgufKv(plan, base, { ...options, sourceTemplates });
   if (base.gguf!.alignment !== 32) kv.set("general.alignment", ggufValue.u32(base.gguf!.alignment));
   const specs = plan.tensors.map((t) => ({ name: t.name, type: tensorType(t.type)!, shape: t.shape }));
   const parts = options.split ? planGgufSplit(partPrefix, kv, specs, options.split) : [{ fileName: file, kv, tensors: specs }];
@@ -78,8 +95,7 @@ export async function* writeGgufOutput(
       await writer.writeHeader();
       for (const spec of part.tensors) {
         const op = byName.get(spec.name)!;
-        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
-        await streamTensor(op, entry, (chunk) => writer.writeTensorData(chunk), buffers);
+        await produceTensor(op, checkpoints, (chunk) => writer.writeTensorData(chunk), buffers, options.merge);
         bytes += op.byteLength;
         yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes: plan.metrics.outputBytes };
       }

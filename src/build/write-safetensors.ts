@@ -2,8 +2,8 @@
 // config source (tokenizer, generation config, chat template), a model card and the recipe as
 // mergekit_config.yml — all into the temporary directory the caller renames into place.
 
-import { copyFile, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { FileSink } from "../formats/byte-source.js";
 import { planShards, serializeSafetensorsIndex } from "../formats/safetensors-index.js";
@@ -11,10 +11,15 @@ import { SafetensorsWriter } from "../formats/safetensors-writer.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { Plan } from "../plan/types.js";
 import type { BuildEvent } from "./events.js";
-import { newChunkBuffers, streamTensor } from "./tensor-stream.js";
+import type { MergeRunOptions } from "../merge/executor.js";
+import { produceTensor } from "./op-bytes.js";
+import { writeSideFiles } from "./tokenizer-output.js";
+import { newChunkBuffers } from "./tensor-stream.js";
 
 export interface SafetensorsOutputOptions {
   shardBytes: number;
+  /** seed and worker pool for merged tensors */
+  merge?: MergeRunOptions;
 }
 
 export async function* writeSafetensorsOutput(
@@ -37,8 +42,7 @@ export async function* writeSafetensorsOutput(
       const ops = shard.tensorNames.map((n) => byName.get(n)!);
       const writer = await SafetensorsWriter.begin(sink, ops.map((o) => ({ name: o.name, type: tensorType(o.type)!, shape: o.shape })));
       for (const op of ops) {
-        const entry = checkpoints[op.source]!.tensors.get(op.from)!;
-        await streamTensor(op, entry, (chunk) => writer.write(op.name, chunk), buffers);
+        await produceTensor(op, checkpoints, (chunk) => writer.write(op.name, chunk), buffers, options.merge);
         bytes += op.byteLength;
         yield { type: "progress", tensor: op.name, index: index++, bytes, totalBytes };
       }
@@ -54,9 +58,6 @@ export async function* writeSafetensorsOutput(
   }
   await writeFile(join(dir, "config.json"), JSON.stringify(plan.config, null, 2) + "\n");
   files.push("config.json");
-  for (const side of checkpoints[plan.configSource]!.sideFiles) {
-    await copyFile(side, join(dir, basename(side)));
-    files.push(basename(side));
-  }
+  files.push(...(await writeSideFiles(plan, checkpoints, dir)));
   return files;
 }

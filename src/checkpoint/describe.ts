@@ -1,5 +1,6 @@
 // A summary of a checkpoint for `dusk inspect`: family, layers, dimensions, dtypes, size.
 
+import { hfTextConfig } from "../arch/index.js";
 import { ggufGetNumber, ggufGetString } from "../formats/gguf-value.js";
 import type { Checkpoint } from "./open-checkpoint.js";
 
@@ -49,8 +50,9 @@ export function describeCheckpoint(c: Checkpoint): CheckpointSummary {
     files: c.files,
   };
   if (c.config) {
-    const cfg = c.config;
-    s.architecture = Array.isArray(cfg.architectures) ? String(cfg.architectures[0]) : String(cfg.model_type);
+    // the language model's keys (multimodal Gemma 3 nests them under text_config)
+    const cfg = hfTextConfig(c.arch, c.config);
+    s.architecture = Array.isArray(c.config.architectures) ? String(c.config.architectures[0]) : String(c.config.model_type);
     Object.assign(s, dropUndefined({
       hiddenSize: num(cfg.hidden_size), intermediateSize: num(cfg.intermediate_size), heads: num(cfg.num_attention_heads),
       kvHeads: num(cfg.num_key_value_heads) ?? num(cfg.num_attention_heads), vocabSize: num(cfg.vocab_size), contextLength: num(cfg.max_position_embeddings),

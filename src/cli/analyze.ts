@@ -16,7 +16,7 @@ import { writeFileDurably } from "../build/durable-write.js";
 import { UsageError } from "./flag-check.js";
 import { openModelRef } from "./model-ref.js";
 import { makeProgress, staleLine } from "./progress.js";
-import { recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
+import { mergeSeed, recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
 /** Flags analyze and search share: the text and how it is windowed, as `dusk ppl` takes them. */
 export const textArgs = {
@@ -77,7 +77,7 @@ export const analyzeCommand = defineCommand({
     let result: Analysis;
     try {
       result = await analyze(
-        { checkpoints: opened.checkpoints, ...(opened.recipe ? { recipe: opened.recipe } : {}), text, model: opened.model, textLabel: args.text },
+        { checkpoints: opened.checkpoints, ...(opened.recipe ? { recipe: opened.recipe } : {}), text, model: opened.model, textLabel: args.text, seed: mergeSeed(args) },
         { ...windowFlags(args), bos: args.bos ?? false, onProgress: (e) => (e.done === 0 ? progress.start("analyze (windows × passes)", e.total) : progress.update(e.done)) },
       );
     } finally {

@@ -10,18 +10,19 @@ import { parseConvertType } from "../convert/gguf-hparams.js";
 import { makePlan } from "../plan/plan.js";
 import { planLayout, renderPlan } from "./plan-view.js";
 import { makeProgress, staleLine } from "./progress.js";
-import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { mergeSeed, planOptions, recipeArgs, resolveRecipe } from "./recipe-args.js";
 import { UsageError } from "./flag-check.js";
 import { interruptible } from "./interrupt.js";
 
 export const buildCommand = defineCommand({
-  meta: { name: "build", description: "Build a deeper (or pruned) model from a preset or a mergekit passthrough YAML; HF safetensors or GGUF, streamed" },
+  meta: { name: "build", description: "Build a deeper (or pruned, or merged) model from a preset or a mergekit YAML (every merge method); HF safetensors or GGUF, streamed" },
   args: {
     models: { type: "positional", description: "model(s) for a preset, or a mergekit YAML recipe", required: true },
     ...recipeArgs,
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true, valueHint: "path" },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)", valueHint: "dtype" },
-    type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0", valueHint: "type" },
+    type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0; for GGUF merges, the type of merged matrices (default: the inputs')", valueHint: "type" },
+    workers: { type: "string", description: "merges: worker threads for the math (default: one per core; 0 = none)", valueHint: "n" },
     pre: { type: "string", description: "HF sources into a .gguf: override the byte-level BPE pre-tokenizer name (as dusk convert --pre)", valueHint: "name" },
     "split-max-tensors": { type: "string", description: "GGUF output: write a gguf-split set with at most N tensors per part", valueHint: "N" },
     "split-max-size": { type: "string", description: "GGUF output: write a gguf-split set with parts of at most this size (e.g. 2GB)", valueHint: "size" },
@@ -33,7 +34,15 @@ export const buildCommand = defineCommand({
   async run({ args, rawArgs }) {
     const r = await resolveRecipe(args._.map(String), args);
     try {
-      const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), args.dtype === undefined ? {} : { dtype: args.dtype });
+      const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), planOptions(args, r));
+      const merges = plan.tensors.some((t) => t.merge);
+      if (!merges) for (const flag of ["seed", "workers"]) if (args[flag] !== undefined) throw new UsageError("build.flag-unused", `--${flag} applies to merges, and this recipe merges no tensors`, { hint: `drop --${flag}` });
+      const mergeOptions = {
+        seed: mergeSeed(args),
+        ...(args.workers !== undefined ? { mergeWorkers: nonNegativeInt(args.workers, "--workers") } : {}),
+        onWarning: (w: string) => void (args.quiet ? undefined : process.stderr.write(`warning: ${w}\n`)),
+      };
+      if (!args.quiet) for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       const wantsGguf = /\.gguf$/i.test(args.output);
       if (plan.format === "gguf" && !wantsGguf) {
         throw new BuildError("build.format", `the sources are GGUF, but the output ${args.output} is not a .gguf file`, {
@@ -42,7 +51,7 @@ export const buildCommand = defineCommand({
       }
       // HF sources into a .gguf: restack and convert in one pass.
       const convertTo = plan.format === "safetensors" && wantsGguf ? parseConvertType(args.type ?? "f16") : undefined;
-      rejectIdleOutputFlags(args, plan.format === "gguf" ? "restack" : convertTo ? "convert" : "hf");
+      rejectIdleOutputFlags(args, plan.format === "gguf" ? (merges ? "merge" : "restack") : convertTo ? "convert" : "hf");
       const interrupt = interruptible();
       const progress = makeProgress({ quiet: args.quiet || args.json });
       try {
@@ -50,7 +59,7 @@ export const buildCommand = defineCommand({
         // process.argv is the host's), quoted so the card's command can be pasted into a shell.
         const command = ["dusk", "build", ...rawArgs.map(shellQuote)].join(" ");
         const events = convertTo
-          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal, purpose: "dusk build", ...(args.pre ? { pre: args.pre } : {}) })
+          ? convertPlan(plan, r.checkpoints, { output: args.output, type: convertTo, force: args.force, recipeYaml: r.yaml, layout: planLayout(plan), signal: interrupt.signal, purpose: "dusk build", ...mergeOptions, ...(args.pre ? { pre: args.pre } : {}) })
           : buildModel(plan, r.checkpoints, {
               output: args.output,
               force: args.force,
@@ -58,6 +67,7 @@ export const buildCommand = defineCommand({
               layout: planLayout(plan),
               command,
               signal: interrupt.signal,
+              ...mergeOptions,
               ...(args["shard-size"] ? { shardBytes: parseShardSize(args["shard-size"]) } : {}),
               ...(args["split-max-tensors"] ? { split: { maxTensors: positiveInt(args["split-max-tensors"], "--split-max-tensors") } } : {}),
               ...(args["split-max-size"] ? { split: { maxBytes: parseShardSize(args["split-max-size"]) } } : {}),
@@ -92,7 +102,7 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-type OutputKind = "hf" | "restack" | "convert";
+type OutputKind = "hf" | "restack" | "convert" | "merge";
 
 /**
  * Output flags that would do nothing for this kind of build are refused rather than ignored:
@@ -112,6 +122,12 @@ function rejectIdleOutputFlags(args: Record<string, unknown>, kind: OutputKind):
     if (given(flag) && kind === "convert") refuse(`--${flag}`, "applies to GGUF→GGUF restacks; a build from HF sources into a .gguf writes one file", "build the .gguf first, then restack it with the split flag (e.g. --preset layers --layers 0-N)");
   }
   if (given("shard-size") && kind !== "hf") refuse("--shard-size", "applies to HF directory outputs; this output is a .gguf", "use --split-max-size or --split-max-tensors for a GGUF split set");
+}
+
+function nonNegativeInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError("build.flag-value", `${flag} must be a whole number ≥ 0, found ${JSON.stringify(value)}`, { hint: `e.g. ${flag} 1` });
+  return n;
 }
 
 function positiveInt(value: string, flag: string): number {

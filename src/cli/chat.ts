@@ -2,11 +2,9 @@
 // line (interactive on a terminal, or piped), each reply streamed to stdout. `/exit` quits and
 // `/reset` starts over.
 
-import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
-import { RuntimeError } from "../errors.js";
-import { ChatSession } from "../runtime/index.js";
+import { BUILTIN_CHAT_TEMPLATES, ChatSession, resolveChatTemplate } from "../runtime/index.js";
 import { modelArgs, numberFlag, openModelFromArgs, samplingArgs, samplingFromArgs, stopFlags } from "./run.js";
 
 export const chatCommand = defineCommand({
@@ -14,7 +12,7 @@ export const chatCommand = defineCommand({
   args: {
     model: { type: "positional", description: "a .gguf file, an HF model directory, or a Hub id org/name[@rev]", required: true },
     system: { type: "string", description: "a system message to start the conversation with" },
-    template: { type: "string", description: "a Jinja chat template file to use instead of the model's" },
+    "chat-template": { type: "string", alias: "template", description: `chat template instead of the model's: a built-in name (${Object.keys(BUILTIN_CHAT_TEMPLATES).join(", ")}) or a Jinja file`, valueHint: "name|file" },
     "template-name": { type: "string", description: "one of the model's named chat templates (tokenizer.chat_templates, e.g. tool_use)" },
     ...samplingArgs,
     ...modelArgs,
@@ -25,14 +23,14 @@ export const chatCommand = defineCommand({
     const stop = stopFlags(rawArgs);
     const maxTokens = numberFlag(args, "max-tokens");
     const seed = numberFlag(args, "seed");
-    const template = args.template === undefined ? undefined : await readTemplate(String(args.template));
+    const template = args["chat-template"] === undefined ? undefined : await resolveChatTemplate(String(args["chat-template"]));
     const quiet = Boolean(args.quiet || args.json);
     const interactive = Boolean(process.stdin.isTTY);
     const model = await openModelFromArgs(String(args.model), args, quiet);
     try {
       const options = {
         ...(args.system === undefined ? {} : { system: String(args.system) }),
-        ...(template === undefined ? {} : { template, templateOrigin: String(args.template) }),
+        ...(template === undefined ? {} : { template: template.source, templateOrigin: template.origin }),
         ...(args["template-name"] === undefined ? {} : { templateName: String(args["template-name"]) }),
       };
       let session = new ChatSession(model, sampling, options);
@@ -65,14 +63,3 @@ export const chatCommand = defineCommand({
     }
   },
 });
-
-async function readTemplate(file: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (e) {
-    throw new RuntimeError("runtime.chat-template", `${file}: cannot read the chat template (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      hint: "give a readable Jinja template file with --template",
-      cause: e,
-    });
-  }
-}

@@ -13,7 +13,8 @@ import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import type { ConvertType } from "../convert/gguf-hparams.js";
 import { checkpointWeights, planWeights } from "../engine/checkpoint-weights.js";
 import { EvalError } from "../errors.js";
-import { EngineScorer, loadHfTokenizer } from "../eval/backend-engine.js";
+import { EngineScorer } from "../eval/backend-engine.js";
+import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 import { OpenAiScorer } from "../eval/backend-openai.js";
 import { taskDatasetSource, type TaskDatasetSource } from "../eval/dataset-manifest.js";
 import { buildResults, PROTOCOL_SEEDS, resolveTasks, runTask, type ProtocolName, type Scorer, type TaskResult } from "../eval/index.js";
@@ -22,7 +23,7 @@ import { makePlan } from "../plan/plan.js";
 import { LlamaScorer } from "../runtime/score.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { makeProgress, staleLine } from "./progress.js";
-import { recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
+import { mergeSeed, planOptions, recipeArgs, resolveRecipe, type RecipeArgValues } from "./recipe-args.js";
 
 export const BACKENDS = ["llamacpp", "engine", "openai"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -76,7 +77,8 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
   if (!BACKENDS.includes(backend)) throw new EvalError("EVAL_BAD_BACKEND", `unknown backend ${JSON.stringify(a.backend)}`, { hint: `use one of ${BACKENDS.join(", ")}` });
   const ctx = positiveInt(a.ctx, "--ctx");
   const model = positionals[positionals.length - 1];
-  if (a.preset && backend !== "engine") throw new EvalError("EVAL_PRESET_BACKEND", "a preset layout is evaluated virtually, which only the engine backend does", { hint: "add --backend engine, or build the model first (dusk build) and evaluate the output" });
+  const recipeFile = positionals.length === 1 && /\.ya?ml$/i.test(model ?? "");
+  if ((a.preset || recipeFile) && backend !== "engine") throw new EvalError("EVAL_PRESET_BACKEND", `a ${a.preset ? "preset layout" : "recipe"} is evaluated virtually, which only the engine backend does`, { hint: "add --backend engine, or build the model first (dusk build) and evaluate the output" });
   if (backend === "openai") {
     const baseUrl = a["base-url"];
     if (!baseUrl) throw new EvalError("EVAL_NO_BASE_URL", "--backend openai needs --base-url", { hint: "e.g. --base-url http://127.0.0.1:8000/v1 (start one with `dusk serve MODEL`)" });
@@ -88,14 +90,15 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
   }
   if (!model) throw new EvalError("EVAL_NO_MODEL", "no MODEL given", { hint: "pass a .gguf file or an HF model directory" });
   if (backend === "engine") {
-    if (a.preset) {
+    if (a.preset || recipeFile) {
+      // a layout or merge run virtually: each tensor made (merged) as the forward pass loads it
       const r = await resolveRecipe(positionals, a);
       try {
-        const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader));
+        const plan = makePlan(r.recipe, r.checkpoints.map(checkpointHeader), planOptions({}, r));
         const base = r.checkpoints[plan.configSource]!;
-        const tokenizer = await loadHfTokenizer(base.path);
-        const label = `${a.preset}(${positionals.join(",")})`;
-        return { scorer: new EngineScorer(planWeights(plan, r.checkpoints), tokenizer, { model: label, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}) }), close: r.close };
+        const tokenizer = await loadTextTokenizer(base);
+        const label = a.preset ? `${a.preset}(${positionals.join(",")})` : model!;
+        return { scorer: new EngineScorer(planWeights(plan, r.checkpoints, { seed: mergeSeed(a) }), tokenizer, { model: label, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}) }), close: r.close };
       } catch (e) {
         await r.close();
         throw e;
@@ -104,7 +107,7 @@ export async function openScorer(positionals: string[], a: ScorerArgValues): Pro
     const c = await openCheckpoint(model);
     try {
       if (c.format === "gguf") throw new EvalError("EVAL_ENGINE_GGUF", `${model} is a GGUF; the engine backend reads the HF tokenizer beside safetensors`, { hint: "use --backend llamacpp for a GGUF, or pass the HF directory" });
-      const scorer = new EngineScorer(checkpointWeights(c), await loadHfTokenizer(c.path), { model, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}), dtype: String(c.config?.torch_dtype ?? "") });
+      const scorer = new EngineScorer(checkpointWeights(c), await loadTextTokenizer(c), { model, bos: a.bos ?? false, ...(ctx ? { contextLength: ctx } : {}), dtype: String(c.config?.torch_dtype ?? "") });
       return { scorer, close: () => c.close() };
     } catch (e) {
       await c.close();
@@ -146,7 +149,7 @@ function sampleLogPath(base: string, task: string, several: boolean): string {
 export const evalCommand = defineCommand({
   meta: { name: "eval", description: "Score a model on Open LLM Leaderboard tasks (lm-eval-shaped results and per-sample logs)" },
   args: {
-    models: { type: "positional", description: "MODEL: a .gguf, an HF directory, or (with --preset, --backend engine) the source model(s)", required: false },
+    models: { type: "positional", description: "MODEL: a .gguf, an HF directory, a mergekit recipe (.yml, run virtually with --backend engine), or (with --preset, --backend engine) the source model(s)", required: false },
     tasks: { type: "string", description: "comma-separated: leaderboard (or leaderboard-v1), arc_challenge, hellaswag, mmlu, mmlu_<subject>, truthfulqa_mc2, winogrande, gsm8k, nextline or nextword (with --text)", required: true },
     data: { type: "string", description: "dataset directory in the Hub layout (fill it with `dusk data pull`); not needed by nextline/nextword" },
     text: { type: "string", description: "nextline/nextword: the held-out UTF-8 text their items are built from (--limit N builds N of them)" },

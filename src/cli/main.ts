@@ -25,6 +25,7 @@ import { trainCommand } from "./train.js";
 import { analyzeCommand } from "./analyze.js";
 import { searchCommand } from "./search.js";
 import { quantizeCommand } from "./quantize.js";
+import { imatrixCommand } from "./imatrix.js";
 
 export { VERSION } from "./version.js";
 
@@ -41,6 +42,7 @@ export const commands: Record<string, AnyCommand> = {
   presets: presetsCommand,
   convert: convertCommand,
   quantize: quantizeCommand,
+  imatrix: imatrixCommand,
   eval: evalCommand,
   ppl: pplCommand,
   compare: compareCommand,

@@ -6,14 +6,15 @@ import { checkpointHeader } from "../checkpoint/open-checkpoint.js";
 import { RecipeError } from "../errors.js";
 import { makePlan } from "../plan/plan.js";
 import { renderPlan } from "./plan-view.js";
-import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { planOptions, recipeArgs, resolveRecipe } from "./recipe-args.js";
 
 export const planCommand = defineCommand({
-  meta: { name: "plan", description: "Print the layer layout of a recipe (preset or mergekit YAML) and its layer-distance metrics" },
+  meta: { name: "plan", description: "Print the layer layout of a recipe (preset or mergekit YAML), its layer-distance metrics, and each merged tensor's inputs, method and parameters" },
   args: {
     models: { type: "positional", description: "model(s) for a preset, or a mergekit YAML recipe", required: true },
     ...recipeArgs,
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16" },
+    type: { type: "string", description: "GGUF sources: the type of merged matrices (f32, f16, bf16, q8_0, q4_0; default: the inputs')" },
     json: { type: "boolean", description: "print the full plan as JSON" },
     emit: { type: "string", description: "print the recipe instead: mergekit" },
   },
@@ -25,7 +26,8 @@ export const planCommand = defineCommand({
         process.stdout.write(r.yaml);
         return;
       }
-      const plan = makePlan(r.recipe, r.checkpoints.map((c) => checkpointHeader(c)), args.dtype === undefined ? {} : { dtype: args.dtype });
+      const plan = makePlan(r.recipe, r.checkpoints.map((c) => checkpointHeader(c)), planOptions(args, r));
+      for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(args.json ? JSON.stringify(plan, null, 2) + "\n" : renderPlan(plan));
     } finally {
       await r.close();

@@ -11,7 +11,7 @@ import { makeProgress } from "./progress.js";
 export const pplCommand = defineCommand({
   meta: { name: "ppl", description: "Perplexity of a text file with a sliding window (llama.cpp or the TS engine)" },
   args: {
-    models: { type: "positional", description: "MODEL: a .gguf or an HF directory (or sources with --preset and --backend engine)", required: false },
+    models: { type: "positional", description: "MODEL: a .gguf or an HF directory, a mergekit recipe (.yml, run virtually with --backend engine), or sources with --preset and --backend engine", required: false },
     text: { type: "string", description: "UTF-8 text file to score", required: true },
     stride: { type: "string", description: "tokens each window advances (default ctx/2)" },
     ...scorerArgs,

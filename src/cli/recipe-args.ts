@@ -4,13 +4,16 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { openModelRef } from "./model-ref.js";
+import type { PlanOptions } from "../plan/plan.js";
+import type { SourceVocabulary } from "../plan/vocabulary.js";
+import { readVocabularies } from "../merge/vocabulary.js";
 import { RecipeError } from "../errors.js";
 import { LIMITS } from "../limits.js";
 import {
-  dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeToMergekitYaml, type Recipe,
+  dusBlendRecipe, dusRecipe, expandRecipe, idusRecipe, layersRecipe, parseMergekitYaml, pruneRecipe, recipeModels, recipeToMergekitYaml, type Recipe,
 } from "../recipe/index.js";
 
-export const PRESETS = ["dus", "idus", "expand", "prune", "layers"] as const;
+export const PRESETS = ["dus", "dus-blend", "idus", "expand", "prune", "layers"] as const;
 
 /** The citty args every recipe-taking command accepts. */
 export const recipeArgs = {
@@ -22,6 +25,7 @@ export const recipeArgs = {
   scale: { type: "string", description: "expand: scale of the inserted copies' o_proj/down_proj (default 0 = identity)", valueHint: "s" },
   "drop-range": { type: "string", description: "prune: layers a:b to remove ([a, b))", valueHint: "a:b" },
   layers: { type: "string", description: "layers: explicit list such as 0-23,8-31 or 0,8,1,9 (b: prefix = second model)", valueHint: "list" },
+  seed: { type: "string", description: "merges: seed of the random methods (DARE, DELLA, arcee_fusion sampling; default 0)", valueHint: "n" },
 } as const;
 
 export interface RecipeArgValues {
@@ -33,6 +37,7 @@ export interface RecipeArgValues {
   scale?: string;
   "drop-range"?: string;
   layers?: string;
+  seed?: string;
 }
 
 export interface ResolvedRecipe {
@@ -40,6 +45,8 @@ export interface ResolvedRecipe {
   /** the mergekit YAML: the user's own text when they gave one, else the export */
   yaml: string;
   checkpoints: Checkpoint[];
+  /** the sources' vocabularies, when the recipe sets a tokenizer source */
+  vocabularies?: SourceVocabulary[];
   close(): Promise<void>;
 }
 
@@ -77,16 +84,33 @@ export async function resolveRecipe(positionals: string[], a: RecipeArgValues): 
       if (modelB !== undefined) await open(modelB);
       recipe = presetRecipe(a, model, modelB, base.numLayers, base.arch.forward.sandwichNorms);
     }
-    const refs = new Set<string>(recipe.slices.map((s) => s.sources[0].model));
-    if (recipe.baseModel) refs.add(recipe.baseModel);
+    // every model the recipe names, base first: the order makePlan numbers its sources in
+    const refs = recipeModels(recipe);
     for (const ref of refs) await open(ref);
-    const order = [...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)];
-    const checkpoints = [...new Set(order)].map((r) => opened.get(r)!);
-    return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, close };
+    const checkpoints = refs.map((r) => opened.get(r)!);
+    const vocabularies = recipe.tokenizerSource !== undefined || recipe.tokenizer !== undefined ? await readVocabularies(checkpoints) : undefined;
+    return { recipe, yaml: yaml ?? recipeToMergekitYaml(recipe), checkpoints, ...(vocabularies ? { vocabularies } : {}), close };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** --seed: the random merges' seed (0 when not given). */
+export function mergeSeed(a: { seed?: string }): number {
+  if (a.seed === undefined) return 0;
+  const n = Number(a.seed);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RecipeError("recipe.seed", `--seed must be a whole number ≥ 0, found ${JSON.stringify(a.seed)}`, { path: "--seed", hint: "e.g. --seed 1" });
+  return n;
+}
+
+/** --dtype and --type (GGUF merges) as planner options, with the recipe's vocabularies. */
+export function planOptions(a: { dtype?: string; type?: string }, r?: { vocabularies?: SourceVocabulary[] }): PlanOptions {
+  const o: PlanOptions = {};
+  if (r?.vocabularies) o.vocabularies = r.vocabularies;
+  if (a.dtype !== undefined) o.dtype = a.dtype;
+  if (a.type !== undefined) o.ggufType = a.type.toUpperCase();
+  return o;
 }
 
 function int(v: string | undefined, flag: string): number | undefined {
@@ -111,6 +135,8 @@ export function presetRecipe(a: RecipeArgValues, model: string, modelB: string |
   switch (a.preset) {
     case "dus":
       return dusRecipe({ model, ...b, layers, ...dropOpt });
+    case "dus-blend":
+      return dusBlendRecipe({ model, ...b, layers, ...dropOpt });
     case "idus": {
       const group = int(a.group, "--group");
       if (group === undefined) throw new RecipeError("recipe.option", "idus needs --group g", { path: "--group", hint: "--group 1 interlocks single layers; --group 8 is iDUS-8layer" });

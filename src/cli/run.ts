@@ -4,7 +4,7 @@
 
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
-import { DEFAULT_MAX_TOKENS, DEFAULT_PRESET, generate, openModel, resolveSampling, SAMPLING_FLAGS, type LoadedModel, type OpenModelOptions, type Sampling } from "../runtime/index.js";
+import { BUILTIN_CHAT_TEMPLATES, ChatSession, DEFAULT_MAX_TOKENS, DEFAULT_PRESET, generate, openModel, resolveChatTemplate, resolveSampling, SAMPLING_FLAGS, type LoadedModel, type OpenModelOptions, type Sampling } from "../runtime/index.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { makeProgress, staleLine } from "./progress.js";
 
@@ -99,6 +99,7 @@ export const runModelCommand = defineCommand({
   args: {
     model: { type: "positional", description: "a .gguf file, an HF model directory, or a Hub id org/name[@rev]", required: true },
     prompt: { type: "positional", description: 'the text to continue ("-" reads stdin)', required: true },
+    "chat-template": { type: "string", description: `send the prompt as one user turn through a chat template: a built-in name (${Object.keys(BUILTIN_CHAT_TEMPLATES).join(", ")}) or a Jinja file`, valueHint: "name|file" },
     ...samplingArgs,
     ...modelArgs,
     json: { type: "boolean", description: "print one JSON object: the text, token counts, tokens/s, sampling" },
@@ -110,14 +111,19 @@ export const runModelCommand = defineCommand({
     const maxTokens = numberFlag(args, "max-tokens");
     const seed = numberFlag(args, "seed");
     const quiet = Boolean(args.quiet || args.json);
+    const template = args["chat-template"] === undefined ? undefined : await resolveChatTemplate(String(args["chat-template"]));
     const model = await openModelFromArgs(String(args.model), args, quiet);
     try {
-      const result = await generate(model, prompt, sampling, {
+      const options = {
         stop,
         ...(maxTokens === undefined ? {} : { maxTokens }),
         ...(seed === undefined ? {} : { seed }),
         ...(args.json ? {} : { onToken: (t: string) => process.stdout.write(t) }),
-      });
+      };
+      // With a template the prompt is one user turn of a conversation.
+      const result = template === undefined
+        ? await generate(model, prompt, sampling, options)
+        : await new ChatSession(model, sampling, { template: template.source, templateOrigin: template.origin }).send(prompt, options);
       if (args.json) {
         process.stdout.write(JSON.stringify({ model: model.path, preset, sampling, stop, ...result }, null, 2) + "\n");
       } else {

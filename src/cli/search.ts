@@ -90,8 +90,8 @@ export function renderSearch(r: SearchResult, top: number, model: string, textFi
     table(r.ranking.slice(0, top), 1).trimEnd(),
   ];
   if (r.ranking.length > top) lines.push(`… ${r.ranking.length - top} more (--top N, or --json for all)`);
-  // `dusk ppl --backend engine` reads an HF tokenizer and adds no BOS: only then is it the same number
-  if (r.tokenizer === "tokenizer.json" && !r.bos) {
+  // `dusk ppl --backend engine` reads the HF tokenizer files and adds no BOS: only then is it the same number
+  if ((r.tokenizer === "tokenizer.json" || r.tokenizer === "tokenizer.model") && !r.bos) {
     lines.push("", `check the best: dusk ppl ${model} --backend engine --text ${textFile} --ctx ${r.ctx} --stride ${r.stride} ${best.preset.join(" ")}`);
   }
   return lines.join("\n") + "\n";

@@ -2,11 +2,10 @@
 // llama.cpp (src/server/) until SIGINT/SIGTERM, then a graceful shutdown (exit 0). It
 // listens at once (/health says "loading") and binds loopback unless told otherwise.
 
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { RuntimeError } from "../errors.js";
-import { listPresets, openModel } from "../runtime/index.js";
+import { BUILTIN_CHAT_TEMPLATES, listPresets, openModel, resolveChatTemplate } from "../runtime/index.js";
 import { checkBind } from "../server/auth.js";
 import { startServer } from "../server/index.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
@@ -26,7 +25,7 @@ export const serveCommand = defineCommand({
     "api-key": { type: "string", description: "clients must send Authorization: Bearer KEY (default $DUSK_API_KEY; none: loopback only)" },
     insecure: { type: "boolean", description: "allow a non-loopback --host without an API key" },
     preset: { type: "string", description: "sampling preset for requests that name none (default: OpenAI's defaults); requests may send \"preset\"" },
-    template: { type: "string", description: "a Jinja chat template file instead of the model's" },
+    "chat-template": { type: "string", alias: "template", description: `chat template instead of the model's: a built-in name (${Object.keys(BUILTIN_CHAT_TEMPLATES).join(", ")}) or a Jinja file`, valueHint: "name|file" },
     ctx: { type: "string", description: "context size per sequence in tokens (default: the model's, at most 4096)" },
     threads: { type: "string", description: "CPU threads (default: llama.cpp's choice)" },
     timeout: { type: "string", description: `seconds a request may take, waiting included (default ${DEFAULTS.timeout})`, valueHint: "s" },
@@ -54,7 +53,7 @@ export const serveCommand = defineCommand({
     const ctx = numberFlag(args, "ctx");
     const threads = numberFlag(args, "threads");
     const apiKey = args["api-key"] ?? (process.env.DUSK_API_KEY || undefined);
-    const template = args.template === undefined ? undefined : await readFile(args.template, "utf8");
+    const template = args["chat-template"] === undefined ? undefined : await resolveChatTemplate(String(args["chat-template"]));
     const host = args.host ?? "127.0.0.1";
     // Everything that can be refused is checked before the model starts loading.
     checkBind(host, apiKey, Boolean(args.insecure));
@@ -90,7 +89,7 @@ export const serveCommand = defineCommand({
         presets,
         ...(apiKey === undefined ? {} : { apiKey }),
         ...(args.preset === undefined ? {} : { defaultPreset: args.preset }),
-        ...(template === undefined ? {} : { chatTemplate: template }),
+        ...(template === undefined ? {} : { chatTemplate: template.source, chatTemplateOrigin: template.origin }),
       });
       say(`listening at ${server.url}/v1 (loading ${ref}…)`);
       const first = await Promise.race([server.ready.then(() => undefined), stopped]).catch(async (e: unknown) => {

@@ -9,9 +9,10 @@ import { checkpointHeader, openCheckpoint, type Checkpoint } from "../checkpoint
 import { BuildError, FormatError } from "../errors.js";
 import { ggufGetString } from "../formats/gguf-value.js";
 import { makePlan } from "../plan/plan.js";
-import { parseMergekitYaml, type Recipe } from "../recipe/index.js";
+import { readVocabularies } from "../merge/vocabulary.js";
+import { parseMergekitYaml, recipeModels, type Recipe } from "../recipe/index.js";
 import { makeProgress } from "./progress.js";
-import { recipeArgs, resolveRecipe } from "./recipe-args.js";
+import { mergeSeed, recipeArgs, resolveRecipe } from "./recipe-args.js";
 
 export const verifyCommand = defineCommand({
   meta: { name: "verify", description: "Check a built model's every tensor against its sources under the recipe (byte-for-byte, by hash)" },
@@ -39,7 +40,7 @@ export const verifyCommand = defineCommand({
       } else {
         const yaml = args.recipe ? await readFile(args.recipe, "utf8") : await recordedRecipe(out);
         recipe = parseMergekitYaml(yaml, args.recipe ?? `${args.output} (recorded recipe)`);
-        const refs = [...new Set([...(recipe.baseModel ? [recipe.baseModel] : []), ...recipe.slices.map((s) => s.sources[0].model)])];
+        const refs = recipeModels(recipe);
         const against = args.against ? args.against.split(",").filter(Boolean) : refs;
         if (against.length !== refs.length) {
           throw new BuildError("verify.sources", `the recipe names ${refs.length} source(s) (${refs.join(", ")}), --against gives ${against.length}`, { hint: "list one path per recipe model, in the recipe's order" });
@@ -59,13 +60,14 @@ export const verifyCommand = defineCommand({
         }
       }
       const headers = sources.map(checkpointHeader);
-      let plan = makePlan(recipe, headers, args.dtype === undefined ? {} : { dtype: args.dtype });
+      const vocab = recipe.tokenizerSource !== undefined || recipe.tokenizer !== undefined ? { vocabularies: await readVocabularies(sources) } : {};
+      let plan = makePlan(recipe, headers, { ...vocab, ...(args.dtype === undefined ? {} : { dtype: args.dtype }) });
       // A build with --dtype records it only in config.json's torch_dtype (the recorded YAML is the
       // user's own text): without --dtype here, take the output's, as that build converted every
       // float tensor to it. Without a change of dtype the planned torch_dtype equals the output's.
       const builtDtype = out.config?.torch_dtype;
       if (args.dtype === undefined && typeof builtDtype === "string" && plan.config && plan.config.torch_dtype !== builtDtype) {
-        plan = makePlan(recipe, headers, { dtype: builtDtype });
+        plan = makePlan(recipe, headers, { ...vocab, dtype: builtDtype });
       }
       if (out.gguf && plan.format !== "gguf") {
         // `dusk build … -o x.gguf --type …` restacks and converts in one pass: the output's tensors
@@ -75,7 +77,7 @@ export const verifyCommand = defineCommand({
         });
       }
       const progress = makeProgress({ quiet: args.quiet || args.json });
-      for await (const e of verifyOutput(out, plan, sources)) {
+      for await (const e of verifyOutput(out, plan, sources, { seed: mergeSeed(args) })) {
         if (e.type === "start") progress.start("verify", e.totalBytes, "bytes");
         else if (e.type === "progress") progress.update(e.bytes, e.tensor);
         else {

@@ -3,14 +3,17 @@
 // fsync before the rename, typed errors for a full disk or a folder it may not write).
 // Reads the tokenizer files beside the config source.
 
-import { readdir, readFile } from "node:fs/promises";
-import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { prepareOutput } from "../build/atomic-output.js";
 import type { BuildEvent } from "../build/events.js";
 import type { StatfsFn } from "../build/durable-fs.js";
 import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
+import { produceTensor } from "../build/op-bytes.js";
+import { openMergeRun } from "../build/merge-run.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { LIMITS } from "../limits.js";
 import { readHParams, type ConverterFacts } from "../arch/index.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
@@ -18,7 +21,8 @@ import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { tensorByteLength, tensorType } from "../formats/tensor-types.js";
 import type { Plan, TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
-import { tokenizerGgufKv, type NamedChatTemplate, type TokenizerFiles } from "../tokenizer/index.js";
+import { tokenizerGgufKv } from "../tokenizer/index.js";
+import { readTokenizerFiles } from "../tokenizer/load-text-tokenizer.js";
 import { convertToGguf, outputShape, planConversion, type ConvertInput } from "./convert.js";
 import type { ConvertType } from "./gguf-hparams.js";
 
@@ -35,6 +39,10 @@ export interface ConvertOptions {
   purpose?: string;
   /** statfs(2) for the free-space check (tests inject one; default: the real one) */
   statfs?: StatfsFn;
+  /** merged tensors of a plan: seed, worker threads (default one per core), warnings */
+  seed?: number;
+  mergeWorkers?: number;
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -42,54 +50,8 @@ export interface ConvertOptions {
  * converter's set_vocab steps (Llama's add_prefix_space, Gemma's, Phi-3's).
  */
 export async function readTokenizerKv(dir: string, vocabSize: number, pre?: string, converter?: ConverterFacts): Promise<GgufKv> {
-  const read = async (name: string, binary = false) => {
-    try {
-      await checkSideFileSize(join(dir, name));
-      return binary ? new Uint8Array(await readFile(join(dir, name))) : await readFile(join(dir, name), "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-  };
-  const text = (name: string) => read(name) as Promise<string | undefined>;
-  const chatTemplateJinja = await text("chat_template.jinja");
-  const files = {
-    tokenizerModel: (await read("tokenizer.model", true)) as Uint8Array | undefined,
-    tokenizerJson: await text("tokenizer.json"),
-    tokenizerConfig: await text("tokenizer_config.json"),
-    chatTemplateJinja,
-    // as gguf-py: additional_chat_templates/NAME.jinja only beside chat_template.jinja
-    additionalChatTemplates: chatTemplateJinja === undefined ? undefined : await additionalTemplates(dir, read),
-    chatTemplateJson: await text("chat_template.json"),
-    specialTokensMap: await text("special_tokens_map.json"),
-    addedTokens: await text("added_tokens.json"),
-    // as gguf-py's SpecialVocab: config.json's bos/eos/pad_token_id fill what the tokenizer files
-    // leave unset (Qwen2's tokenizer_config has bos_token null; its GGUFs take BOS from here)
-    configJson: await text("config.json"),
-  };
-  const defined = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) as TokenizerFiles;
-  return tokenizerGgufKv(defined, { vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}) });
+  return tokenizerGgufKv(await readTokenizerFiles(dir), { vocabSize, llamaVocab: converter?.llamaVocab ?? false, ...(pre === undefined ? {} : { pre }), ...(converter?.vocab ? { family: converter.vocab } : {}) });
 }
-
-/** additional_chat_templates/*.jinja as named templates, sorted by name (bounded like side files). */
-async function additionalTemplates(dir: string, read: (name: string) => Promise<string | Uint8Array | undefined>): Promise<NamedChatTemplate[] | undefined> {
-  let names: string[];
-  try {
-    names = (await readdir(join(dir, "additional_chat_templates"))).filter((n) => n.endsWith(".jinja")).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-    throw e;
-  }
-  const out: NamedChatTemplate[] = [];
-  for (const n of names.slice(0, MAX_NAMED_TEMPLATES)) {
-    const template = await read(join("additional_chat_templates", n));
-    if (typeof template === "string") out.push({ name: n.slice(0, -".jinja".length), template });
-  }
-  return out.length > 0 ? out : undefined;
-}
-
-/** why 64: real repos ship a handful (tool_use, rag); more is not a chat model's tokenizer */
-const MAX_NAMED_TEMPLATES = 64;
 
 /** A byte-for-byte plan operation over one stored tensor, to stream it through the build's reader. */
 function copyOp(t: TensorEntry): TensorOp {
@@ -115,14 +77,36 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
     name: options.name ?? basename(c.path),
   };
   await trimToTokenizer(input, c.path);
+  // a stack dusk built as HF keeps its recipe beside it; the GGUF records it as GGUF builds do
+  // (dusk quantize --mix-by source reads it)
+  const recipe = await readRecipeBeside(c.path);
+  if (recipe !== undefined) input.extraKv = new Map([...(input.extraKv ?? []), ["general.dusk.recipe", ggufValue.string(recipe)]]);
   yield* writeConverted(input, [c], options);
+}
+
+/** mergekit_config.yml of an HF directory (dusk build writes it), bounded like a recipe. */
+async function readRecipeBeside(dir: string): Promise<string | undefined> {
+  const path = join(dir, "mergekit_config.yml");
+  try {
+    await checkSideFileSize(path, LIMITS.recipeBytes);
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
 
 /** HF sources + a plan → GGUF in one pass: each planned tensor is restacked, then converted. */
 export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[], options: ConvertOptions & { recipeYaml: string; layout: string }): AsyncGenerator<BuildEvent> {
   const base = checkpoints[plan.configSource]!;
   if (plan.format !== "safetensors" || !plan.config) throw new BuildError("convert.input", "only plans over HF checkpoints convert to GGUF here");
+  if (plan.vocabulary || plan.recipe.chatTemplate !== undefined) {
+    throw new BuildError("convert.vocabulary", "this recipe changes the tokenizer (tokenizer_source, tokenizer or chat_template), which a build straight into GGUF does not carry over", {
+      hint: "build the HF checkpoint first (-o out/), then dusk convert out/ -o out.gguf",
+    });
+  }
   const buffers = newChunkBuffers();
+  const merge = openMergeRun(plan, options);
   const extraKv: GgufKv = new Map([
     ["general.dusk.layout", ggufValue.string(options.layout)],
     ["general.dusk.recipe", ggufValue.string(options.recipeYaml)],
@@ -137,14 +121,18 @@ export async function* convertPlan(plan: Plan, checkpoints: readonly Checkpoint[
       name: op.name,
       type: tensorType(op.type)!,
       shape: op.shape,
-      stream: (write: (chunk: Uint8Array) => Promise<void>) => streamTensor(op, checkpoints[op.source]!.tensors.get(op.from)!, write, buffers),
+      stream: (write: (chunk: Uint8Array) => Promise<void>) => produceTensor(op, checkpoints, write, buffers, merge.options),
     })),
     tokenizerKv: await readTokenizerKv(base.path, readHParams(base.arch, plan.config, join(base.path, "config.json")).vocabSize, options.pre, base.arch.converter),
     name: options.name ?? basename(options.output).replace(/\.gguf$/i, ""),
     extraKv,
   };
   await trimToTokenizer(input, base.path);
-  yield* writeConverted(input, checkpoints, options);
+  try {
+    yield* writeConverted(input, checkpoints, options);
+  } finally {
+    await merge.close();
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 // HF tensors of any known family → a GGUF stream, as llama.cpp's converter lays it out: GGUF
 // names, Llama's Q/K rows permuted for ggml's rotary layout, Gemma's norm gains shifted by +1,
 // generated factor tensors (rope_freqs, Phi-3's rope_factors_long/short) first, 2-D weights in the
-// chosen type (f32, f16, bf16, q8_0, q4_0), 1-D tensors kept in F32. One tensor is in memory at a
-// time, never the model.
+// chosen type (f32, f16, bf16, q8_0, q4_0, or one of llama-quantize's mixes such as q4_k_m), 1-D
+// tensors kept in F32. One tensor is in memory at a time, never the model.
 
 import { findRole, hfTextConfig, hfToGgufName, type Architecture } from "../arch/index.js";
 import type { BuildEvent } from "../build/events.js";
@@ -13,7 +13,10 @@ import { GgufWriter } from "../formats/gguf-writer.js";
 import type { GgufKv } from "../formats/gguf-value.js";
 import { tensorByteLength, tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
 import { readHParams, type HParams } from "../arch/hparams.js";
-import { hparamsKv, type ConvertType } from "./gguf-hparams.js";
+import { hparamsKv, isMixType, type ConvertType, type ConverterType } from "./gguf-hparams.js";
+import { parseQuantFtype } from "../quant/ftypes.js";
+import { chooseTensorTypes } from "../quant/mix.js";
+import { quantizeRows } from "../quant/quantize.js";
 import { permuteQK } from "./qk-permute.js";
 import { quantize } from "./quantize.js";
 
@@ -57,7 +60,7 @@ export interface OutputTensor {
   rows?: number;
 }
 
-const TYPE_OF: Record<ConvertType, string> = { f32: "F32", f16: "F16", bf16: "BF16", q8_0: "Q8_0", q4_0: "Q4_0" };
+const TYPE_OF: Record<ConverterType, string> = { f32: "F32", f16: "F16", bf16: "BF16", q8_0: "Q8_0", q4_0: "Q4_0" };
 
 export function planConversion(input: ConvertInput, outType: ConvertType): { hp: HParams; tensors: OutputTensor[]; kv: GgufKv } {
   const { arch } = input;
@@ -81,6 +84,7 @@ export function planConversion(input: ConvertInput, outType: ConvertType): { hp:
     const inner = t.shape[t.shape.length - 1] ?? 1;
     let typeName: string;
     if (t.shape.length === 1 || role.keepF32) typeName = "F32";
+    else if (isMixType(outType)) typeName = "F32"; // chosen below, once every tensor is known
     else if ((outType === "q8_0" || outType === "q4_0") && inner % 32 !== 0) typeName = "F16"; // llama.cpp's fallback for odd rows
     else typeName = TYPE_OF[outType];
     const permuteHeads = role.qkPermute === "heads" ? hp.numHeads : role.qkPermute === "kvHeads" ? hp.numKvHeads : undefined;
@@ -89,6 +93,7 @@ export function planConversion(input: ConvertInput, outType: ConvertType): { hp:
     if (role.role === "embed_tokens" && arch.converter.trimEmbeddingToVocab && input.embeddingRows !== undefined && input.embeddingRows < t.shape[0]!) o.rows = input.embeddingRows;
     out.push(o);
   }
+  if (isMixType(outType)) applyMix(out, arch, hp, outType);
   const embed = out.find((t) => t.name === "token_embd.weight");
   if (!embed) throw new FormatError("convert.no-embedding", "the checkpoint has no embedding tensor", { file: input.configFile, field: arch.preLayer[0]!.hf });
   const rows = embed.input.shape[0]!;
@@ -129,6 +134,18 @@ function generatedTensors(arch: Architecture, hp: HParams, configFile: string): 
     return [tensor("rope_factors_long.weight", Float32Array.from(rs.longFactor!)), tensor("rope_factors_short.weight", Float32Array.from(rs.shortFactor!))];
   }
   return [];
+}
+
+/**
+ * llama-quantize's mix on the converted tensors: the type each would get quantizing the f32 GGUF
+ * (`dusk convert --type f32` then `dusk quantize`), by GGUF name, shape and layer position.
+ */
+function applyMix(out: OutputTensor[], arch: Architecture, hp: HParams, outType: `mix:${string}`): void {
+  const model = { arch: arch.ggufArchitectures[0]!, layers: hp.numLayers, heads: hp.numHeads, kvHeads: hp.numKvHeads, experts: 0 };
+  const convertible = out.filter((t) => t.type.name === "F32" && t.input.shape.length > 1 && !findRole(arch, t.input.name, "hf")?.keepF32);
+  const choices = chooseTensorTypes(convertible.map((t) => ({ name: t.name, shape: t.input.shape, type: "F32" })), model, { ftype: parseQuantFtype(outType.slice(4)), hasImatrix: false });
+  const byName = new Map(choices.map((c) => [c.name, c.type]));
+  for (const t of convertible) t.type = tensorType(byName.get(t.name)!)!;
 }
 
 /** Streams the GGUF into `sink`; yields progress after each tensor. */
@@ -183,6 +200,11 @@ function encodeWhole(raw: Uint8Array, t: OutputTensor): Uint8Array {
   // Permute on raw elements before any conversion: rows move whole, so the type does not matter.
   if (t.permuteHeads !== undefined) bytes = permuteQK(bytes, t.permuteHeads, rows);
   if (t.type.name === "Q8_0" || t.type.name === "Q4_0") return quantize(t.type.name, toFloat32(bytes, from));
+  if (!t.type.float) {
+    const cols = t.input.shape[t.input.shape.length - 1]!;
+    const x = toFloat32(bytes, from); // rows may have been trimmed above (Gemma 3's embedding)
+    return quantizeRows(t.type.name, x, x.length / cols, cols);
+  }
   return convertTensorBytes(bytes, from, t.type);
 }
 

@@ -3,20 +3,41 @@
 
 import type { Architecture } from "../arch/architecture.js";
 import type { HParams } from "../arch/hparams.js";
+import { ggufLayerTypes, llamaCppPeriodFor } from "../arch/layer-types.js";
 import { RecipeError } from "../errors.js";
 import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
+import { parseQuantFtype, QUANT_FTYPES } from "../quant/ftypes.js";
 
-/** llama.cpp LLAMA_FTYPE_* for whole-model output types */
-export const GGUF_FILE_TYPE: Record<ConvertType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
-export type ConvertType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
-export const CONVERT_TYPES: readonly ConvertType[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
+/** The converter's own output types (convert_hf_to_gguf.py's --outtype), every 2-D weight alike. */
+export type ConverterType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
+/**
+ * Output types: the converter's, or one of llama-quantize's mixes (q4_k_m, q6_k, iq4_xs, …),
+ * which convert through f32 and quantize each tensor with the type llama.cpp's mix gives it.
+ */
+export type ConvertType = ConverterType | `mix:${string}`;
+const CONVERTER_TYPES: readonly ConverterType[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
+/** What --type accepts: the converter's types, then llama-quantize's mixes (lower case). */
+export const CONVERT_TYPES: readonly string[] = [...CONVERTER_TYPES, ...QUANT_FTYPES.map((f) => f.name.toLowerCase()).filter((n) => !(CONVERTER_TYPES as readonly string[]).includes(n))];
+
+/** llama.cpp LLAMA_FTYPE_* for the converter's output types */
+const CONVERTER_FILE_TYPE: Record<ConverterType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+
+export function convertFileType(t: ConvertType): number {
+  return isMixType(t) ? parseQuantFtype(t.slice(4)).id : CONVERTER_FILE_TYPE[t];
+}
+
+export function isMixType(t: ConvertType): t is `mix:${string}` {
+  return t.startsWith("mix:");
+}
 
 export function parseConvertType(s: string): ConvertType {
-  const t = s.toLowerCase() as ConvertType;
-  if (!CONVERT_TYPES.includes(t)) {
+  const t = s.toLowerCase();
+  if ((CONVERTER_TYPES as readonly string[]).includes(t)) return t as ConverterType;
+  try {
+    return `mix:${parseQuantFtype(t).name}`;
+  } catch {
     throw new RecipeError("convert.type", `unknown GGUF output type ${JSON.stringify(s)}`, { path: "--type", hint: `use one of ${CONVERT_TYPES.join(", ")}` });
   }
-  return t;
 }
 
 /**
@@ -54,7 +75,7 @@ export function hparamsKv(arch: Architecture, hp: HParams, name: string, outType
           u32("attention.value_length", hp.headDim);
         }
         break;
-      case "file_type": kv.set("general.file_type", ggufValue.u32(GGUF_FILE_TYPE[outType])); break;
+      case "file_type": kv.set("general.file_type", ggufValue.u32(convertFileType(outType))); break;
       case "vocab_size": u32(key, hp.vocabSize); break;
       case "rope.dimension_count": u32(key, hp.rotaryDim ?? hp.headDim); break;
       case "attn_logit_softcapping": f32(key, hp.attnLogitSoftcap); break;
@@ -65,9 +86,25 @@ export function hparamsKv(arch: Architecture, hp: HParams, name: string, outType
       case "rope.scaling.attn_factor": if (hp.ropeScaling?.type === "longrope") f32(key, hp.ropeScaling.attentionFactor); break;
     }
   }
+  stackPeriodKey(kv, a, arch, hp);
   // the converter writes it for every output type, quantized or not
   kv.set("general.quantization_version", ggufValue.u32(2));
   return kv;
+}
+
+/**
+ * dusk's addition for stacks: llama.cpp slides by position, so when the layers' trained kinds
+ * (config layer_types) differ from what the family's period gives but follow another period, that
+ * period is written (`<arch>.attention.sliding_window_pattern`) and llama.cpp computes the trained
+ * kinds. An unstacked checkpoint's kinds follow the default: nothing is written, as the reference.
+ */
+function stackPeriodKey(kv: GgufKv, a: string, arch: Architecture, hp: HParams): void {
+  if (arch.slidingWindow?.ggufPeriod === undefined || !hp.layerTypes) return;
+  const window = kv.get(`${a}.attention.sliding_window`);
+  const computed = ggufLayerTypes(arch, hp.numLayers, undefined, window?.type === 4 ? window.value : undefined);
+  if (!computed || computed.every((k, i) => k === hp.layerTypes![i])) return;
+  const p = llamaCppPeriodFor(hp.layerTypes);
+  if (p !== undefined) kv.set(`${a}.attention.sliding_window_pattern`, ggufValue.u32(p));
 }
 
 /** TextModel's rope scaling keys: type and factor for linear and yarn, yarn's extras when set. */

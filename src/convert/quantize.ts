@@ -1,7 +1,7 @@
 // ggml's reference quantizers for Q8_0 and Q4_0 (quantize_row_q8_0_ref / quantize_row_q4_0_ref in
-// ggml-quants.c, and gguf-py's numpy ports), bit for bit, plus the matching dequantizers so the
-// engine can read quantized GGUFs. Not for the k-quants or imatrix-weighted quantization: those are
-// llama-quantize's job.
+// ggml-quants.c, and gguf-py's numpy ports), bit for bit, as the converter's q8_0/q4_0 output types
+// use them. Every other type, llama-quantize's mixes and importance matrices: src/quant/ (whose
+// `dequantize`, re-exported here, reads all of them).
 //
 // Bit-exactness: ggml computes in f32 (no fused multiply-add in the reference), so every step is
 // rounded with Math.fround; an f64 op on two f32 values rounded once to f32 equals the f32 op.
@@ -179,6 +179,4 @@ export function dequantizeQ4_0(bytes: Uint8Array, out?: Float32Array): Float32Ar
   return y;
 }
 
-export function dequantize(type: QuantType, bytes: Uint8Array, out?: Float32Array): Float32Array {
-  return type === "Q8_0" ? dequantizeQ8_0(bytes, out) : dequantizeQ4_0(bytes, out);
-}
+export { dequantize } from "../quant/dequantize.js";

@@ -1,14 +1,16 @@
 // EngineWeights over real files: an opened checkpoint (HF safetensors, or GGUF in a float type or
 // any block type src/quant dequantizes — Q4_0 … Q8_0, the K-quants, IQ4_NL/XS — with Q/K rows
-// un-permuted back to HF order), or a Plan run virtually — the base
-// model's layers in plan order, with the plan's scale/zero transforms — without building it.
+// un-permuted back to HF order), or a Plan run virtually — the base model's layers in plan
+// order, with the plan's scale/zero transforms and merges — without building it.
 // Weights are read one layer at a time when the forward pass asks for them.
 
 import { readGgufHParams } from "../arch/hparams-gguf.js";
 import type { HParams, RopeScalingParams } from "../arch/hparams.js";
 import { tensorName, type Architecture, type NameScheme } from "../arch/index.js";
-import { newChunkBuffers, streamTensor } from "../build/tensor-stream.js";
+import { produceTensor } from "../build/op-bytes.js";
+import { newChunkBuffers } from "../build/tensor-stream.js";
 import { checkpointHParams } from "../checkpoint/checkpoint-hparams.js";
+import type { MergeRunOptions } from "../merge/executor.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { unpermuteQK } from "../convert/qk-permute.js";
 import { RuntimeError } from "../errors.js";
@@ -174,8 +176,11 @@ export function checkpointWeights(c: Checkpoint): EngineWeights {
   return weightsFrom(c.arch, scheme, config, lookup, c.format === "gguf");
 }
 
-/** A plan run virtually: output tensor names resolve to their source tensors and transforms. */
-export function planWeights(plan: Plan, checkpoints: readonly Checkpoint[]): EngineWeights {
+/**
+ * A plan run virtually: output tensor names resolve to their source tensors and transforms, and
+ * merged tensors are merged as the forward pass loads them (nothing is written).
+ */
+export function planWeights(plan: Plan, checkpoints: readonly Checkpoint[], merge: MergeRunOptions = {}): EngineWeights {
   const base = checkpoints[plan.configSource]!;
   const scheme: NameScheme = plan.format === "gguf" ? "gguf" : "hf";
   const ops = new Map(plan.tensors.map((op) => [op.name, op]));
@@ -183,14 +188,13 @@ export function planWeights(plan: Plan, checkpoints: readonly Checkpoint[]): Eng
   const lookup = (name: string): TensorSource | undefined => {
     const op = ops.get(name);
     if (!op) return undefined;
-    const entry = checkpoints[op.source]!.tensors.get(op.from)!;
     return {
       type: tensorType(op.type)!,
       shape: op.shape,
       bytes: async () => {
         const out = new Uint8Array(op.byteLength);
         let at = 0;
-        await streamTensor(op, entry, async (chunk) => void (out.set(chunk, at), (at += chunk.byteLength)), buffers);
+        await produceTensor(op, checkpoints, async (chunk) => void (out.set(chunk, at), (at += chunk.byteLength)), buffers, merge);
         return out;
       },
     };

@@ -66,6 +66,9 @@ export interface ForwardOptions {
    * layer b−1; numLayers: before the final norm). The engine never modifies it afterwards, so the
    * callee may keep it without copying (layer-distance analysis does). */
   onBoundary?: (boundary: number, x: Float32Array) => void;
+  /** called after each decoder layer with what it computed (the inputs of its matmuls: importance
+   * matrices sum their squares); valid only during the call unless `tape` keeps them. */
+  onLayer?: (layer: number, acts: LayerActivations) => void;
   /** start at boundary `boundary` with this residual stream [T, D] instead of the embedding,
    * skipping the layers before it: a prefix already run (a stack's leading base layers) is not
    * recomputed. `hidden` is not modified; hiddenStates then start at that boundary. No tape. */
@@ -212,6 +215,7 @@ async function runTrunk(weights: EngineWeights, tokens: ArrayLike<number>, opts:
     validateLayerWeights(c, i, w);
     const { y, acts } = layerForward(kernel, c, w, x, T, ropes[i]!, i);
     if (opts.tape) layers.push(acts);
+    opts.onLayer?.(i, acts);
     x = y;
     hidden?.push(x.slice());
     opts.onBoundary?.(i + 1, x);

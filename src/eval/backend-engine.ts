@@ -1,55 +1,14 @@
 // The eval Scorer over the TypeScript engine: an HF checkpoint (or a plan run virtually) scored with
-// the HF tokenizer (@huggingface/tokenizers), following the contract in scorer.ts. Slow but exact;
-// the reference that the llama.cpp backend is checked against. Not here: KV caching (each request is
-// one forward over context + continuation) or GGUF tokenizers (use the llama.cpp backend).
+// its own tokenizer (loadTextTokenizer: tokenizer.json, else tokenizer.model), following the
+// contract in scorer.ts. Slow but exact; the reference that the llama.cpp backend is checked
+// against. Not here: KV caching (each request is one forward over context + continuation) or GGUF
+// tokenizers (use the llama.cpp backend).
 
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { Tokenizer } from "@huggingface/tokenizers";
 import { forward, logSumExp, type EngineWeights, type ForwardOptions } from "../engine/index.js";
 import { EvalError } from "../errors.js";
+import type { TextTokenizer } from "../tokenizer/text-tokenizer.js";
 import type { WindowScorer } from "./perplexity.js";
 import { cutAtStopStrings, splitTrailingSpaces, type GenerateRequest, type GenerateResult, type LoglikelihoodRequest, type LoglikelihoodResult, type Scorer, type ScorerDescription } from "./scorer.js";
-
-export interface HfTokenizer {
-  encode(text: string): number[];
-  decode(ids: readonly number[]): string;
-  bos: number | undefined;
-  eos: number | undefined;
-}
-
-/** Loads tokenizer.json (+ tokenizer_config.json) from an HF model directory. */
-export async function loadHfTokenizer(dir: string): Promise<HfTokenizer> {
-  const readJson = async (name: string, required: boolean): Promise<Record<string, unknown>> => {
-    const path = join(dir, name);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch {
-      if (!required) return {};
-      throw new EvalError("EVAL_NO_TOKENIZER", `${path} not found: the engine backend needs the HF tokenizer`, { hint: "use an HF model directory with tokenizer.json, or --backend llamacpp for a GGUF" });
-    }
-    try {
-      return JSON.parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw new EvalError("EVAL_BAD_TOKENIZER", `${path} is not valid JSON: ${(e as Error).message}`, { hint: "re-download the model's tokenizer files" });
-    }
-  };
-  const json = await readJson("tokenizer.json", true);
-  const config = await readJson("tokenizer_config.json", false);
-  const tok = new Tokenizer(json, config);
-  const special = (key: string): number | undefined => {
-    const v = config[key];
-    const text = typeof v === "string" ? v : v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string" ? (v as { content: string }).content : undefined;
-    return text === undefined ? undefined : tok.token_to_id(text);
-  };
-  return {
-    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids.map(Number),
-    decode: (ids) => tok.decode([...ids], { skip_special_tokens: true }),
-    bos: special("bos_token"),
-    eos: special("eos_token"),
-  };
-}
 
 export interface EngineScorerOptions {
   /** prepend BOS to every request (v1: off) */
@@ -64,7 +23,7 @@ export interface EngineScorerOptions {
 export class EngineScorer implements Scorer, WindowScorer {
   readonly name = "engine";
   readonly maxWindow: number;
-  constructor(private readonly weights: EngineWeights, private readonly tokenizer: HfTokenizer, private readonly opts: EngineScorerOptions) {
+  constructor(private readonly weights: EngineWeights, private readonly tokenizer: TextTokenizer, private readonly opts: EngineScorerOptions) {
     this.maxWindow = Math.min(weights.config.maxPositions, opts.contextLength ?? 2048);
   }
 

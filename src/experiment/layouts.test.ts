@@ -21,6 +21,18 @@ describe("experiment layouts", () => {
     expect(dusDepth(16)).toBe(24);
   });
 
+  it("DUS with a blended seam: DUS's depth, the 4 layers around the seam slerped A↔B with t rising", () => {
+    const blend = experimentLayouts(16, "m")[4]!;
+    expect(blend.name).toBe("DUS-blend");
+    expect(blend.layers).toHaveLength(dusDepth(16));
+    const [a, window, b] = blend.recipe!.slices;
+    expect(a!.sources[0].layerRange).toEqual([0, 10]);
+    expect(window!.sources.map((s) => s.layerRange)).toEqual([[10, 14], [2, 6]]);
+    expect(window!.parameters).toEqual({ t: [0.2, 0.8] });
+    expect(b!.sources[0].layerRange).toEqual([6, 16]);
+    expect(blend.recipe!.mergeMethod).toBe("slerp");
+  });
+
   it("at 32 layers they are the published layouts", () => {
     const [, dus, eight, one] = experimentLayouts(32, "m");
     expect(dus!.spec).toBe("0-23,8-31");

@@ -3,7 +3,7 @@
 // n = 32; iDUS-4 at the default's 16) and iDUS-1. The search's best layout joins them at run time.
 
 import { layerSpec } from "../analyze/index.js";
-import { dusRecipe, idusRecipe, layersRecipe, recipeLayers, type Recipe } from "../recipe/index.js";
+import { dusBlendRecipe, dusRecipe, idusRecipe, layersRecipe, recipeLayers, type Recipe } from "../recipe/index.js";
 import { ExperimentError } from "./experiment-error.js";
 
 export interface ExperimentLayout {
@@ -37,6 +37,8 @@ export function experimentLayouts(n: number, model: string): ExperimentLayout[] 
     of("DUS", "DUS implementation (SOLAR)", dusRecipe({ model, layers: n, drop: m }), ["--preset", "dus", "--drop", String(m)]),
     of(`iDUS-${g}`, `iDUS-${n === 32 ? 8 : g}layer${n === 32 ? "" : ` (iDUS-8layer scaled to ${n} layers)`}`, idusRecipe({ model, layers: n, drop: m, group: g }), ["--preset", "idus", "--group", String(g), "--drop", String(m)]),
     of("iDUS-1", "iDUS-1layer", idusRecipe({ model, layers: n, drop: m, group: 1 }), ["--preset", "idus", "--group", "1", "--drop", String(m)]),
+    // DUS whose seam is SLERPed over the layers on either side (mergekit's gradient examples)
+    of("DUS-blend", "DUS with blended seam", dusBlendRecipe({ model, layers: n, drop: m }), ["--preset", "dus-blend", "--drop", String(m)]),
   ];
 }
 

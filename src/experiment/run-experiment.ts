@@ -15,7 +15,7 @@ import type { EvalTask } from "../eval/task.js";
 import type { GpuOptions } from "../runtime/llama-instance.js";
 import { heal } from "../train/heal.js";
 import { tokenizeDocs } from "../train/data.js";
-import { loadTextTokenizer } from "../train/text-tokenizer.js";
+import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 import type { TrainEvent } from "../train/loop.js";
 import { writeAxolotlJob } from "../train/axolotl/index.js";
 import { ExperimentError } from "./experiment-error.js";

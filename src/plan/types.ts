@@ -2,7 +2,9 @@
 // `dusk build` executes it, tests compare it. It is a flat list of tensor operations, not a
 // scheduler; everything in it was validated from checkpoint headers alone.
 
+import type { LayerKind } from "../arch/layer-types.js";
 import type { Recipe } from "../recipe/recipe.js";
+import type { VocabularyPlan } from "./vocabulary.js";
 
 export type CheckpointFormat = "safetensors" | "gguf";
 
@@ -33,7 +35,44 @@ export type TensorTransform =
   /** all-zero bytes: zero in every ggml and float type */
   | { kind: "zero" }
   /** float type change only */
-  | { kind: "convert" };
+  | { kind: "convert" }
+  /** several source tensors merged by a method (TensorOp.merge says how) */
+  | { kind: "merge" };
+
+/** One input of a merge: a source tensor and its evaluated per-model parameters. */
+export interface MergeInput {
+  /** index into Plan.sources */
+  source: number;
+  /** source tensor name (in the source's naming) */
+  from: string;
+  fromType: string;
+  /** outermost first; embeddings may differ in rows (the merge takes the common submatrix) */
+  shape: number[];
+  /** mergekit's tensor parameters for this model (weight, density, …), evaluated for this tensor */
+  params: Record<string, number | boolean>;
+}
+
+/** How a merged tensor is computed: mergekit's make_task for one output weight, as data. */
+export interface MergeSpec {
+  /** a registered merge method (src/recipe/merge-methods.ts) */
+  method: string;
+  /** in slice order; the base model's tensor is one of them */
+  inputs: MergeInput[];
+  /** index into `inputs` of the base model's tensor */
+  base?: number;
+  /** mergekit's per-tensor parameters (t, normalize, lambda, …), evaluated for this tensor */
+  params: Record<string, number | boolean>;
+  /** the type the inputs are cast to and the math rounds to: mergekit `dtype`, else the inputs' common float type */
+  dtype: "F32" | "F16" | "BF16";
+  /** the output tensor's HF name: filters matched it, and random methods key their generator on it */
+  key: string;
+  /** an embedding or head matrix (mergekit's is_embed): rows may differ, vocabularies may be permuted */
+  embed?: boolean;
+  /** GGUF Q/K rows are stored permuted for llama.cpp's rotary layout: merged in HF order (heads) */
+  qkHeads?: number;
+  /** embeddings of a merge with a tokenizer source: each input's rows rearranged by token first */
+  vocab?: VocabularyPlan;
+}
 
 export interface TensorOp {
   /** output tensor name (in the output format's naming) */
@@ -54,6 +93,8 @@ export interface TensorOp {
   layer?: number;
   /** the source layer it came from */
   baseLayer?: number;
+  /** transform `merge`: the inputs, method and parameters (source/from/fromType name the first input) */
+  merge?: MergeSpec;
 }
 
 export interface PlannedLayer {
@@ -82,6 +123,28 @@ export interface Plan {
   ggufUpdates?: Record<string, { type: "u32" | "string"; value: number | string }>;
   metrics: LayoutMetrics;
   recipe: Recipe;
+  /** families with sliding-window layers: each output layer's trained kind, and llama.cpp's at its position */
+  attention?: PlanAttention;
+  /** a tokenizer source that changes the vocabulary or the tokenizer files (absent: the base's, unchanged) */
+  vocabulary?: VocabularyPlan;
+  /** what the stack changes that the user must know (the GGUF position rule, Gemma's 27B scale) */
+  warnings?: PlanWarning[];
+}
+
+export interface PlanAttention {
+  /** the kind each output layer was trained with (its source layer's) */
+  trained: LayerKind[];
+  /** the kind llama.cpp computes at each output position of a GGUF; absent when it has no sliding layers for the family */
+  gguf?: LayerKind[];
+  /** the period behind `gguf` (the family's, or the one a GGUF output is written with) */
+  period?: number;
+}
+
+export interface PlanWarning {
+  /** merge-quirk: a mergekit behaviour dusk follows fired (docs/merge.md) */
+  code: "position-rule" | "attention-scale" | "layer-types-compat" | "merge-quirk";
+  message: string;
+  hint?: string;
 }
 
 export interface LayerJump {

@@ -22,6 +22,8 @@ export interface QuantizeRunOptions {
   force?: boolean;
   /** worker threads (default: one per core) */
   threads?: number;
+  /** a pool to use (and leave open) instead of starting `threads` workers for this file */
+  pool?: QuantPool;
   signal?: AbortSignal;
   statfs?: StatfsFn;
   purpose?: string;
@@ -36,7 +38,7 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
     kind: "file", force: o.force ?? false, bytes: plan.outputBytes, purpose: o.purpose ?? "dusk quantize", ...(o.statfs ? { statfs: o.statfs } : {}),
   });
   let committed = false;
-  const pool = QuantPool.create(o.threads);
+  const pool = o.pool ?? QuantPool.create(o.threads);
   try {
     for (const note of out.stale) yield { type: "stale", note };
     yield { type: "start", output: out.path, tensors: plan.tensors.length, totalBytes: plan.inputBytes };
@@ -70,7 +72,7 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
   } catch (e) {
     throw out.failure(e);
   } finally {
-    await pool.close();
+    if (!o.pool) await pool.close();
     if (!committed) await out.abort();
   }
 }

@@ -18,7 +18,7 @@ export interface StackLayer {
 export function recipeLayers(recipe: Recipe): StackLayer[] {
   const layers: StackLayer[] = [];
   recipe.slices.forEach((slice, sliceIndex) => {
-    const { model, layerRange } = slice.sources[0];
+    const { model, layerRange } = slice.sources[0]; // a merged slice is listed by its first source
     for (let layer = layerRange[0]; layer < layerRange[1]; layer++) {
       layers.push({ model, layer, slice: sliceIndex, indexInSlice: layer - layerRange[0] });
     }

@@ -208,3 +208,30 @@ function finish(recipe: Recipe): Recipe {
   validateRecipe(recipe);
   return recipe;
 }
+
+/**
+ * DUS with a blended seam: A[0, n−m−h) + 2h layers that slerp A[n−m−h+i] with B[m−h+i] (the
+ * layers DUS puts on either side of its seam, aligned), t rising from 1/(2h+1) to 2h/(2h+1)
+ * across the window as mergekit's gradient examples ramp it, + B[m+h, n). DUS's depth, 2(n−m);
+ * h = max(1, round(m/2)). mergekit reads `t` for every tensor, so the copied slices get t = 0.
+ */
+export function dusBlendRecipe(options: TwoCopyOptions): Recipe {
+  const n = checkLayerCount(options.layers);
+  const m = checkDrop(options.drop, n);
+  if (m < 1 || 2 * m > n) throw new RecipeError("RECIPE_OPTION", `a blended seam needs 1 ≤ m ≤ n/2, found m = ${m} for n = ${n}`, { path: "--drop", hint: "DUS's default m = n/4 works" });
+  const a = checkModel(options.model, "model");
+  const b = options.modelB === undefined ? a : checkModel(options.modelB, "model B");
+  const h = Math.max(1, Math.round(m / 2));
+  const w = 2 * h;
+  const blend: RecipeSlice = {
+    sources: [{ model: a, layerRange: [n - m - h, n - m + h] }, { model: b, layerRange: [m - h, m + h] }],
+    parameters: { t: [1 / (w + 1), w / (w + 1)] },
+  };
+  return finish({
+    mergeMethod: "slerp",
+    baseModel: a,
+    parameters: { t: 0 },
+    slices: [sliceOf(a, 0, n - m - h), blend, sliceOf(b, m + h, n)],
+    origin: { kind: "preset", preset: "dus-blend", options: withModels({ layers: n, drop: m, window: w }, options) },
+  });
+}

@@ -1,11 +1,13 @@
 // Chat prompts: render a conversation with the model's Jinja chat template exactly as HF's
 // apply_chat_template does (@huggingface/jinja, trim/lstrip blocks, bos_token/eos_token given as
 // text), and a small session that keeps the turns and generates each reply. Not sampling and not
-// template-less "chat wrappers": a model without a template needs one given explicitly.
+// template-less "chat wrappers": a model without a template needs one given explicitly
+// (--chat-template: a built-in name from builtin-chat-templates.ts, or a Jinja file).
 
 import { Template } from "@huggingface/jinja";
 import { RuntimeError } from "../errors.js";
 import { sanitizeTemplateName } from "../tokenizer/index.js";
+import { BUILTIN_CHAT_TEMPLATES } from "./builtin-chat-templates.js";
 import { generate, type GenerateOptions, type GenerationResult } from "./generate.js";
 import type { LoadedModel } from "./loaded-model.js";
 import type { Sampling } from "./sampling.js";
@@ -18,6 +20,8 @@ export interface ChatMessage {
 export interface ChatTemplateTokens {
   bosToken: string;
   eosToken: string;
+  /** the model adds BOS (GGUF add_bos_token): the built-in templates write it then; HF templates decide for themselves */
+  addBos?: boolean;
 }
 
 /**
@@ -42,7 +46,7 @@ export function compileChatTemplate(source: string, origin = "tokenizer.chat_tem
     return new Template(source);
   } catch (e) {
     throw new RuntimeError("runtime.chat-template", `${origin}: the chat template does not parse (${(e as Error).message})`, {
-      hint: "give a working template with --template FILE",
+      hint: "give a working template with --chat-template NAME|FILE",
       cause: e,
     });
   }
@@ -56,6 +60,7 @@ export function renderChat(template: Template, messages: readonly ChatMessage[],
       add_generation_prompt: o.addGenerationPrompt ?? true,
       bos_token: tokens.bosToken,
       eos_token: tokens.eosToken,
+      add_bos_token: tokens.addBos ?? false,
     });
   } catch (e) {
     throw new RuntimeError("runtime.chat-template", `${o.origin ?? "tokenizer.chat_template"}: rendering the conversation failed (${(e as Error).message})`, {
@@ -85,7 +90,7 @@ export class ChatSession {
       throw new RuntimeError("runtime.no-chat-template", `${model.path} has no ${key}`, {
         hint: o.templateName !== undefined && names.length > 0
           ? `its named templates are: ${names.join(", ")} (or omit the name for the default)`
-          : "give one with --template FILE (a Jinja chat template), or use dusk run for plain completion",
+          : `give one with --chat-template NAME|FILE (a built-in: ${Object.keys(BUILTIN_CHAT_TEMPLATES).join(", ")}; or a Jinja file), or use dusk run for plain completion`,
       });
     }
     this.origin = o.templateOrigin ?? (o.template === undefined ? `${model.path}: ${key}` : "the chat template");
@@ -95,7 +100,7 @@ export class ChatSession {
 
   /** The prompt text the next reply would be generated from. */
   render(messages: readonly ChatMessage[] = this.messages): string {
-    return renderChat(this.template, messages, { bosToken: this.model.bosText, eosToken: this.model.eosText }, { origin: this.origin });
+    return renderChat(this.template, messages, { bosToken: this.model.bosText, eosToken: this.model.eosText, addBos: this.model.addBos }, { origin: this.origin });
   }
 
   async send(userText: string, o: GenerateOptions = {}): Promise<GenerationResult> {

@@ -8,6 +8,7 @@ import { RuntimeError } from "../errors.js";
 import type { LoadedModel } from "./loaded-model.js";
 import { randomSeed, validateLimits, validateSampling, type Sampling } from "./sampling.js";
 import { StopStringMatcher } from "./stop-strings.js";
+import { completeTokens } from "./token-bytes.js";
 
 export interface GenerateOptions {
   /** default 256 */
@@ -57,7 +58,10 @@ export interface GenerationResult {
 }
 
 export const DEFAULT_MAX_TOKENS = 256;
-/** Why 4: a UTF-8 character is at most 4 bytes, so 4 byte-tokens always complete one. */
+/**
+ * Vocabularies whose token bytes are not known (token-bytes.ts): text ending in U+FFFD is held back
+ * for at most 4 tokens. Why 4: a UTF-8 character is at most 4 bytes, so 4 byte-tokens complete one.
+ */
 const MAX_PARTIAL_TOKENS = 4;
 /** tokens of context given to the detokenizer so SentencePiece spacing comes out right */
 const DETOKENIZE_CONTEXT = 8;
@@ -98,12 +102,21 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
       text += piece;
       o.onToken?.(piece);
     };
-    const release = () => {
-      const piece = model.detokenize(pending, history.slice(-DETOKENIZE_CONTEXT - pending.length, history.length - pending.length));
-      pending.length = 0;
+    // The first `count` pending tokens as text, after the tokens before them (SentencePiece spacing).
+    const release = (count = pending.length) => {
+      const piece = model.detokenize(pending.slice(0, count), history.slice(-DETOKENIZE_CONTEXT - pending.length, history.length - pending.length));
+      pending.splice(0, count);
       const r = stops.push(piece);
       emit(r.text);
       return r.stopped;
+    };
+    // How many pending tokens end where a character does: the rest is held back until it completes.
+    const bytesOf = model.tokenBytes;
+    const ready = (): number => {
+      const pieces = bytesOf ? pending.map((t) => bytesOf(t)) : [];
+      if (bytesOf && pieces.every((p) => p !== undefined)) return completeTokens(pieces as Uint8Array[]);
+      const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
+      return partial ? 0 : pending.length;
     };
 
     const options = {
@@ -136,8 +149,8 @@ export async function generate(model: LoadedModel, prompt: string | readonly Tok
         count++;
         history.push(token);
         pending.push(token);
-        const partial = pending.length < MAX_PARTIAL_TOKENS && model.detokenize(pending).endsWith("\uFFFD");
-        if (!partial && release()) {
+        const complete = ready();
+        if (complete > 0 && release(complete)) {
           stopReason = "stop";
           break;
         }

@@ -18,5 +18,7 @@ export { defaultConfigFile, loadUserPresets, parsePresetsConfig } from "./preset
 export type { UserPreset } from "./presets-config.js";
 export { ChatSession, compileChatTemplate, modelChatTemplate, modelChatTemplateNames, renderChat } from "./chat-template.js";
 export type { ChatMessage, ChatTemplateTokens } from "./chat-template.js";
+export { BUILTIN_CHAT_TEMPLATES, resolveChatTemplate } from "./builtin-chat-templates.js";
+export type { ChatTemplateChoice } from "./builtin-chat-templates.js";
 export { llamaInstance, llamaLogSince, logMark, checkGpuLayers, describeDevice, GPU_CHOICES } from "./llama-instance.js";
 export type { GpuChoice, GpuLayers, GpuOptions } from "./llama-instance.js";

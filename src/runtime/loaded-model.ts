@@ -16,6 +16,7 @@ import { cachedGguf } from "./gguf-cache.js";
 import { bySequenceId } from "./batch-order.js";
 import { serializeSampling } from "./sampling-lock.js";
 import { StepBarrier } from "./step-barrier.js";
+import { tokenBytesOf, type TokenBytes } from "./token-bytes.js";
 import { describeDevice, gpuLayersFor, llamaInstance, llamaLogSince, logMark, type GpuOptions } from "./llama-instance.js";
 
 export interface OpenModelOptions extends GpuOptions {
@@ -53,6 +54,7 @@ export class LoadedModel {
   /** the tokens currently decoded into `sequence` are owned by whoever holds `withSequence` */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private bytes: TokenBytes | null | undefined;
   /** with several sequences: keeps their generations in step (step-barrier.ts) */
   readonly steps: StepBarrier | undefined;
 
@@ -152,6 +154,15 @@ export class LoadedModel {
   /** Tokens → text; `previous` tokens let SentencePiece decide whether a leading space shows. */
   detokenize(tokens: readonly Token[], previous?: readonly Token[]): string {
     return this.model.detokenize(tokens, false, previous);
+  }
+
+  /** each token's bytes, from the GGUF vocabulary (undefined for vocabulary types not read here) */
+  get tokenBytes(): TokenBytes | undefined {
+    if (this.bytes === undefined) {
+      const meta = this.model.fileInfo.metadata as { tokenizer?: { ggml?: Parameters<typeof tokenBytesOf>[0] } };
+      this.bytes = tokenBytesOf(meta.tokenizer?.ggml) ?? null;
+    }
+    return this.bytes ?? undefined;
   }
 
   isEndOfGeneration(token: Token): boolean {

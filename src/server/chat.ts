@@ -18,7 +18,7 @@ export async function chatCompletions(state: ServeState, scope: RequestScope, bo
   }
   let text: string;
   try {
-    text = renderChat(state.template, req.messages, { bosToken: model.bosText, eosToken: model.eosText }, { origin: state.templateOrigin });
+    text = renderChat(state.template, req.messages, { bosToken: model.bosText, eosToken: model.eosText, addBos: model.addBos }, { origin: state.templateOrigin });
   } catch (e) {
     // The template refuses the conversation (a system message it does not take, roles out of order).
     throw new HttpError(400, (e as Error).message, { param: "messages", code: "chat_template_error" });

@@ -44,6 +44,8 @@ export interface ServeOptions {
   defaultPreset?: string;
   /** a Jinja chat template instead of the model's */
   chatTemplate?: string;
+  /** where it came from, for messages (default "the --chat-template file") */
+  chatTemplateOrigin?: string;
 }
 
 export interface RunningServer {
@@ -80,7 +82,7 @@ export async function startServer(model: LoadedModel | Promise<LoadedModel>, opt
 
   const ready = Promise.resolve(model).then((m) => {
     const source = opts.chatTemplate ?? m.chatTemplate;
-    const origin = opts.chatTemplate === undefined ? `${m.path}: tokenizer.chat_template` : "the --template file";
+    const origin = opts.chatTemplate === undefined ? `${m.path}: tokenizer.chat_template` : (opts.chatTemplateOrigin ?? "the --chat-template file");
     state = {
       model: m,
       vocabSize: vocabularySize(m),

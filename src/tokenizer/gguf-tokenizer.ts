@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../errors.js";
+import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { TOKENIZER_LIMITS } from "../limits.js";
 import { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
 import { parseSentencePieceModel, PieceType } from "./sentencepiece-model.js";
@@ -54,6 +55,8 @@ export interface FamilyVocab {
   fixedSpecialIds?: Readonly<Record<string, number>>;
   /** Phi-3's SentencePiece reading; tokenizer_class GPT2Tokenizer selects byte-level BPE (Phi-4) */
   phi3?: boolean;
+  /** a SentencePiece-style tokenizer.json without tokenizer.model read as the SentencePiece vocabulary (Gemma 3) */
+  sentencePieceFromJson?: boolean;
 }
 
 /** GGUF token types (llama.cpp's `llama_token_type`), the same numbers as SentencePiece's. */
@@ -142,6 +145,23 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       types[id as number] = TokenType.userDefined;
     }
   }
+  overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, phi3);
+  if (phi3) {
+    for (const a of json?.addedTokens ?? []) {
+      if (a.id >= vocabSize) continue;
+      tokens[a.id] = a.content;
+      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
+      scores[a.id] = -1000;
+    }
+  }
+  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
+}
+
+/**
+ * _create_vocab_sentencepiece's last step (and Phi-3's): tokenizer_config.json's added_tokens_decoder
+ * entries become CONTROL (special, or special-looking) or USER_DEFINED tokens, score −1000.
+ */
+function overlayAddedTokensDecoder(files: TokenizerFiles, tokens: string[], types: number[], scores: number[], vocabSize: number, phi3: boolean): void {
   const tc = files.tokenizerConfig === undefined ? undefined : parseJsonFile(files.tokenizerConfig, "tokenizer_config.json");
   const decoder = typeof tc === "object" && tc !== null ? (tc as Record<string, unknown>).added_tokens_decoder : undefined;
   if (typeof decoder === "object" && decoder !== null) {
@@ -157,15 +177,6 @@ function fromSentencePiece(files: TokenizerFiles, vocabSize: number, json: HfTok
       scores[id] = -1000;
     }
   }
-  if (phi3) {
-    for (const a of json?.addedTokens ?? []) {
-      if (a.id >= vocabSize) continue;
-      tokens[a.id] = a.content;
-      types[a.id] = a.special ? TokenType.control : TokenType.userDefined;
-      scores[a.id] = -1000;
-    }
-  }
-  return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: vocabSize })];
 }
 
 function specialInputs(files: TokenizerFiles, json: HfTokenizerJson | undefined) {
@@ -190,7 +201,11 @@ function idToToken(json: HfTokenizerJson): { byId: Map<number, string>; size: nu
   return { byId, size };
 }
 
-function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number): GgufTokenizerKv[] {
+/**
+ * LlamaHfVocab; `asSentencePiece`: Gemma 3 without tokenizer.model, read as the SentencePiece
+ * vocabulary its tokenizer.model gives the converter (added_tokens_decoder as USER_DEFINED/CONTROL).
+ */
+function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: number, asSentencePiece = false): GgufTokenizerKv[] {
   const { byId, size } = idToToken(json);
   if (size > vocabSize) tooLarge("tokenizer.json", size, vocabSize);
   const specialContents = transformersSpecialTokens(files);
@@ -224,6 +239,7 @@ function fromLlamaHf(files: TokenizerFiles, json: HfTokenizerJson, vocabSize: nu
     else if (addedById.has(id) && !vocabIds.has(id)) types.push(TokenType.userDefined);
     else types.push(TokenType.normal);
   }
+  if (asSentencePiece) overlayAddedTokensDecoder(files, tokens, types, scores, vocabSize, false);
   return [...base("llama", "default", tokens, types, scores), ...specialVocabKv({ ...specialInputs(files, json), nVocab: tokens.length })];
 }
 
@@ -357,7 +373,7 @@ function chooseVocab(files: TokenizerFiles, json: HfTokenizerJson | undefined, o
       hint: "copy tokenizer.model or tokenizer.json (with tokenizer_config.json) from the base model into the checkpoint directory",
     });
   }
-  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize);
+  if (json.kind === "spm-bpe") return fromLlamaHf(files, json, opts.vocabSize, opts.family?.sentencePieceFromJson ?? false);
   if (json.kind === "byte-level-bpe") return fromByteLevel(files, json, opts);
   throw new FormatError("TOKENIZER_UNSUPPORTED", "unsupported tokenizer.json model", {
     file: "tokenizer.json",
@@ -385,4 +401,42 @@ function withLlamaQuirks(files: TokenizerFiles, kv: GgufTokenizerKv[], vocabSize
   if (vocabSize === 32016 && !out.some((e) => e.key === "tokenizer.ggml.eot_token_id")) set({ key: "tokenizer.ggml.eot_token_id", kind: "u32", value: 32010 });
   if (vocabSize === 49152) set({ key: "tokenizer.ggml.add_bos_token", kind: "bool", value: false });
   return out;
+}
+
+/** A typed KV list as GGUF values (u32 ids, f32 scores, i32 token types), in order. */
+export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
+  const kv: GgufKv = new Map();
+  for (const e of list) {
+    switch (e.kind) {
+      case "string":
+        kv.set(e.key, ggufValue.string(e.value));
+        break;
+      case "u32":
+        kv.set(e.key, ggufValue.u32(e.value));
+        break;
+      case "bool":
+        kv.set(e.key, ggufValue.bool(e.value));
+        break;
+      case "f32":
+        kv.set(e.key, ggufValue.f32(e.value));
+        break;
+      case "string[]":
+        kv.set(e.key, ggufValue.stringArray(e.value));
+        break;
+      case "f32[]":
+        kv.set(e.key, ggufValue.f32Array(e.value));
+        break;
+      case "i32[]":
+        kv.set(e.key, ggufValue.i32Array(e.value));
+        break;
+    }
+  }
+  return kv;
+}
+
+/** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
+export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean; family?: FamilyVocab }): GgufKv {
+  return tokenizerKvToGguf(tokenizerToGguf(files, {
+    vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }), ...(opts.family ? { family: opts.family } : {}),
+  }));
 }

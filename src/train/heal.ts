@@ -13,7 +13,7 @@ import { runTraining, type RunOptions, type RunOutput } from "./run.js";
 import { stepsForTokens } from "./schedule.js";
 import { parseTrainSpec } from "./selection.js";
 import { defaultMicroBatch, defaultWarmup, TRAIN_DEFAULTS, validateSettings, type TrainSettings } from "./settings.js";
-import { textTokenizer } from "./text-tokenizer.js";
+import { textTokenizerFromFiles, tokenizerFilesByName } from "../tokenizer/text-tokenizer.js";
 import { TrainError } from "./train-error.js";
 
 /** A budget in tokens (rounded up to whole steps) or in optimizer steps. */
@@ -54,7 +54,7 @@ export function prepareData(input: DataInput, tok: TrainTokenizer | undefined, s
     texts = [{ name: "token stream", chars: 0 }];
   } else {
     if (!input.texts || input.texts.length === 0) throw new TrainError("TRAIN_NO_TEXT", "no training text was given", { hint: "pass --text FILE (repeatable)" });
-    if (!tok) throw new TrainError("TRAIN_NO_TOKENIZER", "the model has no tokenizer to encode the text with", { hint: "use a model directory with tokenizer.json" });
+    if (!tok) throw new TrainError("TRAIN_NO_TOKENIZER", "the model has no tokenizer to encode the text with", { hint: "use a model directory with tokenizer.json or tokenizer.model" });
     stream = tokenizeDocs(input.texts, tok);
     held = input.heldOutTexts?.length ? tokenizeDocs(input.heldOutTexts, tok) : undefined;
     texts = [...input.texts, ...(input.heldOutTexts ?? [])].map((t) => ({ name: t.name, chars: t.text.length }));
@@ -100,13 +100,10 @@ export async function prepareHeal(o: HealOptions): Promise<RunOptions & { unigra
   };
 }
 
-/** The model's tokenizer.json side file as a text tokenizer. */
+/** The model's tokenizer (tokenizer.json, else tokenizer.model) from its side files. */
 export function tokenizerOf(model: TrainModel): TrainTokenizer {
-  const json = model.sideFiles.get("tokenizer.json");
-  if (!json) throw new TrainError("TRAIN_NO_TOKENIZER", `${model.base} has no tokenizer.json: training tokenizes the text with the model's own tokenizer`, { hint: "use an HF model directory that ships tokenizer.json" });
-  const config = model.sideFiles.get("tokenizer_config.json");
-  const dec = new TextDecoder();
-  return textTokenizer(JSON.parse(dec.decode(json)), config ? JSON.parse(dec.decode(config)) : {});
+  const files = tokenizerFilesByName((name) => (name === "config.json" ? JSON.stringify(model.hfConfig) : model.sideFiles.get(name)));
+  return textTokenizerFromFiles(files, { vocabSize: model.config.vocabSize, llamaVocab: model.arch.converter?.llamaVocab ?? false, ...(model.arch.converter?.vocab ? { family: model.arch.converter.vocab } : {}), where: model.base });
 }
 
 /** Runs a prepared training to the end, passing every event to `onEvent`. */

@@ -10,8 +10,6 @@ export { trainLoop, modelFingerprint, type EvalEntry, type LogEntry, type StepEn
 export { loadModelForTraining, planModelForTraining, withDtype, hfNames, type ModelTensor, type TrainModel } from "./model.js";
 export { parseTrainSpec, readStackRecipe, seamPositions, newPositions, describeSelection, type StackRecipe } from "./selection.js";
 export { packData, tokenizeDocs, checkText, epochOrder, SequenceOrder, gatherBatch, unigramEntropy, type PackedData, type TextDoc, type TrainTokenizer } from "./data.js";
-export { textTokenizer, loadTextTokenizer } from "./text-tokenizer.js";
-export { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
 export { TRAIN_DEFAULTS, defaultMicroBatch, defaultWarmup, validateSettings, type TrainSettings } from "./settings.js";
 export { learningRate, parseCount, stepsForTokens, type Schedule } from "./schedule.js";
 export { adamwStep, newAdamWState, globalNorm, ADAMW_DEFAULTS, type AdamWSettings, type AdamWState } from "./optimizer.js";

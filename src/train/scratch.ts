@@ -8,14 +8,13 @@ import { seededNormal } from "../engine/index.js";
 import { isDuskError } from "../errors.js";
 import { tinyHfConfig } from "../fixtures/tiny-model.js";
 import { tensorType } from "../formats/tensor-types.js";
-import { buildTinyTokenizer } from "../tokenizer/index.js";
+import { buildTinyTokenizer, textTokenizerFromFiles, tokenizerFilesByName } from "../tokenizer/index.js";
 import { prepareData, resolveSettings, type DataInput } from "./heal.js";
 import type { TrainEvent } from "./loop.js";
 import { hfNames, tokenizerSideFiles, type TrainModel } from "./model.js";
 import { allocF32, paramLayout, specView, type ParamLayout } from "./param-store.js";
 import type { RunOptions, RunOutput } from "./run.js";
 import type { ScratchConfig } from "./scratch-config.js";
-import { textTokenizer } from "./text-tokenizer.js";
 import { TrainError } from "./train-error.js";
 
 /** Characters the tokenizer is trained on at most (BPE training is the slow part of a small run). */
@@ -76,8 +75,7 @@ export async function prepareScratch(o: ScratchOptions): Promise<RunOptions & { 
   // the corpus may run out of merges before vocab_size: the model takes the vocabulary's real size
   const config = { ...o.config.model, vocabSize: tok.pieces };
   const settings = resolveSettings(config, o.config.budget, o.config.settings);
-  const dec = new TextDecoder();
-  const text = textTokenizer(JSON.parse(dec.decode(tok.files.get("tokenizer.json")!)), JSON.parse(dec.decode(tok.files.get("tokenizer_config.json")!)));
+  const text = textTokenizerFromFiles(tokenizerFilesByName((name) => tok.files.get(name)), { vocabSize: tok.pieces, llamaVocab: true, where: "the run's tokenizer" });
   const { data, texts, unigram } = prepareData(o, text, settings.seqLen, settings.holdout);
   const layout = paramLayout(config);
   const params = allocF32(layout.total, o.workers !== 0);

@@ -57,6 +57,36 @@ export async function makeTinyGguf(options: TinyModelOptions = {}, type: Convert
   return { hf, gguf: await toGguf(hf, type) };
 }
 
+/**
+ * A tiny GGUF that greedily continues token i with `next.get(i)`: one layer whose o_proj and
+ * down_proj are zero (each position's state is its token's embedding), and lm_head rows that point
+ * at the embeddings of the tokens they follow (cosine 1 against ~0.1 for the others, ×16). For
+ * tests that need a model to write exactly a given token sequence, e.g. characters split over
+ * byte tokens. Tokens without a successor continue at random.
+ */
+export async function makeSuccessorGguf(next: ReadonlyMap<number, number>): Promise<{ hf: string; gguf: string }> {
+  const vocab = tinyTokenizer().pieces.length;
+  const D = 64;
+  let embedding: Float32Array | undefined;
+  const hf = await makeTinyHf({
+    layers: 1, hidden: D, heads: 2, kvHeads: 1, maxPositions: 256, seed: 17, vocabSize: vocab,
+    weights: (name, random) => {
+      if (name === "model.embed_tokens.weight") return (embedding = random);
+      if (/o_proj|down_proj/.test(name)) return new Float32Array(random.length);
+      if (name === "model.norm.weight") return new Float32Array(random.length).fill(1);
+      if (name !== "lm_head.weight") return random;
+      const head = new Float32Array(random.length); // [vocab, D]
+      for (const [from, to] of next) {
+        const e = embedding!.subarray(from * D, (from + 1) * D);
+        const norm = Math.hypot(...e);
+        for (let k = 0; k < D; k++) head[to * D + k]! += (16 * e[k]!) / norm;
+      }
+      return head;
+    },
+  });
+  return { hf, gguf: await toGguf(hf, "f32") };
+}
+
 /** Opens `path` (as `ref`), runs `f` on it and closes it. */
 export async function withCheckpoint<T>(path: string, f: (c: Checkpoint) => Promise<T>, ref?: string): Promise<T> {
   const c = await openCheckpoint(path, ref);

@@ -33,7 +33,7 @@ export const GEMMA3: Architecture = {
   // TextModel's keys, then its own: final softcap (when set) and the window
   converter: {
     keys: [...TEXT_MODEL_KEYS, "final_logit_softcapping", "attention.sliding_window"],
-    ropeFreqsTensor: false, llamaVocab: false, vocab: { noSpacePrefix: true }, trimEmbeddingToVocab: true,
+    ropeFreqsTensor: false, llamaVocab: false, vocab: { noSpacePrefix: true, sentencePieceFromJson: true }, trimEmbeddingToVocab: true,
   },
   forward: { ...GEMMA2.forward, qkNorm: true },
 };

@@ -4,9 +4,11 @@
 // here); when no piece has a "▁" after another character, merges never cross the start of a
 // "▁word", so each is encoded once and cached. Other tokenizers get undefined (use the HF one).
 
-import { isPlainObject } from "../checkpoint/read-json.js";
-
 const SPACE = "\u2581";
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 /** An encoder for `json` (a parsed tokenizer.json), or undefined when it is not of this shape. */
 export function fastSpmBpeEncoder(json: unknown): ((text: string) => number[]) | undefined {

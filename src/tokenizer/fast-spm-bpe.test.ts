@@ -4,7 +4,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { describe, expect, it } from "vitest";
 import { defaultCorpus, fullCorpus } from "../fixtures/corpus.js";
-import { buildTinyTokenizer } from "../tokenizer/index.js";
+import { buildTinyTokenizer } from "./index.js";
 import { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
 
 describe("fast SentencePiece BPE", () => {

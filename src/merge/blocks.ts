@@ -1,0 +1,72 @@
+// Runs block kernels over [0, n) in fixed blocks: inline on this thread, or spread over a pool of
+// worker threads when the tensor is large enough to pay for the messages. Results come back in
+// block order, so what a merge computes does not depend on where it ran.
+
+import { BLOCK_KERNELS } from "./block-kernels.js";
+
+/** why 64 Ki elements: ~0.1–0.5 ms of work per block, far above a message's cost */
+export const BLOCK = 1 << 16;
+/** below this many elements a tensor is merged inline (one message would cost more than the math) */
+export const INLINE_BELOW = 1 << 17;
+
+export interface BlockExec {
+  /** `kernel` on each block of [0, n) (blocks of `align`·⌊BLOCK/align⌋ elements); results in block order */
+  map<T = unknown>(kernel: string, args: Record<string, unknown>, n: number, align?: number): Promise<T[]>;
+  /** a float array the kernels can share (SharedArrayBuffer-backed when workers run them) */
+  alloc(n: number): Float32Array;
+  /**
+   * Input slot `k` for a tensor of n elements: the same memory for every tensor (grown to the
+   * largest), so a run holds one tensor's inputs however many tensors it merges.
+   */
+  slot(k: number, n: number): Float32Array;
+  /** a reusable byte buffer of n bytes for reading one input's stored bytes */
+  scratch(n: number): Uint8Array;
+}
+
+export function blockRanges(n: number, align = 1): [number, number][] {
+  const size = Math.max(align, Math.floor(BLOCK / align) * align);
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += size) out.push([s, Math.min(n, s + size)]);
+  if (out.length === 0) out.push([0, 0]);
+  return out;
+}
+
+/** Reusable slots over buffers made by `make` (ArrayBuffer or SharedArrayBuffer), grown on demand. */
+export class Slots {
+  private readonly floats: ArrayBufferLike[] = [];
+  private bytes: ArrayBufferLike | undefined;
+  constructor(private readonly make: (bytes: number) => ArrayBufferLike) {}
+  slot(k: number, n: number): Float32Array {
+    let b = this.floats[k];
+    if (b === undefined || b.byteLength < n * 4) this.floats[k] = b = this.make(n * 4);
+    return new Float32Array(b, 0, n);
+  }
+  scratch(n: number): Uint8Array {
+    if (this.bytes === undefined || this.bytes.byteLength < n) this.bytes = this.make(n);
+    return new Uint8Array(this.bytes, 0, n);
+  }
+}
+
+/** Everything on this thread, with its own reusable slots. */
+export function createInlineExec(): BlockExec {
+  const slots = new Slots((n) => new ArrayBuffer(n));
+  return {
+    map: (kernel, args, n, align) => runInline(kernel, args, n, align),
+    alloc: (n) => new Float32Array(n),
+    slot: (k, n) => slots.slot(k, n),
+    scratch: (n) => slots.scratch(n),
+  };
+}
+
+async function runInline<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
+  const fn = BLOCK_KERNELS[kernel]!;
+  return blockRanges(n, align).map(([s, e], b) => fn(args, s, e, b) as T);
+}
+
+/** Everything on this thread, nothing kept between calls (tests, one-off merges). */
+export const inlineExec: BlockExec = {
+  map: runInline,
+  alloc: (n) => new Float32Array(n),
+  slot: (_k, n) => new Float32Array(n),
+  scratch: (n) => new Uint8Array(n),
+};

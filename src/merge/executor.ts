@@ -1,0 +1,118 @@
+// The tensor-merge executor: one planned `merge` operation in, its output bytes out. Reads each
+// input's bytes, dequantizes them (GGUF Q/K rows back in HF order, so element order, filters and
+// random streams are the same as from safetensors), cuts embeddings to the planned shape, rounds
+// to the working type, runs the method's kernel (on the worker pool when given) and converts or
+// quantizes to the output type. Memory: the inputs of this one tensor plus its output.
+
+import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
+import { permuteQK, unpermuteQK } from "../convert/qk-permute.js";
+import { fromFloat32 } from "../formats/dtype-convert.js";
+import { tensorType } from "../formats/tensor-types.js";
+import type { TensorOp } from "../plan/types.js";
+import { inlineExec, type BlockExec } from "./blocks.js";
+import { dequantize } from "../quant/dequantize.js";
+import { quantizeRows } from "../quant/quantize.js";
+import type { WorkType } from "./float.js";
+import { MERGE_KERNELS } from "./methods/index.js";
+import { MergeError } from "./merge-error.js";
+import { submatrix } from "./rectify.js";
+import { permuteEmbeddings } from "./permute-embeddings.js";
+import { mergeMethodInfo } from "../recipe/merge-methods.js";
+
+export interface MergeRunOptions {
+  /** the random methods' seed (default 0) */
+  seed?: number;
+  /** where block kernels run (default: this thread) */
+  exec?: BlockExec;
+  /** quirks that fire while merging */
+  warn?: (message: string) => void;
+}
+
+/** The merged values of `op` (float32 holding values of the working type), in HF element order. */
+export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Float32Array> {
+  const spec = op.merge;
+  if (spec === undefined) throw new MergeError("MERGE_NOT_MERGE", `${op.name} is not a merge operation`);
+  const exec = o.exec ?? inlineExec;
+  const elements = op.shape.reduce((a, b) => a * b, 1);
+  const tensors: Float32Array[] = [];
+  const K = spec.inputs.length;
+  for (const [k, input] of spec.inputs.entries()) {
+    const c = checkpoints[input.source];
+    const entry = c?.tensors.get(input.from);
+    if (!c || !entry || entry.type.name !== input.fromType || entry.shape.join(",") !== input.shape.join(",")) {
+      throw new MergeError("MERGE_SOURCE_CHANGED", `${c?.ref ?? `source ${input.source}`}: ${input.from} is not the ${input.fromType} [${input.shape.join(", ")}] tensor the plan expected`, {
+        hint: "the source changed since it was planned; plan again",
+      });
+    }
+    let raw = exec.scratch(entry.byteLength);
+    await entry.source.readInto(entry.offset, raw);
+    if (spec.qkHeads !== undefined) raw = unpermuteQK(raw, spec.qkHeads, input.shape[0]!);
+    const count = input.shape.reduce((a, b) => a * b, 1);
+    // slots K.. hold a full-size input before an embedding is cut or rearranged to the planned rows
+    let values = dequantize(input.fromType, raw, exec.slot(count === elements && !spec.vocab ? k : K + k, count));
+    if (values.length !== count) throw new MergeError("MERGE_SOURCE_CHANGED", `${c.ref}: ${input.from} holds ${values.length} elements, the plan expected ${count}`);
+    if (count !== elements && !spec.vocab) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
+    tensors.push(values);
+  }
+  if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
+  if (spec.vocab) {
+    const permuted = spec.inputs.map((_, k) => exec.slot(k, elements));
+    permuteEmbeddings(spec, tensors, permuted, op.shape[1]!, spec.dtype);
+    tensors.splice(0, tensors.length, ...permuted);
+    const info = mergeMethodInfo(spec.method);
+    if (tensors.length === 1 && info?.alone !== "compute") return tensors[0]!; // a lone input is only rearranged
+  }
+  const kernel = MERGE_KERNELS[spec.method];
+  if (!kernel) throw new MergeError("MERGE_METHOD", `no kernel for merge method ${spec.method}`);
+  return kernel({
+    tensors,
+    shape: op.shape,
+    base: spec.base,
+    params: spec.params,
+    perInput: spec.inputs.map((i) => i.params),
+    dtype: spec.dtype,
+    key: spec.key,
+    seed: o.seed ?? 0,
+    warn: o.warn ?? (() => undefined),
+  }, exec);
+}
+
+/** why 4 MiB of values: conversion chunks stay small beside the inputs, and whole rows */
+const OUTPUT_CHUNK_ELEMENTS = 1 << 20;
+
+/**
+ * The merged tensor as bytes of `op.type` (a float type, or for GGUF outputs a ggml block type
+ * quantized as llama-quantize does), handed to `write` a few whole rows at a time.
+ */
+export async function writeMergedTensor(op: TensorOp, checkpoints: readonly Checkpoint[], write: (bytes: Uint8Array) => Promise<void>, o: MergeRunOptions = {}): Promise<void> {
+  let values = await mergeTensorValues(op, checkpoints, o);
+  const qk = op.merge!.qkHeads;
+  if (qk !== undefined) values = permuteQK(values, qk, op.shape[0]!); // back to llama.cpp's row order
+  const type = tensorType(op.type)!;
+  const cols = op.shape[op.shape.length - 1] ?? 1;
+  const rowsPerChunk = Math.max(1, Math.floor(OUTPUT_CHUNK_ELEMENTS / cols));
+  let written = 0;
+  for (let row = 0; row * cols < values.length; row += rowsPerChunk) {
+    const part = values.subarray(row * cols, Math.min(values.length, (row + rowsPerChunk) * cols));
+    const bytes = type.float ? fromFloat32(part, type) : quantizeRows(op.type, part, part.length / cols, cols);
+    written += bytes.byteLength;
+    await write(bytes);
+  }
+  if (written !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${written} bytes merged, the plan says ${op.byteLength}`);
+}
+
+/** The merged tensor's bytes in one array (tests, small tensors). */
+export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions = {}): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await writeMergedTensor(op, checkpoints, async (b) => void parts.push(b.slice()), o);
+  return Buffer.concat(parts);
+}
+
+function copyInto(values: Float32Array, target: Float32Array): Float32Array {
+  target.set(values);
+  return target;
+}
+
+async function roundInputs(tensors: Float32Array[], dtype: WorkType, exec: BlockExec): Promise<void> {
+  for (const x of tensors) await exec.map("round", { x, dtype }, x.length);
+}

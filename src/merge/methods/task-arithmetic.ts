@@ -1,0 +1,59 @@
+// The generalized task arithmetic family (mergekit generalized_task_arithmetic.py):
+// task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, della,
+// della_linear. Task vectors δ_k = x_k − base are sparsified (sparsify.ts), weighted, optionally
+// sign-elected (TIES: keep w_k·δ_k whose sign matches that of Σ_k w_k·δ_k, zeros never), summed,
+// divided by the kept weights when `normalize`, scaled by `lambda` and added to the base. Sums
+// over models accumulate in float32 in model order, as torch's sum over the stacked dim does.
+
+import { TASK_ARITHMETIC_VARIANTS, type TaskArithmeticVariant } from "../../recipe/merge-methods.js";
+import type { BlockExec } from "../blocks.js";
+import { rounder } from "../float.js";
+import { lastDim, type MergeInputs, type MergeKernel } from "../kernel.js";
+import { keyedStream } from "../rng.js";
+import { sparsify } from "../sparsify.js";
+
+export function taskArithmeticKernel(name: string): MergeKernel {
+  const variant = TASK_ARITHMETIC_VARIANTS[name];
+  if (variant === undefined) throw new Error(`not a task arithmetic method: ${name}`);
+  return (m, exec) => taskArithmetic(m, variant, exec);
+}
+
+async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: BlockExec): Promise<Float32Array> {
+  const r = rounder(m.dtype);
+  const baseIndex = m.base!;
+  const base = m.tensors[baseIndex]!;
+  const n = base.length;
+  const deltas: Float32Array[] = [];
+  const weights: number[] = [];
+  for (let k = 0; k < m.tensors.length; k++) {
+    if (k === baseIndex) continue;
+    const p = m.perInput[k]!;
+    const delta = m.tensors[k]!; // becomes the task vector in place
+    await exec.map("subtract", { x: delta, base, dtype: m.dtype }, n);
+    if (v.sparsify !== null) {
+      await sparsify(delta, {
+        method: v.sparsify,
+        density: Number(p.density),
+        rescale: m.params.rescale === true,
+        ...(p.gamma !== undefined ? { gamma: Number(p.gamma) } : {}),
+        ...(p.epsilon !== undefined ? { epsilon: Number(p.epsilon) } : {}),
+        cols: m.shape.length < 2 ? n : lastDim(m.shape),
+        dtype: m.dtype,
+        stream: keyedStream(m.seed, m.key, k),
+      }, exec);
+    }
+    deltas.push(delta);
+    weights.push(r(Number(p.weight)));
+  }
+  if (deltas.length === 0) return base;
+  let divisor = 0;
+  for (const w of weights) divisor = Math.fround(divisor + w);
+  divisor = r(divisor);
+  if (Math.abs(divisor) < 1e-8) divisor = 1;
+  // the result overwrites the base: each element reads its own inputs before it is written
+  await exec.map("combine", {
+    base, deltas, w: weights, consensus: v.consensus === "sum", normalize: m.params.normalize === true,
+    lambda: Number(m.params.lambda), divisor, dtype: m.dtype, out: base,
+  }, n);
+  return base;
+}
