@@ -63,7 +63,7 @@ function expectAgreement(what: string, e: { hf: number[]; table?: number[] }, ll
 describe.each(CASES)("%s", (family, options) => {
   it("engine (HF) = llama.cpp (dusk's F32 GGUF) within 1e-3", async () => {
     // not named after the family: llama.cpp gives a model whose general.name contains "phi3" Phi-3's
-    // token attributes, looking up "</s>", which the tiny tokenizer does not have
+    // token attributes, looking up <|endoftext|>, which the tiny tokenizer does not have
     const dir = join(root, `m${CASES.findIndex(([f]) => f === family)}`);
     await writeTinyFamilyModel(dir, { family, layers: 4, hidden: 32, std: 0.1, seed: 7, vocabSize: tinyTokenizer().pieces.length, tokenizerFiles: tinyTokenizerFiles(), ...options });
     const file = await toGguf(dir, "f32", `${dir}.gguf`);
