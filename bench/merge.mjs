@@ -2,7 +2,7 @@
 // density 0.5, the math on every core) against reading its inputs with `cat > /dev/null`, side
 // by side, and the merge's peak RSS above a child that only opens the sources, in units of the
 // largest tensor's float32 size (goals: speed ≥ 0.5× cat, extra RSS ≤ 4 tensors' worth).
-// Run after `npx tsc -p .`: node bench/merge.mjs [hidden] [layers]
+// Run after `npx tsc -p .`: node bench/merge.mjs [hidden] [layers] [vocab]
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -12,12 +12,13 @@ import { fresh, gb, runChild, sizeOf } from "./lib.mjs";
 
 const hidden = Number(process.argv[2] ?? 1024);
 const layers = Number(process.argv[3] ?? 6);
+const vocabSize = Number(process.argv[4] ?? 8192);
 const root = join(process.env.BENCH_DIR ?? tmpdir(), "dusk-bench-merge");
 mkdirSync(root, { recursive: true });
 const here = new URL(".", import.meta.url).pathname;
 const { writeTinyHfModel } = await import(new URL("../dist/fixtures/tiny-model.js", import.meta.url).href);
 
-const shape = { layers, hidden, intermediate: Math.round((hidden * 2.75) / 64) * 64, heads: hidden / 128, kvHeads: hidden / 128, vocabSize: 8192, dtype: "BF16" };
+const shape = { layers, hidden, intermediate: Math.round((hidden * 2.75) / 64) * 64, heads: hidden / 128, kvHeads: hidden / 128, vocabSize, dtype: "BF16" };
 const models = {};
 for (const [name, seed] of [["base", 1], ["a", 2], ["b", 3]]) {
   models[name] = fresh(join(root, name));

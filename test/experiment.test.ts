@@ -73,8 +73,8 @@ describe("dusk experiment --quick on the embedded default", () => {
     expect(results.base.embedded).toBe(true);
     expect(results.base.layers).toBe(16);
     const names = results.layouts.map((l) => l.name);
-    expect(names.slice(0, 4)).toEqual(["base", "DUS", "iDUS-4", "iDUS-1"]);
-    expect(names.length === 5 ? names[4] : results.layouts.find((l) => l.also)?.name).toBeDefined();
+    expect(names.slice(0, 5)).toEqual(["base", "DUS", "iDUS-4", "iDUS-1", "DUS-blend"]);
+    expect(names.length === 6 ? names[5] : results.layouts.find((l) => l.also)?.name).toBeDefined();
     expect(results.search.depth).toBe(24);
     for (const l of results.layouts) {
       expect(l.depth).toBe(l.name === "base" ? 16 : 24);
@@ -142,7 +142,7 @@ describe("dusk experiment on another base", () => {
     write(join(data, "allenai/winogrande/winogrande_xl/train-00000-of-00001.jsonl"), Array.from({ length: 8 }, (_, i) => wino(i + 10)).join("\n"));
   });
 
-  it("exports a healing job per model and scores the leaderboard task it is given", async () => {
+  it("exports a healing job per model and scores the leaderboard task it is given", { timeout: 300_000 }, async () => {
     const out = join(await dirs.make(), "report");
     const r = await runCli(["experiment", base, ...common, "--data", data, "-o", out]);
     expect(r.code, r.stderr).toBe(0);
@@ -161,7 +161,7 @@ describe("dusk experiment on another base", () => {
     expect(md).toContain("## Healing jobs");
   });
 
-  it("measures through an OpenAI-compatible server started per model, with the same scores as llama.cpp here", async () => {
+  it("measures through an OpenAI-compatible server started per model, with the same scores as llama.cpp here", { timeout: 300_000 }, async () => {
     expect(local, "the llama.cpp run above").toBeDefined();
     const out = join(await dirs.make(), "report");
     const server = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(process.cwd(), "bin/dusk.js"))} serve {gguf} --port {port} --name {name} --parallel 2 --threads 1 --quiet`;

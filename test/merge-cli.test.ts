@@ -158,6 +158,16 @@ dtype: float32
     expect(await expectMergedAsPlanned(file, out)).toBe(18);
   });
 
+  it("the dus-blend preset: plan shows the slerped window and the warning that mergekit would collapse it", async () => {
+    const r = await runCli(["plan", "--preset", "dus-blend", a]);
+    expect(r.code).toBe(0);
+    // n = 4, m = 1, h = 1: A[0, 2) + slerp(A[2, 4), B[0, 2)) with t = 1/3, 2/3 + B[2, 4)
+    expect(r.stdout).toMatch(/^layout {3}0\.\.1, 2\.\.3, 2\.\.3 \(slerp of /m);
+    expect(r.stdout).toMatch(/model\.layers\.2\.mlp\.up_proj\.weight \(F32\) ← slerp\(t=0\.333333\) of \[0\] model\.layers\.2\.mlp\.up_proj\.weight\*, \[0\] model\.layers\.0\.mlp\.up_proj\.weight/);
+    expect(r.stdout).toMatch(/model\.layers\.3\.self_attn\.q_proj\.weight \(F32\) ← slerp\(t=0\.666667\) of \[0\] model\.layers\.3\.self_attn\.q_proj\.weight\*, \[0\] model\.layers\.1\.self_attn\.q_proj\.weight/);
+    expect(r.stdout).toMatch(/warning: slices\[1\] merges two layer ranges of .*mergekit keys a slice's inputs by model/);
+  });
+
   it("hostile recipes fail with a hint and write nothing", async () => {
     const cases: [string, string, RegExp][] = [
       ["zero.yml", `merge_method: linear\nmodels:\n  - {model: ${a}, parameters: {weight: 1}}\n  - {model: ${b}, parameters: {weight: -1}}\n`, /weights sum to 0/],

@@ -42,7 +42,6 @@ export const buildCommand = defineCommand({
         ...(args.workers !== undefined ? { mergeWorkers: nonNegativeInt(args.workers, "--workers") } : {}),
         onWarning: (w: string) => void (args.quiet ? undefined : process.stderr.write(`warning: ${w}\n`)),
       };
-      if (!args.quiet) for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       const wantsGguf = /\.gguf$/i.test(args.output);
       if (plan.format === "gguf" && !wantsGguf) {
         throw new BuildError("build.format", `the sources are GGUF, but the output ${args.output} is not a .gguf file`, {

@@ -27,7 +27,6 @@ export const planCommand = defineCommand({
         return;
       }
       const plan = makePlan(r.recipe, r.checkpoints.map((c) => checkpointHeader(c)), planOptions(args, r));
-      for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(args.json ? JSON.stringify(plan, null, 2) + "\n" : renderPlan(plan));
     } finally {
       await r.close();
