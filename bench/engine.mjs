@@ -27,18 +27,25 @@ async function benchFamilies(T) {
     [`gemma2, window ${T / 4}, softcaps`, { ...llama, ...gemma, attnLogitSoftcap: 50, finalLogitSoftcap: 30, slidingWindow: T / 4, layerTypes: period(llama.numLayers, 2) }],
   ];
   const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % llama.vocabSize);
-  const weights = models.map(([, c]) => randomWeights(c, { seed: 1 }));
+  // std 0.1, not 0.02: with near-zero scores every softmax exp takes Math.exp's short path (no
+  // argument reduction), which flatters whichever model keeps its scores smallest — the Llama here,
+  // since q/k norms rescale scores to O(√d). Peaked weights give every family realistic spreads.
+  const weights = models.map(([, c]) => randomWeights(c, { seed: 1, std: 0.1 }));
   for (const w of weights) await forward(w, tokens, { logitsFor: "last" }); // generate and warm up
-  const best = models.map(() => Infinity);
-  for (let round = 0; round < 5; round++) {
+  // CPU time of this process (the engine is single-threaded): on the shared machine the wall clock
+  // mostly measures the other jobs; both are printed, the ratio is taken on CPU time
+  const best = models.map(() => ({ cpu: Infinity, wall: Infinity }));
+  for (let round = 0; round < 9; round++) {
     for (let m = 0; m < models.length; m++) {
-      const s = performance.now();
+      const [c0, w0] = [process.cpuUsage(), performance.now()];
       await forward(weights[m], tokens, { logitsFor: "last" });
-      best[m] = Math.min(best[m], performance.now() - s);
+      const c = process.cpuUsage(c0);
+      best[m].cpu = Math.min(best[m].cpu, (c.user + c.system) / 1000);
+      best[m].wall = Math.min(best[m].wall, performance.now() - w0);
     }
   }
-  console.log(`families at hidden ${llama.hiddenSize}, ${llama.numLayers} layers, ${llama.numHeads} heads of ${llama.headDim}, T = ${T}; best of 5 interleaved rounds`);
-  models.forEach(([name], m) => console.log(`${name.padEnd(40)} ${best[m].toFixed(0).padStart(6)} ms   ${(best[m] / best[0]).toFixed(2)}× llama (goal ≤ 1.2)`));
+  console.log(`families at hidden ${llama.hiddenSize}, ${llama.numLayers} layers, ${llama.numHeads} heads of ${llama.headDim}, T = ${T}; best of 9 interleaved rounds`);
+  models.forEach(([name], m) => console.log(`${name.padEnd(40)} cpu ${best[m].cpu.toFixed(0).padStart(5)} ms (wall ${best[m].wall.toFixed(0).padStart(5)} ms)   ${(best[m].cpu / best[0].cpu).toFixed(2)}× llama (goal ≤ 1.2)`));
 }
 
 const T = Number(process.argv[2] ?? 128);

@@ -11,7 +11,7 @@ import { checkpointWeights, planWeights, tokenLogprobs, type EngineWeights } fro
 import { defaultCorpus } from "../src/fixtures/corpus.js";
 import { writeTinyFamilyModel, type TinyFamilyName, type TinyFamilyOptions } from "../src/fixtures/tiny-family.js";
 import { makePlan } from "../src/plan/plan.js";
-import { dusRecipe, idusRecipe, type Recipe } from "../src/recipe/index.js";
+import { dusRecipe, expandRecipe, idusRecipe, type Recipe } from "../src/recipe/index.js";
 import { runCli, tempDirs } from "./helpers/cli.js";
 import { llamaLogprobs, maxAbsDiff } from "./helpers/llama-logprobs.js";
 import { tinyTokenizer, tinyTokenizerFiles, toGguf, withCheckpoint } from "./helpers/models.js";
@@ -63,7 +63,7 @@ function expectAgreement(what: string, e: { hf: number[]; table?: number[] }, ll
 describe.each(CASES)("%s", (family, options) => {
   it("engine (HF) = llama.cpp (dusk's F32 GGUF) within 1e-3", async () => {
     // not named after the family: llama.cpp gives a model whose general.name contains "phi3" Phi-3's
-    // token attributes, looking up "</s>", which the tiny tokenizer does not have
+    // token attributes, looking up <|endoftext|>, which the tiny tokenizer does not have
     const dir = join(root, `m${CASES.findIndex(([f]) => f === family)}`);
     await writeTinyFamilyModel(dir, { family, layers: 4, hidden: 32, std: 0.1, seed: 7, vocabSize: tinyTokenizer().pieces.length, tokenizerFiles: tinyTokenizerFiles(), ...options });
     const file = await toGguf(dir, "f32", `${dir}.gguf`);
@@ -88,5 +88,24 @@ describe.each(CASES)("%s", (family, options) => {
     expect(r.code, r.stderr).toBe(0);
     const virtual = await withCheckpoint(src, async (c) => engineBoth(planWeights(makePlan(recipe(c.numLayers), [checkpointHeader(c)]), [c])), "SRC");
     expectAgreement(`${family} ${name}: engine(virtual) vs llama.cpp(built)`, virtual, (await llamaLogprobs(out, tokens)).next);
+  });
+
+  it("LLaMA-Pro expansion of the GGUF: identity copies (post norms' gain zeroed in Gemma 2/3), and llama.cpp (built) = engine (virtual)", async () => {
+    const src = gguf.get(family)!;
+    const out = src.replace(/\.gguf$/, "-expand.gguf");
+    const r = await runCli(["build", "--preset", "expand", "--blocks", "2", src, "-o", out, "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    const [base, expanded] = [await llamaLogprobs(src, tokens), await llamaLogprobs(out, tokens)];
+    const positional = await withCheckpoint(src, async (c) => {
+      const postNorms = c.arch.forward.sandwichNorms;
+      const plan = makePlan(expandRecipe({ model: "SRC", layers: c.numLayers, blocks: 2, ...(postNorms ? { target: "post-norms" as const } : {}) }), [checkpointHeader(c)]);
+      expectAgreement(`${family} expand: engine(virtual) vs llama.cpp(built)`, await engineBoth(planWeights(plan, [c])), expanded.next);
+      return c.arch.slidingWindow?.ggufPeriod !== undefined;
+    }, "SRC");
+    const diff = maxAbsDiff(base.next, expanded.next);
+    console.log(`${family} expand: max |Δ log p| llama.cpp(expanded) vs llama.cpp(base) = ${diff.toExponential(2)}`);
+    // llama.cpp picks sliding vs global by position: the inserted copies shift the layers after them
+    if (positional) expect(diff).toBeGreaterThan(1e-3);
+    else expect(diff).toBeLessThan(1e-5);
   });
 });

@@ -4,6 +4,7 @@
 // healing steps stay small; two healing steps lower the held-out loss and write the model back
 // in the family's own tensor names, shapes and dtypes (Phi-3's fused tensors stay fused).
 
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkpointHeader, type Checkpoint } from "../src/checkpoint/open-checkpoint.js";
@@ -13,8 +14,8 @@ import { writeTinyFamilyModel, type TinyFamilyName } from "../src/fixtures/tiny-
 import { makePlan } from "../src/plan/plan.js";
 import { expandRecipe, idusRecipe } from "../src/recipe/index.js";
 import { heal } from "../src/train/index.js";
-import { readTensorBytes, runCli, tempDirs } from "./helpers/cli.js";
-import { tinyTokenizer, tinyTokenizerFiles, withCheckpoint } from "./helpers/models.js";
+import { exists, readTensorBytes, runCli, tempDirs } from "./helpers/cli.js";
+import { tinyTokenizer, tinyTokenizerFiles, toGguf, withCheckpoint } from "./helpers/models.js";
 
 const FAMILIES: TinyFamilyName[] = ["qwen3", "gemma", "gemma2", "gemma3", "gemma3-multimodal", "phi3", "phi3-longrope", "phi4-mini"];
 const POST_NORM = new Set<TinyFamilyName>(["gemma2", "gemma3", "gemma3-multimodal"]);
@@ -36,6 +37,7 @@ beforeAll(async () => {
   const { Tokenizer } = await import("@huggingface/tokenizers");
   const hf = new Tokenizer(JSON.parse(tk.tokenizerJson), JSON.parse(tk.tokenizerConfig));
   tokens = hf.encode(TEXT.slice(5000, 5400)).ids.slice(0, 40);
+  await writeFile(join(root, "text.txt"), TEXT.slice(0, 20_000));
 });
 afterAll(() => dirs.cleanup());
 
@@ -101,4 +103,15 @@ describe.each(FAMILIES)("%s", (family) => {
       for (const n of other) expect(Buffer.from(after.get(n)!).equals(Buffer.from(before.get(n)!)), n).toBe(true);
     }
   });
+});
+
+it("a GGUF of a family whose config.json dusk does not rebuild is refused for healing, naming the file, before anything is written", async () => {
+  const gguf = await toGguf(model.get("qwen3")!, "f32", join(root, "qwen3.gguf"));
+  const out = join(root, "qwen3-gguf-healed");
+  const r = await runCli(["heal", gguf, "--text", join(root, "text.txt"), "--steps", "1", "-o", out, "--quiet"]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain(gguf);
+  expect(r.stderr).toMatch(/qwen3 GGUF cannot be healed/);
+  expect(r.stderr).toMatch(/heal the qwen3 HF checkpoint/);
+  expect(await exists(out)).toBe(false);
 });

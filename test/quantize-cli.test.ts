@@ -56,6 +56,24 @@ describe("bad input: a typed error, nothing written", () => {
   });
 });
 
+test("--mix-by source on an HF-built stack converted by dusk convert (its recipe rides along)", async () => {
+  const base = await makeTinyHf({ layers: 8, hidden: 256, intermediate: 256, heads: 4, kvHeads: 1 });
+  const stack = join(dir, "stack-hf");
+  expect((await runCli(["build", "--preset", "dus", base, "--drop", "2", "-o", stack, "--quiet"])).code).toBe(0);
+  const gguf = join(dir, "stack.gguf");
+  expect((await runCli(["convert", stack, "-o", gguf, "--type", "f16", "--quiet"])).code).toBe(0);
+  const r = await runCli(["quantize", gguf, "--type", "Q4_K_M", "--mix-by", "source", "--dry-run", "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  const plan = JSON.parse(r.stdout) as { tensors: { name: string; type: string; reason: string }[] };
+  // 12 layers: base 0..5 then 2..7. Base layer 3 gets Q6_K in the base (use_more_bits(3, 8)), so
+  // both its copies (stack layers 3 and 7) do; by stack position layer 7 of 12 would get Q4_K
+  const v = (l: number) => plan.tensors.find((t) => t.name === `blk.${l}.attn_v.weight`)!;
+  expect([v(3).type, v(7).type]).toEqual(["Q6_K", "Q6_K"]);
+  expect(v(7).reason).toMatch(/attn_v 3 of 8/);
+  const byStack = JSON.parse((await runCli(["quantize", gguf, "--type", "Q4_K_M", "--dry-run", "--json"])).stdout) as typeof plan;
+  expect(byStack.tensors.find((t) => t.name === "blk.7.attn_v.weight")!.type).toBe("Q4_K");
+});
+
 describe("dusk convert --type <mix>", () => {
   test("q4_k_m equals convert --type f32 then quantize Q4_K_M, tensor by tensor", async () => {
     const hf = join(dir, "k256-hf");

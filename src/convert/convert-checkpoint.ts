@@ -13,6 +13,7 @@ import { produceTensor } from "../build/op-bytes.js";
 import { openMergeRun } from "../build/merge-run.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkSideFileSize } from "../checkpoint/read-json.js";
+import { LIMITS } from "../limits.js";
 import { readHParams, type ConverterFacts } from "../arch/index.js";
 import { BuildError } from "../errors.js";
 import { FileSink } from "../formats/byte-source.js";
@@ -76,7 +77,23 @@ export async function* convertCheckpoint(c: Checkpoint, options: ConvertOptions)
     name: options.name ?? basename(c.path),
   };
   await trimToTokenizer(input, c.path);
+  // a stack dusk built as HF keeps its recipe beside it; the GGUF records it as GGUF builds do
+  // (dusk quantize --mix-by source reads it)
+  const recipe = await readRecipeBeside(c.path);
+  if (recipe !== undefined) input.extraKv = new Map([...(input.extraKv ?? []), ["general.dusk.recipe", ggufValue.string(recipe)]]);
   yield* writeConverted(input, [c], options);
+}
+
+/** mergekit_config.yml of an HF directory (dusk build writes it), bounded like a recipe. */
+async function readRecipeBeside(dir: string): Promise<string | undefined> {
+  const path = join(dir, "mergekit_config.yml");
+  try {
+    await checkSideFileSize(path, LIMITS.recipeBytes);
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
 
 /** HF sources + a plan → GGUF in one pass: each planned tensor is restacked, then converted. */

@@ -78,8 +78,7 @@ export function attentionForward(
         }
       }
       const scores = kernel.matmul(qb, kT, rows, d, keys); // [rows, keys]
-      if (s.softcap !== undefined) softcapScores(scores, s.softcap);
-      maskedSoftmaxInPlace(scores, group, t0, t1, k0, keys, s.window);
+      maskedSoftmaxInPlace(scores, group, t0, t1, k0, keys, s.window, s.softcap);
       const ob = kernel.matmul(scores, vb, rows, keys, d); // [rows, d]
       for (let j = 0; j < group; j++) {
         const h = g * group + j;
@@ -93,23 +92,20 @@ export function attentionForward(
   return out;
 }
 
-/** s ← cap·tanh(s/cap), in place. */
-export function softcapScores(scores: Float32Array, cap: number): void {
-  for (let i = 0; i < scores.length; i++) scores[i] = cap * Math.tanh(scores[i]! / cap);
-}
-
 /** Keys [lo, hi] (block-relative columns) visible to query t of a block starting at key k0. */
 export function visibleKeys(t: number, k0: number, window: number | undefined): [number, number] {
   return [window === undefined ? 0 : Math.max(0, t - window + 1 - k0), t - k0];
 }
 
-/** Row (head j, position t) keeps its visible keys, softmaxed; the others become exactly 0. */
-function maskedSoftmaxInPlace(scores: Float32Array, group: number, t0: number, t1: number, k0: number, keys: number, window: number | undefined): void {
+/** Row (head j, position t) keeps its visible keys, softcapped (cap·tanh(s/cap)) when `cap` is
+ * given and softmaxed; the others become exactly 0. */
+function maskedSoftmaxInPlace(scores: Float32Array, group: number, t0: number, t1: number, k0: number, keys: number, window: number | undefined, cap: number | undefined): void {
   const rowsPerHead = t1 - t0;
   for (let j = 0; j < group; j++) {
     for (let t = t0; t < t1; t++) {
       const o = (j * rowsPerHead + (t - t0)) * keys;
       const [lo, hi] = visibleKeys(t, k0, window);
+      if (cap !== undefined) for (let u = lo; u <= hi; u++) scores[o + u] = cap * Math.tanh(scores[o + u]! / cap);
       let max = -Infinity;
       for (let u = lo; u <= hi; u++) if (scores[o + u]! > max) max = scores[o + u]!;
       let sum = 0;

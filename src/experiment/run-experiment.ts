@@ -8,6 +8,7 @@
 import { cpus, platform, totalmem } from "node:os";
 import { join } from "node:path";
 import { analyze, searchLayouts, type LayerMap, type LayoutReport } from "../analyze/index.js";
+import { checkpointHParams } from "../checkpoint/checkpoint-hparams.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import type { ConvertType } from "../convert/gguf-hparams.js";
 import type { EvalTask } from "../eval/task.js";
@@ -94,8 +95,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     if (base.format !== "safetensors") throw new ExperimentError("EXPERIMENT_BASE_GGUF", `${o.base} is a GGUF; the experiment builds, analyses and heals HF checkpoints`, { hint: "pass the HF directory (dusk convert makes the GGUF from it)" });
     const n = base.numLayers;
     const layouts = experimentLayouts(n, base.ref);
-    const context = Number(base.config?.max_position_embeddings ?? o.healSeqLen);
-    const healSeqLen = Math.min(o.healSeqLen, Number.isSafeInteger(context) && context > 0 ? context : o.healSeqLen);
+    // the family's reading of config.json (Gemma 3's multimodal config nests it under text_config)
+    const healSeqLen = Math.min(o.healSeqLen, checkpointHParams(base).contextLength);
     const windows = { ctx: o.ctx, stride: o.stride };
 
     // 1. The base's map and each stack's seam report, virtually, on the calibration text.

@@ -12,6 +12,7 @@ import { GgufWriter } from "../formats/gguf-writer.js";
 import { parseMergekitYaml, recipeLayers } from "../recipe/index.js";
 import type { QuantFtype } from "./ftypes.js";
 import type { Imatrix } from "./imatrix-file.js";
+import { canDequantize } from "./dequantize.js";
 import { chooseTensorTypes, type LayerPosition, type MixModel, type TensorChoice } from "./mix.js";
 import { QuantError } from "./quant-error.js";
 
@@ -147,6 +148,11 @@ export function planQuantize(c: Checkpoint, o: QuantizeOptions): QuantizePlan {
     if (convert && entry.type.blockElems > 1 && !o.allowRequantize) {
       throw new QuantError("QUANT_REQUANTIZE", `${ch.name} is already ${ch.from}; requantizing it to ${ch.type} loses quality`, {
         hint: "quantize from the F16/BF16/F32 model, or pass --allow-requantize",
+      });
+    }
+    if (convert && !canDequantize(ch.from)) {
+      throw new QuantError("QUANT_UNSUPPORTED_TYPE", `${ch.name} is ${ch.from}, which dusk cannot dequantize to requantize it as ${ch.type}`, {
+        hint: "quantize from the F16/BF16/F32 model",
       });
     }
     const useImatrix = convert && out.blockElems > 1 && o.imatrix?.data.entries.has(ch.name) === true;

@@ -15,8 +15,12 @@ const i32 = new Int32Array(f32.buffer);
 /** nearest_int: bits of (f + 1.5·2^23) in f32, minus the bias (round half to even in range). */
 export function nearestInt(f: number): number {
   const r = fr(f + 12582912);
-  if (r >= 8388608 && r < 16777216) return r - 12582912;
-  f32[0] = r; // out of ggml's asserted range: reproduce the bit trick as is
+  return r >= 8388608 && r < 16777216 ? r - 12582912 : nearestIntBits(r);
+}
+
+/** Out of ggml's asserted range (|f| > 2^22): the bit trick as is (kept out of line, so nearestInt inlines). */
+function nearestIntBits(r: number): number {
+  f32[0] = r;
   return (i32[0]! & 0x007fffff) - 0x00400000;
 }
 

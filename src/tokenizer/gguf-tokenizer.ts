@@ -7,7 +7,6 @@
 import { createHash } from "node:crypto";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../errors.js";
-import { ggufValue, type GgufKv } from "../formats/gguf-value.js";
 import { TOKENIZER_LIMITS } from "../limits.js";
 import { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
 import { parseSentencePieceModel, PieceType } from "./sentencepiece-model.js";
@@ -401,42 +400,4 @@ function withLlamaQuirks(files: TokenizerFiles, kv: GgufTokenizerKv[], vocabSize
   if (vocabSize === 32016 && !out.some((e) => e.key === "tokenizer.ggml.eot_token_id")) set({ key: "tokenizer.ggml.eot_token_id", kind: "u32", value: 32010 });
   if (vocabSize === 49152) set({ key: "tokenizer.ggml.add_bos_token", kind: "bool", value: false });
   return out;
-}
-
-/** A typed KV list as GGUF values (u32 ids, f32 scores, i32 token types), in order. */
-export function tokenizerKvToGguf(list: readonly GgufTokenizerKv[]): GgufKv {
-  const kv: GgufKv = new Map();
-  for (const e of list) {
-    switch (e.kind) {
-      case "string":
-        kv.set(e.key, ggufValue.string(e.value));
-        break;
-      case "u32":
-        kv.set(e.key, ggufValue.u32(e.value));
-        break;
-      case "bool":
-        kv.set(e.key, ggufValue.bool(e.value));
-        break;
-      case "f32":
-        kv.set(e.key, ggufValue.f32(e.value));
-        break;
-      case "string[]":
-        kv.set(e.key, ggufValue.stringArray(e.value));
-        break;
-      case "f32[]":
-        kv.set(e.key, ggufValue.f32Array(e.value));
-        break;
-      case "i32[]":
-        kv.set(e.key, ggufValue.i32Array(e.value));
-        break;
-    }
-  }
-  return kv;
-}
-
-/** tokenizerToGguf as a GgufKv map (the shape src/convert's writer takes); `pre` = --pre NAME. */
-export function tokenizerGgufKv(files: TokenizerFiles, opts: { vocabSize: number; pre?: string; llamaVocab?: boolean; family?: FamilyVocab }): GgufKv {
-  return tokenizerKvToGguf(tokenizerToGguf(files, {
-    vocabSize: opts.vocabSize, llamaVocab: opts.llamaVocab ?? false, ...(opts.pre === undefined ? {} : { preOverride: opts.pre }), ...(opts.family ? { family: opts.family } : {}),
-  }));
 }

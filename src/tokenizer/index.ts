@@ -5,8 +5,6 @@
 export {
   preTokenizerHash,
   preTokenizerNameForHash,
-  tokenizerGgufKv,
-  tokenizerKvToGguf,
   tokenizerToGguf,
   TokenType,
   type FamilyVocab,
@@ -14,6 +12,7 @@ export {
   type TokenizerFiles,
   type TokenizerToGgufOptions,
 } from "./gguf-tokenizer.js";
+export { tokenizerGgufKv, tokenizerKvToGguf } from "./gguf-kv.js";
 export { KNOWN_PRE_TOKENIZER_HASHES, PRE_TOKENIZER_PROBE } from "./pre-tokenizer-hashes.js";
 export {
   defaultNormalizerSpec,

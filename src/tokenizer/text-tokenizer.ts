@@ -7,7 +7,8 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { FormatError } from "../errors.js";
 import { fastSpmBpeEncoder } from "./fast-spm-bpe.js";
-import { tokenizerKvToGguf, tokenizerToGguf, type FamilyVocab, type TokenizerFiles } from "./gguf-tokenizer.js";
+import { tokenizerKvToGguf } from "./gguf-kv.js";
+import { tokenizerToGguf, type FamilyVocab, type TokenizerFiles } from "./gguf-tokenizer.js";
 import { spmTokenizer } from "./spm-tokenizer.js";
 import { parseJsonFile } from "./tokenizer-json.js";
 

@@ -49,7 +49,9 @@ export const TRAIN_DEFAULTS = {
 /** Bytes of tape one micro-batch sequence keeps per layer, roughly (activations the backward reads). */
 function tapeBytesPerSequence(c: EngineConfig, S: number): number {
   const qkv = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
-  return 4 * S * c.numLayers * (3 * c.hiddenSize + qkv + c.numHeads * c.headDim + 2 * c.intermediateSize + 4);
+  // q/k norms keep q | k before their norms; sandwich norms keep both branch outputs
+  const family = (c.qkNorm ? (c.numHeads + c.numKvHeads) * (c.headDim + 1) : 0) + (c.sandwichNorms ? 2 * c.hiddenSize + 2 : 0);
+  return 4 * S * c.numLayers * (3 * c.hiddenSize + qkv + c.numHeads * c.headDim + 2 * c.intermediateSize + 4 + family);
 }
 
 /**
