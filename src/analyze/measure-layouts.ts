@@ -106,8 +106,9 @@ export class LayoutMeter {
     /** whether layouts resume from kept states */
     readonly resumed: boolean,
     private readonly checkpoint: Checkpoint,
-    private readonly tokens: number[],
-    private readonly windows: TextWindow[],
+    /** the text's token ids (window w covers tokenIds[w.start, w.end)) */
+    readonly tokenIds: readonly number[],
+    readonly windows: readonly TextWindow[],
     private readonly cache: Float32Array[][],
     private readonly signal: AbortSignal | undefined,
   ) {}
@@ -174,7 +175,7 @@ export class LayoutMeter {
     const fwd = this.signal ? { signal: this.signal } : {};
     for (const [wi, w] of this.windows.entries()) {
       const resume = prefix > 0 ? { resume: { boundary: prefix, hidden: this.cache[wi]![prefix]! } } : {};
-      totals.add((await scoreTokensOnEngine(weights, this.tokens.slice(w.start, w.end), w.from, { ...fwd, ...resume })).logprobs);
+      totals.add((await scoreTokensOnEngine(weights, this.tokenIds.slice(w.start, w.end), w.from, { ...fwd, ...resume })).logprobs);
     }
     return { layers: [...layout.layers], spec: layerSpec(layout.layers), ...totals.result(), resumed_from: prefix, seconds: (performance.now() - started) / 1000 };
   }
