@@ -119,6 +119,7 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   measured.sort((x, y) => x.ppl - y.ppl || x.predicted_rank - y.predicted_rank);
   const perCandidate = measured.reduce((s, r) => s + r.seconds, 0) / Math.max(1, measured.length);
   const ctx = meter.run.ctx;
+  const baseRatio = stackFlopsPerToken(SEVEN_B, SEVEN_B.numLayers, ctx) / stackFlopsPerToken(weights.config, n, ctx);
   const ratio = stackFlopsPerToken(SEVEN_B, Math.round((opts.depth / n) * SEVEN_B.numLayers), ctx) / stackFlopsPerToken(weights.config, opts.depth, ctx);
   return {
     ...meter.run, base_layers: n, depth: opts.depth, base: { ppl: meter.base.ppl, nll: meter.base.nll },
@@ -127,8 +128,9 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
     estimate: {
       per_candidate_seconds: perCandidate, rank_seconds: rankSeconds, flops_ratio: ratio,
       seven_b_measure_all_seconds: perCandidate * ratio * pool.length,
-      seven_b_predict_seconds: (rankSeconds + perCandidate * measured.length) * ratio,
-      note: "an estimate: this run's seconds scaled by the FLOPs-per-token ratio of a 7B stack of the same depth ratio (same text, same machine, the engine's speed per FLOP assumed equal)",
+      // the base pass scales with the base's FLOPs, the features with the width (depth × samples × D each)
+      seven_b_predict_seconds: meter.base.seconds * baseRatio + (rankSeconds - meter.base.seconds) * (SEVEN_B.hiddenSize / weights.config.hiddenSize) + perCandidate * measured.length * ratio,
+      note: "an estimate: this run's seconds scaled to a 7B base by FLOPs per token (stacks of the same depth ratio; the base pass by the bases' ratio; the features by the width ratio), same text and machine, the engine's speed per FLOP assumed equal",
     },
   };
 }
