@@ -9,10 +9,10 @@
 //   thousands of candidates (depth × S × D flops each; the head runs once per distinct layer multiset).
 
 import type { EngineWeights } from "../engine/index.js";
-import { headForward, layerForward } from "../engine/forward.js";
+import { layerForward } from "../engine/forward.js";
 import { layerRopeTables } from "../engine/rope.js";
 import { getMatmulKernel, type MatmulKernel } from "../engine/matmul-kernel.js";
-import { logSoftmax, rmsnormForward } from "../engine/ops.js";
+import { rmsnormForward } from "../engine/ops.js";
 import { angularDistance } from "./angular.js";
 import type { BasePass } from "./measure-layouts.js";
 import type { TextWindow } from "./windows.js";
@@ -32,7 +32,7 @@ export class StateSampler {
   /** per boundary, rows [0, blockRows) of the first window: a contiguous block the layers can run on (attention needs the prefix) */
   private readonly block: Float32Array[] = [];
   private blockT = 0;
-  constructor(private readonly every = 8, private readonly maxRows = 256, private readonly blockRows = 64) {}
+  constructor(private readonly every = 8, private readonly maxRows = 128, private readonly blockRows = 32) {}
 
   /** Pass as `onBaseBoundary`: keeps every `every`-th counted row (that has a next token) until maxRows. */
   readonly onBaseBoundary = (window: number, b: number, x: Float32Array, w: TextWindow): void => {
@@ -129,14 +129,24 @@ export async function baseProfile(weights: EngineWeights, base: BasePass, sample
   };
 }
 
+/** Mean −log p(target) of each row of x [S, D] through the final norm and head: logits [V, S] on the kernel, one log-sum-exp per column. */
 function headLoss(kernel: MatmulKernel, x: Float32Array, norm: Float32Array, head: Float32Array, targets: readonly number[], D: number, V: number, eps: number, offset: 0 | 1, softcap?: number): number {
   const S = targets.length;
   if (S === 0) return 0;
   const normed = rmsnormForward(x, norm, S, D, eps, offset).y;
-  const lp = logSoftmax(headForward(kernel, head, normed, D, V, Array.from({ length: S }, (_, i) => i), softcap), S, V);
-  let s = 0;
-  for (let i = 0; i < S; i++) s -= lp[i * V + targets[i]!]!;
-  return s / S;
+  const xT = new Float32Array(D * S);
+  for (let r = 0; r < S; r++) for (let i = 0; i < D; i++) xT[i * S + r] = normed[r * D + i]!;
+  const z = kernel.matmul(head, xT, V, D, S); // [V, S]
+  if (softcap !== undefined) for (let i = 0; i < z.length; i++) z[i] = softcap * Math.tanh(z[i]! / softcap);
+  let total = 0;
+  for (let r = 0; r < S; r++) {
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, z[v * S + r]!);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(z[v * S + r]! - max);
+    total += max + Math.log(sum) - z[targets[r]! * S + r]!;
+  }
+  return total / S;
 }
 
 /** The features of one layout, every one 0 for the base itself. */

@@ -1,6 +1,6 @@
 // `search --predict`: rank a large candidate pool (candidatePool: the search's own candidates plus
 // random two-copy layouts) by the predicted penalty from one base pass, then measure only the best
-// K on the engine, resuming from that same pass's states. The cost of the whole search is one base
+// K on the engine (the best of each layer multiset first: measureFirst), resuming from that same pass's states. The cost of the whole search is one base
 // pass + features (depth × S × D flops per candidate) + K virtual stacks, instead of one stack per
 // candidate; `estimate` scales both ways to a 7B base by the FLOPs ratio.
 
@@ -82,6 +82,25 @@ export function stackFlopsPerToken(c: Pick<EngineConfig, "hiddenSize" | "interme
   return depth * layer + 2 * D * c.vocabSize;
 }
 
+/**
+ * The K to measure: down the predicted ranking, one per layer multiset first (layouts with the same
+ * layers in another order differ far less than the predictor can resolve, so K near-copies of one
+ * multiset would spend the measurements on one question), then the next best predicted.
+ */
+export function measureFirst<T extends { layers: readonly number[] }>(ranked: readonly T[], K: number): T[] {
+  const seen = new Set<string>();
+  const first: T[] = [];
+  const rest: T[] = [];
+  for (const c of ranked) {
+    const key = [...c.layers].sort((a, b) => a - b).join(",");
+    if (!seen.has(key) && first.length < K) {
+      seen.add(key);
+      first.push(c);
+    } else rest.push(c);
+  }
+  return [...first, ...rest].slice(0, K);
+}
+
 export async function predictSearch(input: SearchInput, opts: PredictSearchOptions): Promise<PredictSearchResult> {
   const t0 = performance.now();
   const c: Checkpoint = input.checkpoint;
@@ -110,7 +129,7 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   opts.onProgress?.({ type: "ranked", candidates: pool.length, seconds: rankSeconds });
   const predicted: PredictedCandidate[] = scored.map((s, i) => ({ ...s.cand, predicted_penalty: s.penalty, predicted_rank: i + 1 }));
   const measured: PredictSearchResult["measured"] = [];
-  for (const p of predicted.slice(0, K)) {
+  for (const p of measureFirst(predicted, K)) {
     const m = await meter.measure({ layers: p.layers, recipe: candidateRecipe(p, c.ref, n) });
     const r = { ...p, ppl: m.ppl, nll: m.nll, seconds: m.seconds };
     measured.push(r);
