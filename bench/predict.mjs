@@ -58,14 +58,14 @@ for (const dir of bases) {
   const s = earlier ?? await dusk.searchLayouts({ checkpoint: c, text: calibration }, { ...W, depth }).then((r) => ({ candidates: r.ranking.length, seconds: r.seconds, best: r.ranking[0] }));
   const bestP = p.measured[0], bestS = s.best;
   const ratio = bestP.ppl / bestS.ppl;
-  console.log(`  search --predict: ${p.candidates} candidates ranked in ${f(p.rank_seconds, 2)} s (base pass included), 5 measured in ${f(p.measured.reduce((a, m) => a + m.seconds, 0), 1)} s`);
+  console.log(`  search --predict: ${p.candidates} candidates ranked in ${f(p.rank_seconds, 2)} s wall, ${f(p.rank_cpu_seconds, 2)} s CPU (base pass included), 5 measured in ${f(p.measured.reduce((a, m) => a + m.seconds, 0), 1)} s`);
   console.log(`    best predicted, measured: ${bestP.name} (${bestP.spec}) ppl ${f(bestP.ppl, 4)}, predicted rank ${bestP.predicted_rank}`);
   console.log(`  search measuring all ${s.candidates} of its candidates in ${f(s.seconds, 1)} s: best ${bestS.name} (${bestS.spec}) ppl ${f(bestS.ppl, 4)}`);
   console.log(`  best predicted / best measured = ${f(ratio, 4)} (goal ≤ 1.02)`);
   console.log(`  7B estimate: measuring all ${p.candidates} ≈ ${f(p.estimate.seven_b_measure_all_seconds / 3600, 1)} h, predict + 5 ≈ ${f(p.estimate.seven_b_predict_seconds / 3600, 1)} h (FLOPs ratio ${f(p.estimate.flops_ratio, 0)})`);
   results.push({
     base: dir, layers: n, depth, validation: v, shipped_spearman: shippedRho,
-    predict: { candidates: p.candidates, rank_seconds: p.rank_seconds, measured: p.measured, estimate: p.estimate },
+    predict: { candidates: p.candidates, rank_seconds: p.rank_seconds, rank_cpu_seconds: p.rank_cpu_seconds, measured: p.measured, estimate: p.estimate },
     search: s,
     best_ratio: ratio,
   });

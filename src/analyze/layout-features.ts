@@ -261,7 +261,7 @@ function seamResponse(p: BaseProfile, layout: PredictLayout, f: LayoutFeatures):
     fed = l + 1;
   });
   if (zero && fed === p.layers) return;
-  const x = Float32Array.from(h[fed]!, (v, k) => v + off[k]!);
+  const x = plus(h[fed]!, off);
   f.response_end = meanRowDistance(x, h[p.layers]!, R, D);
   f.response_nll = p.blockHeadNll(x) - p.baseBlockHeadNll;
 }
@@ -314,8 +314,15 @@ function drift(p: BaseProfile, layout: PredictLayout, f: LayoutFeatures, use: Fl
   const key = Array.from(use, (u) => u.toFixed(6)).join(",");
   let nll = cache.get(key);
   if (nll === undefined) {
-    const x = Float32Array.from(h[fed]!, (v, k) => v + off[k]!);
+    const x = plus(h[fed]!, off);
     cache.set(key, (nll = p.headNll(x)));
   }
   f.additive_nll = nll - p.baseHeadNll;
+}
+
+/** a + b as f32 */
+function plus(a: Float32Array, b: Float64Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!;
+  return out;
 }

@@ -50,6 +50,8 @@ export interface PredictSearchResult extends TextRun {
   candidates: number;
   /** seconds from the start until every candidate was ranked (base pass included) */
   rank_seconds: number;
+  /** CPU seconds this process spent on the same (the fairer figure on a shared machine) */
+  rank_cpu_seconds: number;
   /** the top of the predicted ranking (the measured ones first) */
   predicted: PredictedCandidate[];
   /** the measured candidates, best (lowest perplexity) first, with their predicted rank */
@@ -103,6 +105,7 @@ export function measureFirst<T extends { layers: readonly number[] }>(ranked: re
 
 export async function predictSearch(input: SearchInput, opts: PredictSearchOptions): Promise<PredictSearchResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const c: Checkpoint = input.checkpoint;
   checkEngineTypes(c);
   const n = c.numLayers;
@@ -126,6 +129,8 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   });
   scored.sort((x, y) => x.score - y.score || x.cand.seams - y.cand.seams);
   const rankSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const rankCpuSeconds = (cpu.user + cpu.system) / 1e6;
   opts.onProgress?.({ type: "ranked", candidates: pool.length, seconds: rankSeconds });
   const predicted: PredictedCandidate[] = scored.map((s, i) => ({ ...s.cand, predicted_penalty: s.penalty, predicted_rank: i + 1 }));
   const measured: PredictSearchResult["measured"] = [];
@@ -142,7 +147,7 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   const ratio = stackFlopsPerToken(SEVEN_B, Math.round((opts.depth / n) * SEVEN_B.numLayers), ctx) / stackFlopsPerToken(weights.config, opts.depth, ctx);
   return {
     ...meter.run, base_layers: n, depth: opts.depth, base: { ppl: meter.base.ppl, nll: meter.base.nll },
-    candidates: pool.length, rank_seconds: rankSeconds, predicted: predicted.slice(0, Math.max(K, 20)), measured,
+    candidates: pool.length, rank_seconds: rankSeconds, rank_cpu_seconds: rankCpuSeconds, predicted: predicted.slice(0, Math.max(K, 20)), measured,
     seconds: (performance.now() - t0) / 1000,
     estimate: {
       per_candidate_seconds: perCandidate, rank_seconds: rankSeconds, flops_ratio: ratio,
