@@ -31,6 +31,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["fixtures"],
   ["train"],
   ["experiment"],
+  ["study"],
   ["index.ts"],
   ["cli"],
 ];
