@@ -12,6 +12,11 @@ export const INLINE_BELOW = 1 << 17;
 export interface BlockExec {
   /** `kernel` on each block of [0, n) (blocks of `align`·⌊BLOCK/align⌋ elements); results in block order */
   map<T = unknown>(kernel: string, args: Record<string, unknown>, n: number, align?: number): Promise<T[]>;
+  /**
+   * `kernel` over [0, n) cut into ranges of any size and number (fewer, larger ones than `map`),
+   * for kernels that only write elements or whose results combine in any order (integer counts).
+   */
+  mapRanges<T = unknown>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]>;
   /** a float array the kernels can share (SharedArrayBuffer-backed when workers run them) */
   alloc(n: number): Float32Array;
   /**
@@ -52,6 +57,7 @@ export function createInlineExec(): BlockExec {
   const slots = new Slots((n) => new ArrayBuffer(n));
   return {
     map: (kernel, args, n, align) => runInline(kernel, args, n, align),
+    mapRanges: runWhole,
     alloc: (n) => new Float32Array(n),
     slot: (k, n) => slots.slot(k, n),
     scratch: (n) => slots.scratch(n),
@@ -63,9 +69,15 @@ async function runInline<T>(kernel: string, args: Record<string, unknown>, n: nu
   return blockRanges(n, align).map(([s, e], b) => fn(args, s, e, b) as T);
 }
 
+/** one range: on this thread nothing is gained by cutting */
+async function runWhole<T>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]> {
+  return [BLOCK_KERNELS[kernel]!(args, 0, n, 0) as T];
+}
+
 /** Everything on this thread, nothing kept between calls (tests, one-off merges). */
 export const inlineExec: BlockExec = {
   map: runInline,
+  mapRanges: runWhole,
   alloc: (n) => new Float32Array(n),
   slot: (_k, n) => new Float32Array(n),
   scratch: (n) => new Uint8Array(n),

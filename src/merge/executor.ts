@@ -13,7 +13,6 @@ import type { TensorEntry } from "../formats/tensor.js";
 import { inlineExec, type BlockExec } from "./blocks.js";
 import { dequantize } from "../quant/dequantize.js";
 import { quantizeRows } from "../quant/quantize.js";
-import type { WorkType } from "./float.js";
 import { MERGE_KERNELS } from "./methods/index.js";
 import { MergeError } from "./merge-error.js";
 import { submatrix } from "./rectify.js";
@@ -53,7 +52,8 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
     if (count !== elements && !spec.vocab) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
     tensors.push(values);
   }
-  if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
+  // an input stored in the working type holds its values already (F32 work rounds nothing)
+  for (const [k, x] of tensors.entries()) if (spec.dtype !== "F32" && spec.inputs[k]!.fromType !== spec.dtype) await exec.mapRanges("round", { x, dtype: spec.dtype }, x.length);
   if (spec.vocab) {
     const permuted = spec.inputs.map((_, k) => exec.slot(k, elements));
     permuteEmbeddings(spec, tensors, permuted, op.shape[1]!, spec.dtype);
@@ -129,8 +129,4 @@ async function readValues(entry: TensorEntry, typeName: string, values: Float32A
 function copyInto(values: Float32Array, target: Float32Array): Float32Array {
   target.set(values);
   return target;
-}
-
-async function roundInputs(tensors: Float32Array[], dtype: WorkType, exec: BlockExec): Promise<void> {
-  for (const x of tensors) await exec.map("round", { x, dtype }, x.length);
 }
