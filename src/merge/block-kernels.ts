@@ -5,15 +5,31 @@
 // typed arrays with their scalars in locals; rounding to the working type runs on the float bits
 // over a range (float.ts roundRange) rather than through a call per element.
 
+import { convertTensorBytes } from "../formats/dtype-convert.js";
+import { tensorType } from "../formats/tensor-types.js";
+import { dequantize } from "../quant/dequantize.js";
 import { combineKernel, linearKernel } from "./combine-kernels.js";
 import { rounder, roundRange, type WorkType } from "./float.js";
 import { drawU32, type KeyedStream } from "./rng.js";
 
 export type BlockKernel = (args: any, start: number, end: number, block: number) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+const F32_TYPE = tensorType("F32")!;
 const bitsOf = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
 
 export const BLOCK_KERNELS: Record<string, BlockKernel> = {
+  /** out[start, end) ← the elements of `raw`, stored bytes of `type` (ranges aligned to its blocks) */
+  dequantize(a: { raw: Uint8Array; type: string; out: Float32Array }, start, end) {
+    const t = tensorType(a.type)!;
+    dequantize(a.type, a.raw.subarray((start / t.blockElems) * t.blockBytes, (end / t.blockElems) * t.blockBytes), a.out.subarray(start, end));
+  },
+
+  /** out ← x[start, end) as F16 or BF16 bytes (elementwise) */
+  narrow(a: { x: Float32Array; out: Uint8Array; type: string }, start, end) {
+    const x = new Uint8Array(a.x.buffer, a.x.byteOffset + start * 4, (end - start) * 4);
+    convertTensorBytes(x, F32_TYPE, tensorType(a.type)!, a.out.subarray(start * 2, end * 2));
+  },
+
   /** x ← x rounded to the working type (mergekit's cast of every input to `dtype`) */
   round(a: { x: Float32Array; dtype: WorkType }, start, end) {
     roundRange(a.x, start, end, a.dtype);

@@ -24,8 +24,8 @@ export interface BlockExec {
    * largest), so a run holds one tensor's inputs however many tensors it merges.
    */
   slot(k: number, n: number): Float32Array;
-  /** a reusable byte buffer of n bytes for reading one input's stored bytes */
-  scratch(n: number): Uint8Array;
+  /** reusable byte buffer `which` (0 or 1: one filled while the other is used) of n bytes, for stored bytes read or written */
+  scratch(n: number, which?: number): Uint8Array;
 }
 
 export function blockRanges(n: number, align = 1): [number, number][] {
@@ -39,16 +39,17 @@ export function blockRanges(n: number, align = 1): [number, number][] {
 /** Reusable slots over buffers made by `make` (ArrayBuffer or SharedArrayBuffer), grown on demand. */
 export class Slots {
   private readonly floats: ArrayBufferLike[] = [];
-  private bytes: ArrayBufferLike | undefined;
+  private readonly bytes: ArrayBufferLike[] = [];
   constructor(private readonly make: (bytes: number) => ArrayBufferLike) {}
   slot(k: number, n: number): Float32Array {
     let b = this.floats[k];
     if (b === undefined || b.byteLength < n * 4) this.floats[k] = b = this.make(n * 4);
     return new Float32Array(b, 0, n);
   }
-  scratch(n: number): Uint8Array {
-    if (this.bytes === undefined || this.bytes.byteLength < n) this.bytes = this.make(n);
-    return new Uint8Array(this.bytes, 0, n);
+  scratch(n: number, which = 0): Uint8Array {
+    let b = this.bytes[which];
+    if (b === undefined || b.byteLength < n) this.bytes[which] = b = this.make(n);
+    return new Uint8Array(b, 0, n);
   }
 }
 
@@ -60,7 +61,7 @@ export function createInlineExec(): BlockExec {
     mapRanges: runWhole,
     alloc: (n) => new Float32Array(n),
     slot: (k, n) => slots.slot(k, n),
-    scratch: (n) => slots.scratch(n),
+    scratch: (n, which) => slots.scratch(n, which),
   };
 }
 

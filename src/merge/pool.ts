@@ -78,8 +78,8 @@ export class MergePool implements BlockExec {
     return this.slots.slot(k, n);
   }
 
-  scratch(n: number): Uint8Array {
-    return this.slots.scratch(n);
+  scratch(n: number, which = 0): Uint8Array {
+    return this.slots.scratch(n, which);
   }
 
   async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
