@@ -118,8 +118,8 @@ export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Check
   return Buffer.concat(parts);
 }
 
-/** why 8 MiB: whole blocks of any type, small beside a tensor's values */
-const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+/** why 4 MiB: whole blocks of any type, two of them (one read while one dequantizes) small beside a tensor's values */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Reads and dequantizes a stored tensor into `values`, a chunk of whole blocks at a time. */
 async function readValues(entry: TensorEntry, typeName: string, values: Float32Array, exec: BlockExec): Promise<void> {
