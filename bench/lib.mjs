@@ -18,13 +18,14 @@ export function timeCp(src, dst) {
   return s;
 }
 
-/** Runs `node script args…` and returns its JSON line plus the child's peak RSS in MB. */
+/** Runs `node script args…` and returns its JSON line plus the child's peak RSS in MB and its CPU seconds (user + system, all threads). */
 export function runChild(script, args) {
-  const r = spawnSync("/usr/bin/time", ["-f", "MAXRSS_KB=%M", process.execPath, script, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync("/usr/bin/time", ["-f", "MAXRSS_KB=%M CPU_S=%U+%S", process.execPath, script, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   const rss = Number(/MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
+  const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(r.stderr);
   const json = JSON.parse(r.stdout.trim().split("\n").pop());
-  return { ...json, peakRssMB: rss };
+  return { ...json, peakRssMB: rss, processCpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN };
 }
 
 export function sizeOf(path) {

@@ -1,12 +1,14 @@
 // bench/merge: a two-model TIES merge (two fine-tunes onto their base, bf16 safetensors,
 // density 0.5, the math on every core) against reading its inputs with `cat > /dev/null`, side
 // by side, and the merge's peak RSS above a child that only opens the sources, in units of the
-// largest tensor's float32 size (goals: speed ≥ 0.5× cat, extra RSS ≤ 4 tensors' worth).
+// largest tensor's float32 size (goals: speed ≥ 0.5× cat, extra RSS ≤ 4 tensors' worth). The
+// merge's CPU seconds (all threads) are printed beside its wall time: on shared cores the wall
+// time mostly measures the other work.
 // Run after `npx tsc -p .`: node bench/merge.mjs [hidden] [layers] [vocab]
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, gb, runChild, sizeOf } from "./lib.mjs";
 
@@ -42,28 +44,33 @@ function timeCat() {
 }
 
 // Alternate cat and the merge twice; keep the best of each (the cores and page cache are shared).
-let cat = Infinity, merge = Infinity, rss = 0, largest = 0;
+let cat = Infinity, merge = Infinity, cpu = Infinity, rss = 0, largest = 0;
 timeCat(); // warm the page cache for both
 for (let i = 0; i < 2; i++) {
   cat = Math.min(cat, timeCat());
   fresh(out);
   const r = runChild(join(here, "merge-worker.mjs"), ["build", recipe, out]);
   merge = Math.min(merge, r.seconds);
+  cpu = Math.min(cpu, r.cpuSeconds);
   rss = Math.max(rss, r.peakRssMB);
   largest = r.largestTensorF32;
 }
 const baseline = runChild(join(here, "merge-worker.mjs"), ["noop", recipe, out]).peakRssMB;
 const tensorMB = largest / 2 ** 20;
+const cores = availableParallelism();
 console.log(`TIES of two ${gb(inputBytes / 3)} GB bf16 models onto their base (density 0.5), ${inputs.length} input files, best of 2`);
 console.table([{
   "inputs GB": gb(inputBytes),
   "cat s": cat.toFixed(2),
   "merge s": merge.toFixed(2),
-  "speed vs cat": (cat / merge).toFixed(2),
+  "speed vs cat": (cat / merge).toFixed(4),
+  "merge CPU s": cpu.toFixed(2),
+  [`vs cat on ${cores} free cores`]: (cat / (cpu / cores)).toFixed(4),
   "peak RSS MB": rss.toFixed(0),
   "baseline MB": baseline.toFixed(0),
   "largest tensor f32 MB": tensorMB.toFixed(1),
   "extra RSS in tensors": ((rss - baseline) / tensorMB).toFixed(2),
 }]);
+console.log(`load average ${loadavg()[0].toFixed(1)} on ${cores} cores (the merge's wall time waits on other work; its CPU seconds spread over the cores bound the speed it could reach)`);
 console.log("goals: speed ≥ 0.5× cat of the inputs; extra RSS ≤ 4 tensors' worth");
 for (const d of [...Object.values(models), out]) fresh(d);

@@ -12,6 +12,11 @@ export const INLINE_BELOW = 1 << 17;
 export interface BlockExec {
   /** `kernel` on each block of [0, n) (blocks of `align`·⌊BLOCK/align⌋ elements); results in block order */
   map<T = unknown>(kernel: string, args: Record<string, unknown>, n: number, align?: number): Promise<T[]>;
+  /**
+   * `kernel` over [0, n) cut into ranges of any size and number (fewer, larger ones than `map`),
+   * for kernels that only write elements or whose results combine in any order (integer counts).
+   */
+  mapRanges<T = unknown>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]>;
   /** a float array the kernels can share (SharedArrayBuffer-backed when workers run them) */
   alloc(n: number): Float32Array;
   /**
@@ -19,8 +24,8 @@ export interface BlockExec {
    * largest), so a run holds one tensor's inputs however many tensors it merges.
    */
   slot(k: number, n: number): Float32Array;
-  /** a reusable byte buffer of n bytes for reading one input's stored bytes */
-  scratch(n: number): Uint8Array;
+  /** reusable byte buffer `which` (0 or 1: one filled while the other is used) of n bytes, for stored bytes read or written */
+  scratch(n: number, which?: number): Uint8Array;
 }
 
 export function blockRanges(n: number, align = 1): [number, number][] {
@@ -34,16 +39,17 @@ export function blockRanges(n: number, align = 1): [number, number][] {
 /** Reusable slots over buffers made by `make` (ArrayBuffer or SharedArrayBuffer), grown on demand. */
 export class Slots {
   private readonly floats: ArrayBufferLike[] = [];
-  private bytes: ArrayBufferLike | undefined;
+  private readonly bytes: ArrayBufferLike[] = [];
   constructor(private readonly make: (bytes: number) => ArrayBufferLike) {}
   slot(k: number, n: number): Float32Array {
     let b = this.floats[k];
     if (b === undefined || b.byteLength < n * 4) this.floats[k] = b = this.make(n * 4);
     return new Float32Array(b, 0, n);
   }
-  scratch(n: number): Uint8Array {
-    if (this.bytes === undefined || this.bytes.byteLength < n) this.bytes = this.make(n);
-    return new Uint8Array(this.bytes, 0, n);
+  scratch(n: number, which = 0): Uint8Array {
+    let b = this.bytes[which];
+    if (b === undefined || b.byteLength < n) this.bytes[which] = b = this.make(n);
+    return new Uint8Array(b, 0, n);
   }
 }
 
@@ -52,9 +58,10 @@ export function createInlineExec(): BlockExec {
   const slots = new Slots((n) => new ArrayBuffer(n));
   return {
     map: (kernel, args, n, align) => runInline(kernel, args, n, align),
+    mapRanges: runWhole,
     alloc: (n) => new Float32Array(n),
     slot: (k, n) => slots.slot(k, n),
-    scratch: (n) => slots.scratch(n),
+    scratch: (n, which) => slots.scratch(n, which),
   };
 }
 
@@ -63,9 +70,15 @@ async function runInline<T>(kernel: string, args: Record<string, unknown>, n: nu
   return blockRanges(n, align).map(([s, e], b) => fn(args, s, e, b) as T);
 }
 
+/** one range: on this thread nothing is gained by cutting */
+async function runWhole<T>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]> {
+  return [BLOCK_KERNELS[kernel]!(args, 0, n, 0) as T];
+}
+
 /** Everything on this thread, nothing kept between calls (tests, one-off merges). */
 export const inlineExec: BlockExec = {
   map: runInline,
+  mapRanges: runWhole,
   alloc: (n) => new Float32Array(n),
   slot: (_k, n) => new Float32Array(n),
   scratch: (n) => new Uint8Array(n),

@@ -6,14 +6,11 @@
 
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { permuteQK, unpermuteQK } from "../convert/qk-permute.js";
-import { fromFloat32 } from "../formats/dtype-convert.js";
 import { tensorType } from "../formats/tensor-types.js";
 import type { TensorOp } from "../plan/types.js";
 import type { TensorEntry } from "../formats/tensor.js";
 import { inlineExec, type BlockExec } from "./blocks.js";
-import { dequantize } from "../quant/dequantize.js";
 import { quantizeRows } from "../quant/quantize.js";
-import type { WorkType } from "./float.js";
 import { MERGE_KERNELS } from "./methods/index.js";
 import { MergeError } from "./merge-error.js";
 import { submatrix } from "./rectify.js";
@@ -53,7 +50,8 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
     if (count !== elements && !spec.vocab) values = copyInto(submatrix(values, input.shape, op.shape), exec.slot(k, elements));
     tensors.push(values);
   }
-  if (spec.dtype !== "F32") await roundInputs(tensors, spec.dtype, exec);
+  // an input stored in the working type holds its values already (F32 work rounds nothing)
+  for (const [k, x] of tensors.entries()) if (spec.dtype !== "F32" && spec.inputs[k]!.fromType !== spec.dtype) await exec.mapRanges("round", { x, dtype: spec.dtype }, x.length);
   if (spec.vocab) {
     const permuted = spec.inputs.map((_, k) => exec.slot(k, elements));
     permuteEmbeddings(spec, tensors, permuted, op.shape[1]!, spec.dtype);
@@ -90,14 +88,27 @@ export async function writeMergedTensor(op: TensorOp, checkpoints: readonly Chec
   const type = tensorType(op.type)!;
   const cols = op.shape[op.shape.length - 1] ?? 1;
   const rowsPerChunk = Math.max(1, Math.floor(OUTPUT_CHUNK_ELEMENTS / cols));
+  const exec = o.exec ?? inlineExec;
   let written = 0;
-  for (let row = 0; row * cols < values.length; row += rowsPerChunk) {
+  let writing: Promise<void> | undefined; // the previous chunk's write, while this one converts
+  for (let row = 0, i = 0; row * cols < values.length; row += rowsPerChunk, i++) {
     const part = values.subarray(row * cols, Math.min(values.length, (row + rowsPerChunk) * cols));
-    const bytes = type.float ? fromFloat32(part, type) : quantizeRows(op.type, part, part.length / cols, cols);
+    const bytes = type.float ? await floatBytes(part, op.type, exec, i % 2) : quantizeRows(op.type, part, part.length / cols, cols);
+    await writing;
     written += bytes.byteLength;
-    await write(bytes);
+    writing = write(bytes);
+    writing.catch(() => undefined); // its failure surfaces when awaited, not as an unhandled rejection
   }
+  await writing;
   if (written !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${written} bytes merged, the plan says ${op.byteLength}`);
+}
+
+/** `part` as bytes of a float type: F32 is a view of it; F16/BF16 go into scratch `which` (valid until it is reused). */
+async function floatBytes(part: Float32Array, typeName: string, exec: BlockExec, which: number): Promise<Uint8Array> {
+  if (typeName === "F32") return new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+  const out = exec.scratch(part.length * 2, which);
+  await exec.mapRanges("narrow", { x: part, out, type: typeName }, part.length);
+  return out;
 }
 
 /** The merged tensor's bytes in one array (tests, small tensors). */
@@ -107,8 +118,8 @@ export async function mergeTensorBytes(op: TensorOp, checkpoints: readonly Check
   return Buffer.concat(parts);
 }
 
-/** why 8 MiB: whole blocks of any type, small beside a tensor's values */
-const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+/** why 4 MiB: whole blocks of any type, two of them (one read while one dequantizes) small beside a tensor's values */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Reads and dequantizes a stored tensor into `values`, a chunk of whole blocks at a time. */
 async function readValues(entry: TensorEntry, typeName: string, values: Float32Array, exec: BlockExec): Promise<void> {
@@ -117,20 +128,24 @@ async function readValues(entry: TensorEntry, typeName: string, values: Float32A
   if ((entry.byteLength / type.blockBytes) * type.blockElems !== values.length) {
     throw new MergeError("MERGE_SOURCE_CHANGED", `${entry.source.name}: ${entry.name} holds ${(entry.byteLength / type.blockBytes) * type.blockElems} elements, the plan expected ${values.length}`);
   }
-  for (let at = 0; at < entry.byteLength; at += chunk) {
-    const n = Math.min(chunk, entry.byteLength - at);
-    const raw = exec.scratch(n);
+  // chunk i+1 is read (on libuv's threads) while chunk i dequantizes (on the block kernels' threads)
+  const read = async (at: number, which: number): Promise<Uint8Array> => {
+    const raw = exec.scratch(Math.min(chunk, entry.byteLength - at), which);
     await entry.source.readInto(entry.offset + at, raw);
+    return raw;
+  };
+  let next: Promise<Uint8Array> | undefined = read(0, 0);
+  for (let at = 0, i = 0; next !== undefined; at += chunk, i++) {
+    const raw: Uint8Array = await next;
+    next = at + chunk < entry.byteLength ? read(at + chunk, (i + 1) % 2) : undefined;
+    next?.catch(() => undefined); // its failure surfaces when awaited, not as an unhandled rejection
     const first = (at / type.blockBytes) * type.blockElems;
-    dequantize(typeName, raw, values.subarray(first, first + (n / type.blockBytes) * type.blockElems));
+    const count = (raw.byteLength / type.blockBytes) * type.blockElems;
+    await exec.map("dequantize", { raw, type: typeName, out: values.subarray(first, first + count) }, count, type.blockElems);
   }
 }
 
 function copyInto(values: Float32Array, target: Float32Array): Float32Array {
   target.set(values);
   return target;
-}
-
-async function roundInputs(tensors: Float32Array[], dtype: WorkType, exec: BlockExec): Promise<void> {
-  for (const x of tensors) await exec.map("round", { x, dtype }, x.length);
 }

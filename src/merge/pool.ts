@@ -1,23 +1,31 @@
 // A pool of worker threads that run block kernels (block-kernels.ts) on shared arrays: the math
 // of one tensor spread over every core, while memory stays one tensor's inputs. Small tensors,
 // and arrays that are not shared, run inline. Results come back in block order (blocks.ts).
+// One message per thread per call: the calling thread and the workers then claim blocks from a
+// shared counter (Atomics), the caller working too, so a thread the scheduler keeps waiting (the
+// cores are often shared) delays nothing but its own block, and no thread idles on round trips.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
-import { blockRanges, INLINE_BELOW, inlineExec, Slots, type BlockExec } from "./blocks.js";
+import { BLOCK, blockRanges, INLINE_BELOW, inlineExec, Slots, type BlockExec } from "./blocks.js";
 import { MergeError } from "./merge-error.js";
 
 export interface BlockTask {
   id: number;
   kernel: string;
   args: Record<string, unknown>;
-  start: number;
-  end: number;
-  block: number;
+  /** [start, end] of each block; block i is claimed by whoever first takes i from `claim` */
+  ranges: [number, number][];
+  /** Int32Array over shared memory: the next unclaimed block */
+  claim: Int32Array;
 }
 
-export type BlockReply = { id: number; result: unknown } | { id: number; error: string };
+/** a worker's blocks: [block, result] for each block it claimed */
+export type BlockReply = { id: number; done: [number, unknown][] } | { id: number; error: string };
+
+/** why 4: ranges small enough to even out threads slowed by other work on the cores */
+const RANGES_PER_THREAD = 4;
 
 /** The worker script: compiled JS next to this module, or the .ts through the tests' loader. */
 function workerEntry(): { url: URL; execArgv: string[] } {
@@ -33,18 +41,17 @@ export function defaultMergeWorkers(): number {
 
 export class MergePool implements BlockExec {
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { add: (done: [number, unknown][]) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private readonly slots = new Slots((n) => new SharedArrayBuffer(n));
 
   private constructor(private readonly threads: Worker[]) {
     for (const t of threads) {
       t.on("message", (r: BlockReply) => {
-        const w = this.waiting.get(r.id);
+        const w = this.waiting.get(r.id); // gone when the call finished without this worker
         if (!w) return;
-        this.waiting.delete(r.id);
         if ("error" in r) w.reject(new MergeError("MERGE_WORKER", `a merge worker failed: ${r.error}`));
-        else w.resolve(r.result);
+        else w.add(r.done);
       });
       t.on("error", (e) => {
         this.failure = e;
@@ -71,28 +78,62 @@ export class MergePool implements BlockExec {
     return this.slots.slot(k, n);
   }
 
-  scratch(n: number): Uint8Array {
-    return this.slots.scratch(n);
+  scratch(n: number, which = 0): Uint8Array {
+    return this.slots.scratch(n, which);
   }
 
   async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
+    if (!this.parallel(kernel, args, n)) return inlineExec.map<T>(kernel, args, n, align);
+    return this.dispatch<T>(kernel, args, blockRanges(n, align));
+  }
+
+  async mapRanges<T>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]> {
+    if (!this.parallel(kernel, args, n)) return inlineExec.mapRanges<T>(kernel, args, n);
+    const size = Math.max(BLOCK, Math.ceil(n / ((this.threads.length + 1) * RANGES_PER_THREAD)));
+    const ranges: [number, number][] = [];
+    for (let s = 0; s < n; s += size) ranges.push([s, Math.min(n, s + size)]);
+    return this.dispatch<T>(kernel, args, ranges);
+  }
+
+  private parallel(kernel: string, args: Record<string, unknown>, n: number): boolean {
     if (this.failure) throw this.failure;
     if (!BLOCK_KERNELS[kernel]) throw new MergeError("MERGE_KERNEL", `no block kernel ${kernel}`);
-    if (n < INLINE_BELOW || this.threads.length === 0 || !allShared(args)) return inlineExec.map<T>(kernel, args, n, align);
-    const ranges = blockRanges(n, align);
+    return n >= INLINE_BELOW && this.threads.length > 0 && allShared(args);
+  }
+
+  /** Runs every range once, on whichever thread claims it first (this one included). */
+  private async dispatch<T>(kernel: string, args: Record<string, unknown>, ranges: [number, number][]): Promise<T[]> {
     const results: T[] = new Array(ranges.length);
-    let next = 0;
-    const run = async (worker: Worker): Promise<void> => {
-      while (next < ranges.length) {
-        const block = next++;
-        const [start, end] = ranges[block]!;
-        const id = this.nextId++;
-        const reply = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-        worker.postMessage({ id, kernel, args, start, end, block } satisfies BlockTask);
-        results[block] = (await reply) as T;
-      }
+    const claim = new Int32Array(new SharedArrayBuffer(4));
+    const id = this.nextId++;
+    let done = 0;
+    let settle!: (e?: Error) => void;
+    const finished = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
+    const count = (n: number): void => {
+      done += n;
+      if (done === ranges.length) settle();
     };
-    await Promise.all(this.threads.map(run));
+    this.waiting.set(id, {
+      add: (parts) => {
+        for (const [block, result] of parts) results[block] = result as T;
+        count(parts.length);
+      },
+      reject: (e) => settle(e),
+    });
+    const task: BlockTask = { id, kernel, args, ranges, claim };
+    for (const t of this.threads) t.postMessage(task);
+    try {
+      const fn = BLOCK_KERNELS[kernel]!;
+      let mine = 0;
+      for (let b = Atomics.add(claim, 0, 1); b < ranges.length; b = Atomics.add(claim, 0, 1)) {
+        results[b] = fn(args, ranges[b]![0], ranges[b]![1], b) as T;
+        mine++;
+      }
+      count(mine);
+      await finished;
+    } finally {
+      this.waiting.delete(id);
+    }
     return results;
   }
 

@@ -1,31 +1,54 @@
 // Order statistics for sparsification without sorting whole tensors: the key of a given rank by
-// radix select (three histogram passes over |x|'s float bits, which order like the values), and
-// masks of the k largest magnitudes or of an ascending rank range, applied in place. Ties at a
-// cut go to the lower index, like a stable sort; torch's sort is stable only for small inputs,
-// so mergekit's choice among equal magnitudes at a cut is its own (docs/merge.md).
+// radix select over |x|'s float bits (which order like the values) — one histogram of the top 16
+// bits, which decides alone when the low 16 are zero everywhere (every bf16 or f16-exact tensor),
+// else a second over the low 16 bits of the chosen bucket — and masks of the k largest magnitudes
+// or of an ascending rank range, applied in place. Ties at a cut go to the lower index, like a
+// stable sort; torch's sort is stable only for small inputs, so mergekit's choice among equal
+// magnitudes at a cut is its own (docs/merge.md).
 
 import type { BlockExec } from "./blocks.js";
 
 /** above every magnitude key (keys are float bits without the sign) */
 const ABOVE_ALL = 0x80000000;
 
-/** The |x| key of ascending rank k (0-based), with how many keys are below it and equal to it. */
-export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec): Promise<{ key: number; less: number; equal: number }> {
-  if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
-  let prefix = 0;
-  let prefixMask = 0;
-  let rank = k;
-  for (const [shift, bits] of [[21, 11], [10, 11], [0, 10]] as const) {
-    const parts = await exec.map<Uint32Array>("histogram", { x, shift, bits, prefix, prefixMask }, x.length);
-    const counts = new Float64Array(1 << bits);
-    for (const part of parts) for (let d = 0; d < part.length; d++) counts[d]! += part[d]!;
-    let digit = 0;
-    while (rank >= counts[digit]!) rank -= counts[digit++]!;
-    prefix = (prefix | (digit << shift)) >>> 0;
-    prefixMask = (prefixMask | (((1 << bits) - 1) << shift)) >>> 0;
-    if (shift === 0) return { key: prefix, less: k - rank, equal: counts[digit]! };
+/** |x|'s keys counted by their top 16 bits (2^15 buckets), and the OR of every key's low 16 bits. */
+export interface MagnitudeHistogram {
+  counts: Float64Array;
+  lowBits: number;
+}
+
+/** Adds up histogram kernels' parts (block-kernels.ts `histogram`, or `subtract` with `histogram`). */
+export function addHistograms(parts: readonly { counts: Uint32Array; lowBits: number }[]): MagnitudeHistogram {
+  const counts = new Float64Array(1 << 15);
+  let lowBits = 0;
+  for (const part of parts) {
+    for (let d = 0; d < counts.length; d++) counts[d]! += part.counts[d]!;
+    lowBits |= part.lowBits;
   }
-  throw new Error("unreachable");
+  return { counts, lowBits };
+}
+
+/** One pass over x: its magnitude histogram. */
+export async function magnitudeHistogram(x: Float32Array, exec: BlockExec): Promise<MagnitudeHistogram> {
+  return addHistograms(await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>("histogram", { x }, x.length));
+}
+
+/**
+ * The |x| key of ascending rank k (0-based), with how many keys are below it and equal to it;
+ * `histogram` is x's own when the caller has it (else a pass makes it).
+ */
+export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
+  if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
+  const h = histogram ?? (await magnitudeHistogram(x, exec));
+  let rank = k;
+  let high = 0;
+  while (rank >= h.counts[high]!) rank -= h.counts[high++]!;
+  if (h.lowBits === 0) return { key: high * 65536, less: k - rank, equal: h.counts[high]! };
+  const low = new Float64Array(1 << 16);
+  for (const part of await exec.mapRanges<Uint32Array>("lowHistogram", { x, high }, x.length)) for (let d = 0; d < low.length; d++) low[d]! += part[d]!;
+  let digit = 0;
+  while (rank >= low[digit]!) rank -= low[digit++]!;
+  return { key: high * 65536 + digit, less: k - rank, equal: low[digit]! };
 }
 
 /** Σ|x| before and after, from keep kernels' [before, after] parts. */
@@ -45,21 +68,22 @@ function sums(parts: number[][]): KeptSums {
 }
 
 /** Zeroes all but the k largest magnitudes (ties at the cut: lower index first). */
-export async function keepTopK(x: Float32Array, k: number, exec: BlockExec): Promise<KeptSums> {
+export async function keepTopK(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<KeptSums> {
   const n = x.length;
   if (k >= n) return sums(await exec.map<number[]>("keepRange", { x, a: -1, b: ABOVE_ALL, aFrom: 0, aTo: 0, bFrom: 0, bTo: 0, aStart: [], bStart: [] }, n));
-  const cut = await kthMagnitude(x, n - k, exec);
+  const cut = await kthMagnitude(x, n - k, exec, histogram);
   const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
   // Only when some keys equal to the cut go do the blocks need to know where their equals start.
-  const starts = take === cut.equal ? { at: [] as number[], total: cut.equal } : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 1);
+  const starts = take === cut.equal ? { at: [] as number[], total: cut.equal } : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0);
   return sums(await exec.map<number[]>("keepRange", { x, a: cut.key, b: ABOVE_ALL, aFrom: 0, aTo: take, bFrom: 0, bTo: 0, aStart: starts.at, bStart: [] }, n));
 }
 
 /** Zeroes all but the elements of ascending magnitude rank in [lo, hi) (ties: lower index first). */
-export async function keepRankRange(x: Float32Array, lo: number, hi: number, exec: BlockExec): Promise<KeptSums> {
+export async function keepRankRange(x: Float32Array, lo: number, hi: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<KeptSums> {
   const n = x.length;
-  const a = await kthMagnitude(x, lo, exec);
-  const b = await kthMagnitude(x, hi - 1, exec);
+  const h = histogram ?? (await magnitudeHistogram(x, exec));
+  const a = await kthMagnitude(x, lo, exec, h);
+  const b = await kthMagnitude(x, hi - 1, exec, h);
   const aTo = a.key === b.key ? hi - a.less : a.equal;
   const bTo = hi - b.less;
   const whole = lo - a.less === 0 && aTo === a.equal && (a.key === b.key || bTo === b.equal);
@@ -67,7 +91,7 @@ export async function keepRankRange(x: Float32Array, lo: number, hi: number, exe
   return sums(await exec.map<number[]>("keepRange", {
     x, a: a.key, b: b.key,
     aFrom: lo - a.less, aTo, bFrom: 0, bTo,
-    aStart: prefix(counts, 1).at, bStart: prefix(counts, 3).at,
+    aStart: prefix(counts, 0).at, bStart: prefix(counts, 1).at,
   }, n));
 }
 

@@ -7,7 +7,7 @@
 import type { BlockExec } from "./blocks.js";
 import { rounder, roundF16, type Rounder, type WorkType } from "./float.js";
 import type { KeyedStream } from "./rng.js";
-import { keepRankRange, keepTopK, type KeptSums } from "./select.js";
+import { keepRankRange, keepTopK, type KeptSums, type MagnitudeHistogram } from "./select.js";
 
 export type SparsifyMethod = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
 
@@ -23,6 +23,13 @@ export interface SparsifyOptions {
   dtype: WorkType;
   /** the generator stream of this input (random methods) */
   stream?: KeyedStream;
+  /** delta's magnitude histogram when the caller made it on the way (magnitude methods) */
+  histogram?: MagnitudeHistogram;
+}
+
+/** The methods that select by magnitude rank, so a histogram of δ saves them a pass. */
+export function ranksMagnitudes(method: SparsifyMethod): boolean {
+  return method === "magnitude" || method === "magnitude_outliers";
 }
 
 /** Sparsifies `delta` in place; returns it. */
@@ -36,7 +43,7 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
   let kept: KeptSums;
   switch (o.method) {
     case "magnitude":
-      kept = await keepTopK(delta, Math.trunc(o.density * n), exec);
+      kept = await keepTopK(delta, Math.trunc(o.density * n), exec, o.histogram);
       break;
     case "magnitude_outliers": {
       const { bottom, top } = outlierCounts(n, o.density, o.gamma ?? 0.01);
@@ -45,7 +52,7 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
         delta.fill(0);
         return delta;
       }
-      kept = await keepRankRange(delta, bottom, n - top, exec);
+      kept = await keepRankRange(delta, bottom, n - top, exec, o.histogram);
       break;
     }
     case "random":

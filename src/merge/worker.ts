@@ -1,4 +1,5 @@
-// A merge worker thread: runs block kernels on the shared arrays it is sent (pool.ts).
+// A merge worker thread: runs block kernels on the shared arrays it is sent, on the blocks it
+// claims from the task's shared counter (pool.ts), and answers which it ran.
 
 import { parentPort } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
@@ -7,7 +8,12 @@ import type { BlockReply, BlockTask } from "./pool.js";
 parentPort!.on("message", (task: BlockTask) => {
   let reply: BlockReply;
   try {
-    reply = { id: task.id, result: BLOCK_KERNELS[task.kernel]!(task.args, task.start, task.end, task.block) };
+    const kernel = BLOCK_KERNELS[task.kernel]!;
+    const done: [number, unknown][] = [];
+    for (let b = Atomics.add(task.claim, 0, 1); b < task.ranges.length; b = Atomics.add(task.claim, 0, 1)) {
+      done.push([b, kernel(task.args, task.ranges[b]![0], task.ranges[b]![1], b)]);
+    }
+    reply = { id: task.id, done };
   } catch (e) {
     reply = { id: task.id, error: e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e) };
   }

@@ -10,7 +10,8 @@ import type { BlockExec } from "../blocks.js";
 import { rounder } from "../float.js";
 import { lastDim, type MergeInputs, type MergeKernel } from "../kernel.js";
 import { keyedStream } from "../rng.js";
-import { sparsify } from "../sparsify.js";
+import { addHistograms } from "../select.js";
+import { ranksMagnitudes, sparsify } from "../sparsify.js";
 
 export function taskArithmeticKernel(name: string): MergeKernel {
   const variant = TASK_ARITHMETIC_VARIANTS[name];
@@ -29,7 +30,8 @@ async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: Bl
     if (k === baseIndex) continue;
     const p = m.perInput[k]!;
     const delta = m.tensors[k]!; // becomes the task vector in place
-    await exec.map("subtract", { x: delta, base, dtype: m.dtype }, n);
+    const ranked = v.sparsify !== null && ranksMagnitudes(v.sparsify) && Number(p.density) < 1;
+    const parts = await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>("subtract", { x: delta, base, dtype: m.dtype, histogram: ranked }, n);
     if (v.sparsify !== null) {
       await sparsify(delta, {
         method: v.sparsify,
@@ -40,6 +42,7 @@ async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: Bl
         cols: m.shape.length < 2 ? n : lastDim(m.shape),
         dtype: m.dtype,
         stream: keyedStream(m.seed, m.key, k),
+        ...(ranked ? { histogram: addHistograms(parts) } : {}),
       }, exec);
     }
     deltas.push(delta);
