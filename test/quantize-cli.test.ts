@@ -99,8 +99,10 @@ describe("dusk convert --type <mix>", () => {
 describe("the engine reads K-quant GGUFs as llama.cpp does", () => {
   // Both read the same stored weights (dequantize is ggml's to_float bit for bit); what differs is
   // llama.cpp quantizing the activations to 8 bits for its quantized matmuls: measured on this model
-  // F16 9e-7 (no activation quantization), Q8_0 1.1e-2, the K-quants and IQ4 1.2e-2..2.4e-2 mean
-  // |Δ log p|; a misread block would be off by whole nats.
+  // F16 9e-7 on an Intel Xeon but 4.9e-4 on an AMD EPYC with AVX512-BF16 (which kernel multiplies
+  // F16 weights depends on the CPU: ggml's F16 dot product rounds the activations to f16 too),
+  // Q8_0 1.1e-2, the K-quants and IQ4 1.2e-2..2.4e-2 mean |Δ log p|; a misread block would be off
+  // by whole nats.
   const TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?";
   let f32: string;
   let tokens: number[];
@@ -109,7 +111,7 @@ describe("the engine reads K-quant GGUFs as llama.cpp does", () => {
     const t = tinyTokenizer();
     tokens = new Tokenizer(JSON.parse(t.tokenizerJson), JSON.parse(t.tokenizerConfig)).encode(TEXT).ids;
   });
-  test.each([["F16", 1e-5, 1e-4], ...["Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q6_K", "IQ4_XS"].map((t) => [t, 4e-2, 1.5e-1] as [string, number, number])])("%s: mean |Δ log p| < %s, max < %s", async (type, meanTol, maxTol) => {
+  test.each([["F16", 2e-3, 1e-2], ...["Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q6_K", "IQ4_XS"].map((t) => [t, 4e-2, 1.5e-1] as [string, number, number])])("%s: mean |Δ log p| < %s, max < %s", async (type, meanTol, maxTol) => {
     const out = join(dir, `engine-${type}.gguf`);
     expect((await runCli(["quantize", f32, "-o", out, "--type", type, "--quiet", "--force", "--threads", "1"])).code).toBe(0);
     const c = await openCheckpoint(out);
