@@ -7,6 +7,7 @@ export { angularDistance, DistanceMap, pairStats, rowCos, rowSquaredNorms } from
 export { guidedLayout, layerSpec, layoutCandidates, seamCost, type Candidate, type CandidateKind, type CandidateOptions } from "./candidates.js";
 export { analysisCharts, blockInfluenceChart, distanceHeatmap, seamDistanceChart, type NamedChart } from "./charts.js";
 export { parseDuration } from "./duration.js";
+export { basePrefix, LayoutMeter, measureLayouts, type BasePass, type LayoutMeasurement, type LayoutToMeasure, type MeasureEvent, type MeasureInput, type MeasureOptions, type MeasureResult, type NllTotals } from "./measure-layouts.js";
 export { candidateRecipe, searchLayouts, type RankedCandidate, type SearchEvent, type SearchInput, type SearchOptions, type SearchResult } from "./search.js";
 export { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 export { checkEngineTypes, textWindows, type TextRun, type TextWindow, type WindowOptions } from "./windows.js";
