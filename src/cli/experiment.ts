@@ -4,11 +4,10 @@
 // Models are measured by llama.cpp here, or through a server started per model (--server).
 // Writes a report directory atomically: report.md, results.json, charts (SVG and PNG), models.
 
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { prepareOutput } from "../build/atomic-output.js";
-import { svgToPng } from "../charts/index.js";
 import { parseDuration } from "../analyze/index.js";
 import type { ServerSettings } from "../experiment/measure-server.js";
 import { fillTemplate } from "../eval/launch-server.js";
@@ -24,6 +23,7 @@ import { DEFAULT_MODEL_PATH, NAMED_BASES, namedBase } from "../fixtures/default-
 import { parseCount } from "../train/schedule.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { VERSION } from "./version.js";
+import { textTable, writeCharts, writeResults } from "./report-output.js";
 import { makeProgress, staleLine } from "./progress.js";
 import { intFlag, numFlag } from "./train-common.js";
 
@@ -121,20 +121,14 @@ export const experimentCommand = defineCommand({
       progress.stop();
       const t = performance.now();
       say("[report] report.md, results.json, charts\n");
-      for (const c of reportCharts(results)) {
-        await writeFile(join(output.tmpPath, `${c.stem}.svg`), c.svg);
-        await writeFile(join(output.tmpPath, `${c.stem}.png`), svgToPng(c.svg));
-      }
+      await writeCharts(output.tmpPath, reportCharts(results));
       results.timings.report = (performance.now() - t) / 1000;
       results.timings.total += results.timings.report;
-      await writeFile(join(output.tmpPath, "results.json"), JSON.stringify(results, null, 2) + "\n");
-      await writeFile(join(output.tmpPath, "report.md"), renderReport(results));
+      await writeResults(output.tmpPath, results, renderReport(results));
       await output.commit();
       if (args.json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
       const { header, rows } = reportTable(results);
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-      process.stdout.write(`\n${line(header)}\n${rows.map(line).join("\n")}\n\n`);
+      process.stdout.write(`\n${textTable(header, rows)}\n`);
       for (const f of findings(results)) process.stdout.write(`- ${f.text}\n`);
       process.stdout.write(`\nreport: ${join(out, "report.md")} (${mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
     } catch (e) {

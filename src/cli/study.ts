@@ -3,11 +3,10 @@
 // depth (the bases) and overlap m, with bootstrap intervals, plus the layout predictor's validation.
 // Writes a report directory atomically: report.md, results.json, one chart per factor (SVG and PNG).
 
-import { stat, writeFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { prepareOutput } from "../build/atomic-output.js";
-import { svgToPng } from "../charts/index.js";
 import { defaultTexts, shortenTexts } from "../experiment/texts.js";
 import { NAMED_BASES, namedBase } from "../fixtures/default-model.js";
 import { studyCharts } from "../study/charts.js";
@@ -19,6 +18,7 @@ import { makeProgress, staleLine } from "./progress.js";
 import { intFlag } from "./train-common.js";
 import { UsageError } from "./flag-check.js";
 import { VERSION } from "./version.js";
+import { textTable, writeCharts, writeResults } from "./report-output.js";
 
 const DEFAULT_BASES = "seed-scale,seed-scale-16";
 
@@ -76,20 +76,14 @@ export const studyCommand = defineCommand({
       progress.stop();
       const t = performance.now();
       const charts = studyCharts(results);
-      for (const c of charts) {
-        await writeFile(join(output.tmpPath, `${c.stem}.svg`), c.svg);
-        await writeFile(join(output.tmpPath, `${c.stem}.png`), svgToPng(c.svg));
-      }
+      await writeCharts(output.tmpPath, charts);
       results.timings.report = (performance.now() - t) / 1000;
       results.timings.total += results.timings.report;
-      await writeFile(join(output.tmpPath, "results.json"), JSON.stringify(results, null, 2) + "\n");
-      await writeFile(join(output.tmpPath, "report.md"), renderStudyReport(results, charts));
+      await writeResults(output.tmpPath, results, renderStudyReport(results, charts));
       await output.commit();
       if (args.json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
       const { header, rows } = depthTable(results);
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-      process.stdout.write(`\n${line(header)}\n${rows.map(line).join("\n")}\n\n`);
+      process.stdout.write(`\n${textTable(header, rows)}\n`);
       for (const f of studyFindings(results)) process.stdout.write(`- ${f.text}\n`);
       process.stdout.write(`\nreport: ${join(out, "report.md")} (${mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
     } catch (e) {

@@ -5,7 +5,6 @@
 // Returns the results; the CLI writes them (results.json, report.md, charts).
 
 import { cpus, platform, totalmem } from "node:os";
-import { openTextTokenizer, textWindows, tokenizeText } from "../analyze/index.js";
 import { LayoutMeter, type LayoutMeasurement } from "../analyze/measure-layouts.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { bootstrapDraws, differenceInterval, penaltyInterval, type BootstrapSettings, type WindowSums } from "./bootstrap.js";
@@ -108,20 +107,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       if (c.numLayers !== p.n) {
         throw new StudyError("STUDY_CHECKPOINT_SHAPE", `${p.point.path} has ${c.numLayers} layers, its base ${p.base.path} has ${p.n}`, { hint: "a base's checkpoints/ must hold checkpoints of the same run" });
       }
-      const tokenizer = await openTextTokenizer(c);
-      let meter: LayoutMeter;
-      try {
-        const ids = tokenizeText(tokenizer, o.texts.test, "the test text", false);
-        if (!unigrams.has(p.base.name)) {
-          const { windows } = textWindows(ids.length, Number.MAX_SAFE_INTEGER, { ctx: o.ctx, stride: o.stride });
-          unigrams.set(p.base.name, unigramLevel(ids, windows));
-        }
-        meter = await LayoutMeter.open({ checkpoint: c, text: o.texts.test, model: label, textLabel: "test text", tokenizer }, {
-          ctx: o.ctx, stride: o.stride, ...fwd, onProgress: (e) => e.type === "base" && progress(`${label}: base pass ${e.done}/${e.total} windows`),
-        });
-      } finally {
-        await tokenizer.close();
-      }
+      const meter = await LayoutMeter.open({ checkpoint: c, text: o.texts.test, model: label, textLabel: "test text" }, {
+        ctx: o.ctx, stride: o.stride, ...fwd, onProgress: (e) => e.type === "base" && progress(`${label}: base pass ${e.done}/${e.total} windows`),
+      });
+      if (!unigrams.has(p.base.name)) unigrams.set(p.base.name, unigramLevel(meter.tokenIds, meter.windows));
       testTokens = meter.run.tokens;
       testWindows = meter.run.windows;
       const unigram = unigrams.get(p.base.name)!;

@@ -1,0 +1,122 @@
+// `dusk study` end to end on two generated bases (8 and 6 layers, each with two checkpoints and a
+// training log), on a short test text: the report directory's files, every report number recomputed
+// from results.json (test/helpers/study-check.ts), invariants any measurement must keep (DUS at
+// m = n/2 is the base itself: penalty exactly 0), --json, and bad input refused before any output.
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StudyResults } from "../src/study/results.js";
+import { exists, runCli, tempDirs } from "./helpers/cli.js";
+import { makeTinyHf } from "./helpers/models.js";
+import { checkStudyReport } from "./helpers/study-check.js";
+
+const dirs = tempDirs("dusk-study-");
+afterAll(() => dirs.cleanup());
+
+/** A base of n layers with checkpoints at steps 1 and 2 (other seeds: a stand-in run) and a log ending at step 3. */
+async function makeBase(root: string, name: string, layers: number): Promise<string> {
+  const dir = join(root, name);
+  const tiny = { layers, hidden: 32, heads: 2, kvHeads: 1, intermediate: 64, std: 0.08 };
+  await makeTinyHf({ ...tiny, seed: 30 + layers }, dir);
+  for (const step of [1, 2]) await makeTinyHf({ ...tiny, seed: step * 100 + layers, dtype: "BF16" }, join(dir, "checkpoints", `step-000${step}`));
+  const log = [1, 2, 3].flatMap((step) => [
+    { type: "step", step, loss: 5 - step, tokens: step * 2048 },
+    { type: "eval", step, loss: 5.5 - step },
+  ]);
+  await writeFile(join(dir, "train_log.jsonl"), log.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  return dir;
+}
+
+describe("dusk study on generated bases", () => {
+  let root: string;
+  let bases: string;
+  let out: string;
+  let results: StudyResults;
+  let md: string;
+
+  beforeAll(async () => {
+    root = await dirs.make();
+    bases = [await makeBase(root, "deep", 8), await makeBase(root, "shallow", 6)].join(",");
+    out = join(root, "study");
+    const r = await runCli(["study", "--quick", "--bases", bases, "--test-chars", "500", "--skip-predictor", "-o", out]);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.code).toBe(0);
+    results = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as StudyResults;
+    md = await readFile(join(out, "report.md"), "utf8");
+  }, 120_000);
+
+  it("writes the report, results and one chart per factor as SVG and PNG", async () => {
+    for (const stem of ["training", "depth", "overlap"]) {
+      expect(await exists(join(out, `${stem}.svg`))).toBe(true);
+      expect((await readFile(join(out, `${stem}.png`))).subarray(1, 4).toString()).toBe("PNG");
+      expect(md).toContain(`](${stem}.svg)`);
+    }
+    for (const h of ["## Findings", "## Training length", "## Depth", "## Overlap m", "## What the data do not show", "## Reproduce"]) expect(md).toContain(h);
+  });
+
+  it("measures every checkpoint in training order, each against its own base", () => {
+    expect(results.runs.map((r) => `${r.base}@${r.step}`)).toEqual(["deep@1", "deep@2", "deep@3", "shallow@1", "shallow@2", "shallow@3"]);
+    expect(results.runs.map((r) => r.dtype)).toEqual(["BF16", "BF16", "F32", "BF16", "BF16", "F32"]);
+    expect(results.runs.map((r) => r.tokens)).toEqual([2048, 4096, 6144, 2048, 4096, 6144]);
+    const deep = results.bases.find((b) => b.name === "deep")!;
+    expect([deep.m, deep.g, deep.overlaps]).toEqual([2, 2, [1, 2, 3, 4]]);
+    const final = results.runs.find((r) => r.base === "deep" && r.final)!;
+    // the seed's layouts scaled to n = 8, m = 2: DUS A0-5 + B2-7, iDUS-2 (A0-1 B2-3 A2-3 B4-5 A4-5 B6-7), iDUS-1
+    expect(final.layouts.slice(0, 3).map((l) => l.spec)).toEqual(["0-5,2-7", "0-3,2-5,4-7", "0,2,1,3,2,4,3,5,4,6,5,7"]);
+    expect(final.layouts).toHaveLength(3 * deep.overlaps.length);
+    for (const r of results.runs) for (const l of r.layouts) {
+      expect(l.penalty.lo).toBeLessThanOrEqual(l.penalty.hi);
+      expect(l.penalty.se).toBeGreaterThanOrEqual(0);
+      expect(l.ppl_ratio).toBeCloseTo(l.ppl / r.ppl, 10);
+    }
+  });
+
+  it("finds DUS at m = n/2 (the base's own layers) exactly as good as the base", () => {
+    for (const b of results.bases) {
+      const final = results.runs.find((r) => r.base === b.name && r.final)!;
+      const dus = final.layouts.find((l) => l.kind === "dus" && l.m === b.layers / 2)!;
+      expect(dus.window_nll).toEqual(final.window_nll);
+      expect(dus.penalty).toEqual({ value: 0, se: 0, lo: 0, hi: 0 });
+    }
+  });
+
+  it("prints only numbers recomputable from results.json", () => {
+    expect(checkStudyReport(results, md)).toBeGreaterThan(100);
+  });
+
+  it("--json prints the results; an earlier report is replaced", async () => {
+    const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "300", "--skip-predictor", "--json", "-o", out]);
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.stdout) as StudyResults;
+    expect(printed.bases.map((b) => b.name)).toEqual(["shallow"]);
+    expect(JSON.parse(await readFile(join(out, "results.json"), "utf8"))).toEqual(printed);
+  }, 60_000);
+
+  it("refuses bad bases before writing anything", async () => {
+    const missing = join(root, "no-such-base");
+    const o = join(root, "refused");
+    let r = await runCli(["study", "--bases", missing, "-o", o]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("no-such-base");
+    expect(await exists(o)).toBe(false);
+    r = await runCli(["study", "--bases", `${bases.split(",")[0]},${bases.split(",")[0]}`, "-o", o]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/names deep twice/);
+    // a checkpoint of another depth is not a checkpoint of this run
+    const odd = join(root, "odd");
+    await makeTinyHf({ layers: 8, hidden: 32, heads: 2, kvHeads: 1 }, odd);
+    await mkdir(join(odd, "checkpoints"));
+    await makeTinyHf({ layers: 6, hidden: 32, heads: 2, kvHeads: 1 }, join(odd, "checkpoints", "step-0001"));
+    r = await runCli(["study", "--quick", "--bases", odd, "--skip-predictor", "-o", o]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/step-0001 has 6 layers, its base .* has 8/);
+    expect(await exists(o)).toBe(false);
+  }, 60_000);
+
+  it("--help lists the options", async () => {
+    const r = await runCli(["study", "--help"]);
+    expect(r.code).toBe(0);
+    for (const f of ["--quick", "--output", "--bases", "--json", "--test-chars"]) expect(r.stdout).toContain(f);
+  });
+});
