@@ -39,7 +39,7 @@ describe("dusk study on generated bases", () => {
     root = await dirs.make();
     bases = [await makeBase(root, "deep", 8), await makeBase(root, "shallow", 6)].join(",");
     out = join(root, "study");
-    const r = await runCli(["study", "--quick", "--bases", bases, "--test-chars", "500", "--skip-predictor", "-o", out]);
+    const r = await runCli(["study", "--quick", "--bases", bases, "--test-chars", "500", "--skip-predictor", "--workers", "1", "-o", out]);
     expect(r.stderr).not.toContain("internal error");
     expect(r.code).toBe(0);
     results = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as StudyResults;
@@ -85,12 +85,15 @@ describe("dusk study on generated bases", () => {
     expect(checkStudyReport(results, md)).toBeGreaterThan(100);
   });
 
-  it("--json prints the results; an earlier report is replaced", async () => {
-    const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "300", "--skip-predictor", "--json", "-o", out]);
+  it("gives the same numbers in one thread as on worker threads; --json prints them; an earlier report is replaced", async () => {
+    const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "500", "--skip-predictor", "--workers", "0", "--json", "-o", out]);
     expect(r.code).toBe(0);
     const printed = JSON.parse(r.stdout) as StudyResults;
-    expect(printed.bases.map((b) => b.name)).toEqual(["shallow"]);
+    expect(printed.settings.workers).toBe(0);
     expect(JSON.parse(await readFile(join(out, "results.json"), "utf8"))).toEqual(printed);
+    const numbers = (x: StudyResults) => JSON.parse(JSON.stringify(x.runs.filter((run) => run.base === "shallow"), (k, v) => (k === "seconds" ? undefined : v)));
+    expect(numbers(printed)).toEqual(numbers(results));
+    expect(printed.bases).toEqual(results.bases.filter((b) => b.name === "shallow"));
   }, 60_000);
 
   it("refuses bad bases before writing anything", async () => {

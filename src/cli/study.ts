@@ -4,6 +4,7 @@
 // Writes a report directory atomically: report.md, results.json, one chart per factor (SVG and PNG).
 
 import { stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { prepareOutput } from "../build/atomic-output.js";
@@ -31,6 +32,7 @@ export const studyCommand = defineCommand({
     bases: { type: "string", description: `bases to compare, comma-separated: shipped names (${Object.keys(NAMED_BASES).join(", ")}) or HF directories, each with its checkpoints/step-N/ folders (default ${DEFAULT_BASES})`, valueHint: "list" },
     "test-chars": { type: "string", description: "characters of held-out test text to measure on (default: full 12000, quick 2000)", valueHint: "N" },
     "skip-predictor": { type: "boolean", description: "measure the factors only, without validating the layout predictor" },
+    workers: { type: "string", description: "worker threads, one job (a checkpoint, a predictor validation) each (default: one per core; 0: this thread)", valueHint: "N" },
     json: { type: "boolean", description: "print results.json" },
     quiet: { type: "boolean", description: "no progress output" },
   },
@@ -38,6 +40,7 @@ export const studyCommand = defineCommand({
     const mode: StudyMode = args.quick ? "quick" : "full";
     const preset = STUDY_MODES[mode];
     const bases = parseBases(args.bases ?? DEFAULT_BASES);
+    const workers = intFlag(args.workers, "--workers", 0) ?? availableParallelism();
     const testChars = intFlag(args["test-chars"], "--test-chars", 200) ?? preset.testChars;
     const full = defaultTexts();
     const texts = shortenTexts(full, { calibration: Number.POSITIVE_INFINITY, test: testChars });
@@ -68,7 +71,7 @@ export const studyCommand = defineCommand({
     const command = ["dusk study", ...(args.quick ? ["--quick"] : []), ...(args.bases ? [`--bases ${args.bases}`] : []), ...(args["test-chars"] ? [`--test-chars ${testChars}`] : []), ...(args["skip-predictor"] ? ["--skip-predictor"] : []), `-o ${args.output ?? "dusk-study"}`].join(" ");
     try {
       const results = await runStudy({
-        bases, mode, ctx: STUDY_CTX, stride: STUDY_CTX, version: VERSION, command,
+        bases, mode, workers, predictor: !args["skip-predictor"], ctx: STUDY_CTX, stride: STUDY_CTX, version: VERSION, command,
         texts: { source: full.source, test: texts.test, testStart: full.split[1], calibration: texts.calibration, calibrationStart: full.split[0] },
         bootstrap: { samples: preset.bootstrapSamples, seed: BOOTSTRAP_SEED, confidence: BOOTSTRAP_CONFIDENCE },
         onEvent,

@@ -16,6 +16,18 @@ const series = (name: string, ls: Array<{ x: number; l: MeasuredLayout }>): Seri
   markers: true,
 });
 
+/**
+ * Series that share x values (a layout per base depth, per m) drawn side by side: each moved by a
+ * fraction of the smallest x gap, so their whiskers do not hide each other.
+ */
+function spread(list: Series[]): Series[] {
+  const xs = [...new Set(list.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const gap = xs.slice(1).reduce((g, x, i) => Math.min(g, x - xs[i]!), Infinity);
+  if (!Number.isFinite(gap) || list.length < 2) return list;
+  const step = (0.3 * gap) / list.length;
+  return list.map((s, i) => ({ ...s, points: s.points.map(([x, y]): [number, number] => [x + (i - (list.length - 1) / 2) * step, y]) }));
+}
+
 export function studyCharts(r: StudyResults): Array<{ stem: string; caption: string; svg: string }> {
   const charts: Array<{ stem: string; caption: string; svg: string }> = [];
   const yLabel = "penalty over the base (nats/token)";
@@ -36,16 +48,16 @@ export function studyCharts(r: StudyResults): Array<{ stem: string; caption: str
     caption: "penalty of each layout on the final model of each base (m = n/4) against the base's depth",
     svg: lineChart({
       title: "Interlocking penalty vs base depth (final models, before healing)", xLabel: "base layers", yLabel,
-      series: STUDY_KINDS.map((kind) => series(KIND_LABEL[kind], finals.map(({ b, run }) => ({ x: b.layers, l: layoutOf(run!, kind, b)! })))),
+      series: spread(STUDY_KINDS.map((kind) => series(KIND_LABEL[kind], finals.map(({ b, run }) => ({ x: b.layers, l: layoutOf(run!, kind, b)! }))))),
     }),
   });
   charts.push({
     stem: "overlap",
-    caption: "penalty of each layout on each base's final model against the overlap m (layers dropped from each copy)",
+    caption: "penalty of each layout on each base's final model against the overlap m as a share of the base's n layers",
     svg: lineChart({
-      title: "Interlocking penalty vs overlap m (final models, before healing)", xLabel: "m (layers dropped from the end of A and the start of B)", yLabel,
-      series: finals.flatMap(({ b, run }) => STUDY_KINDS.map((kind) => series(`${b.name} ${kind === "idus-g" ? `iDUS-${b.g}` : KIND_LABEL[kind]}`,
-        b.overlaps.map((m) => ({ x: m, l: run!.layouts.find((l) => l.kind === kind && l.m === m)! })).filter((p) => p.l)))),
+      title: "Interlocking penalty vs overlap m (final models, before healing)", xLabel: "m / n (share of the base's layers dropped from the end of A and the start of B)", yLabel,
+      series: spread(finals.flatMap(({ b, run }) => STUDY_KINDS.map((kind) => series(`${b.name} ${kind === "idus-g" ? `iDUS-${b.g}` : KIND_LABEL[kind]}`,
+        b.overlaps.map((m) => ({ x: m / b.layers, l: run!.layouts.find((l) => l.kind === kind && l.m === m)! })).filter((p) => p.l))))),
     }),
   });
   if (r.predictor.length > 0) {

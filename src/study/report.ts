@@ -123,7 +123,7 @@ export function renderStudyReport(r: StudyResults, charts: ReadonlyArray<{ stem:
     r.settings.command,
     "```",
     "",
-    `Timings: measuring ${r.timings.measure.toFixed(0)} s, predictor ${r.timings.predictor.toFixed(0)} s, report ${r.timings.report.toFixed(1)} s.`,
+    `Timings: measuring ${r.timings.measure.toFixed(0)} s (${r.settings.workers === 0 ? "in one thread" : `on ${r.settings.workers} worker thread${r.settings.workers === 1 ? "" : "s"}`}), report ${r.timings.report.toFixed(1)} s.`,
     "",
   );
   return lines.join("\n");

@@ -111,6 +111,8 @@ export interface StudyResults {
   settings: {
     /** the command that made these results */
     command: string;
+    /** worker threads the jobs ran on (0: the main thread) */
+    workers: number;
     ctx: number;
     stride: number;
     bootstrap: BootstrapSettings;
@@ -123,5 +125,5 @@ export interface StudyResults {
   runs: StudyRun[];
   predictor: PredictorValidation[];
   /** wall seconds */
-  timings: { measure: number; predictor: number; report: number; total: number };
+  timings: { measure: number; report: number; total: number };
 }

@@ -5,43 +5,23 @@
 // Returns the results; the CLI writes them (results.json, report.md, charts).
 
 import { cpus, platform, totalmem } from "node:os";
-import { LayoutMeter, type LayoutMeasurement } from "../analyze/measure-layouts.js";
-import { openCheckpoint, type Checkpoint } from "../checkpoint/open-checkpoint.js";
-import { bootstrapDraws, differenceInterval, penaltyInterval, type BootstrapSettings, type WindowSums } from "./bootstrap.js";
-import { baseCheckpoints, type StudyCheckpoint } from "./bases.js";
-import { layerPasses, overlapValues, studyGroup, studyLayouts, type StudyLayout } from "./factors.js";
-import { STUDY_RESULTS_VERSION, type MeasuredLayout, type PredictorValidation, type StudyBase, type StudyResults, type StudyRun } from "./results.js";
-import { StudyError } from "./study-error.js";
-import { unigramLevel, type UnigramLevel } from "./unigram.js";
+import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
 import { defaultDrop } from "../recipe/index.js";
+import type { BootstrapSettings } from "./bootstrap.js";
+import { baseCheckpoints, type StudyCheckpoint } from "./bases.js";
+import { overlapValues, studyGroup, studyLayouts, type StudyLayout } from "./factors.js";
+import type { JobSettings, StudyBaseInput, StudyJob, StudyTexts } from "./jobs.js";
+import { STUDY_RESULTS_VERSION, type PredictorValidation, type StudyBase, type StudyResults, type StudyRun } from "./results.js";
+import { StudyError } from "./study-error.js";
+import { runJobs } from "./study-pool.js";
+import type { UnigramLevel } from "./unigram.js";
 
-export interface StudyBaseInput {
-  /** short name in the report ("seed-scale") */
-  name: string;
-  /** its directory */
-  path: string;
-  /** the directory as results.json shows it (default: path) */
-  shown?: string;
-}
-
-export interface StudyTexts {
-  source: string;
-  /** penalties are measured here */
-  test: string;
-  testStart: number;
-  /** the predictor's base pass reads this (disjoint from the test text) */
-  calibration: string;
-  calibrationStart: number;
-}
+export type { StudyBaseInput, StudyTexts } from "./jobs.js";
 
 export type StudyEvent =
   | { type: "phase"; what: string }
   /** the whole study's measuring, in layer-passes over the text (the ETA's unit) */
-  | { type: "progress"; label: string; done: number; total: number; detail: string }
-  | { type: "measured"; base: string; step: number | null; layout: MeasuredLayout };
-
-/** The predictor's validation on one base's final model (study-predict's validatePredictor, adapted). */
-export type PredictorStep = (base: { name: string; checkpoint: Checkpoint; texts: StudyTexts; ctx: number; stride: number; signal?: AbortSignal; onProgress: (done: number, total: number) => void }) => Promise<PredictorValidation>;
+  | { type: "progress"; label: string; done: number; total: number; detail: string };
 
 export interface StudyOptions {
   bases: StudyBaseInput[];
@@ -50,8 +30,10 @@ export interface StudyOptions {
   ctx: number;
   stride: number;
   bootstrap: BootstrapSettings;
-  /** the predictor's validation per base (skipped when absent) */
-  predictor?: PredictorStep;
+  /** validate the layout predictor on each base's final model */
+  predictor: boolean;
+  /** worker threads (0: this thread) */
+  workers: number;
   version: string;
   /** the command line, for the report's "Reproduce" */
   command: string;
@@ -83,98 +65,44 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     const overlaps = overlapValues(n);
     bases.push({ input: b, name: b.name, path: b.shown ?? b.path, layers: n, params, m: defaultDrop(n), g: studyGroup(n), overlaps });
     for (const point of await baseCheckpoints(b.path)) {
+      if (!point.final) await checkCheckpoint(point.path, n, b.path);
       const layouts = studyLayouts(n);
       if (point.final) for (const m of overlaps.filter((x) => x !== defaultDrop(n))) layouts.push(...studyLayouts(n, m));
       planned.push({ base: b, n, point, layouts });
     }
   }
-  const total = planned.reduce((s, p) => s + layerPasses(p.n, p.layouts), 0);
-  let done = 0;
-  const progress = (detail: string) => o.onEvent?.({ type: "progress", label: "study (layer passes)", done, total, detail });
-  const fwd = o.signal ? { signal: o.signal } : {};
-
+  const jobs: StudyJob[] = planned.map((p) => ({ kind: "run", ...p }));
+  if (o.predictor) for (const b of bases) jobs.push({ kind: "predictor", base: b.input, n: b.layers });
+  o.onEvent?.({ type: "phase", what: `measuring ${planned.length} checkpoints of ${bases.length} base(s) (${planned.reduce((s, p) => s + p.layouts.length, 0)} layouts)${o.predictor ? " and validating the layout predictor on each base" : ""}, on ${o.workers || 1} thread(s)` });
+  const settings: JobSettings = { texts: o.texts, ctx: o.ctx, stride: o.stride, bootstrap: o.bootstrap };
+  const results = await runJobs(jobs, settings, o.workers, (done, total, detail) => o.onEvent?.({ type: "progress", label: "study (layer passes)", done, total, detail }), o.signal);
   const runs: StudyRun[] = [];
-  const unigrams = new Map<string, UnigramLevel>();
-  let testTokens = 0;
-  let testWindows = 0;
-  const tMeasure = performance.now();
-  o.onEvent?.({ type: "phase", what: `measuring ${planned.length} checkpoints of ${bases.length} base(s): ${planned.reduce((s, p) => s + p.layouts.length, 0)} layouts` });
-  for (const p of planned) {
-    const label = `${p.base.name}${p.point.final ? " final" : ""}${p.point.step === null ? "" : ` step ${p.point.step}`}`;
-    const started = performance.now();
-    const c = await openCheckpoint(p.point.path);
-    try {
-      if (c.numLayers !== p.n) {
-        throw new StudyError("STUDY_CHECKPOINT_SHAPE", `${p.point.path} has ${c.numLayers} layers, its base ${p.base.path} has ${p.n}`, { hint: "a base's checkpoints/ must hold checkpoints of the same run" });
-      }
-      const meter = await LayoutMeter.open({ checkpoint: c, text: o.texts.test, model: label, textLabel: "test text" }, {
-        ctx: o.ctx, stride: o.stride, ...fwd, onProgress: (e) => e.type === "base" && progress(`${label}: base pass ${e.done}/${e.total} windows`),
-      });
-      if (!unigrams.has(p.base.name)) unigrams.set(p.base.name, unigramLevel(meter.tokenIds, meter.windows));
-      testTokens = meter.run.tokens;
-      testWindows = meter.run.windows;
-      const unigram = unigrams.get(p.base.name)!;
-      checkSameWindows(unigram, meter.base.window_tokens, p.point.path);
-      done += p.n;
-      const base: WindowSums = meter.base;
-      const draws = bootstrapDraws(base.window_nll.length, o.bootstrap);
-      const layouts: MeasuredLayout[] = [];
-      const sums = new Map<string, LayoutMeasurement>();
-      for (const l of p.layouts) {
-        progress(`${label}: ${l.name}`);
-        const r = await meter.measure({ layers: l.layers });
-        sums.set(l.name, r);
-        const penalty = penaltyInterval(r, base, draws, o.bootstrap.confidence);
-        const gain = unigram.nll - meter.base.nll;
-        const measured: MeasuredLayout = {
-          name: l.name, kind: l.kind, m: l.m, g: l.g, depth: l.layers.length, spec: l.spec, nll: r.nll, ppl: r.ppl, window_nll: r.window_nll,
-          penalty, ppl_ratio: Math.exp(penalty.value), lost: gain > 0 ? penalty.value / gain : null, seconds: r.seconds,
-        };
-        layouts.push(measured);
-        done += l.layers.length;
-        o.onEvent?.({ type: "measured", base: p.base.name, step: p.point.step, layout: measured });
-      }
-      const at = (kind: string) => sums.get(p.layouts.find((l) => l.kind === kind && l.m === defaultDrop(p.n))!.name)!;
-      runs.push({
-        base: p.base.name, layers: p.n, step: p.point.step, tokens: p.point.tokens, final: p.point.final, path: shownPath(p.base, p.point.path),
-        dtype: weightType(c), train_eval_loss: p.point.train_eval_loss,
-        nll: meter.base.nll, ppl: meter.base.ppl, window_nll: meter.base.window_nll, window_tokens: meter.base.window_tokens,
-        layouts,
-        idus1_minus_dus: differenceInterval(at("idus-1"), at("dus"), draws, o.bootstrap.confidence),
-        idusg_minus_dus: differenceInterval(at("idus-g"), at("dus"), draws, o.bootstrap.confidence),
-        seconds: (performance.now() - started) / 1000,
-      });
-    } finally {
-      await c.close();
-    }
-  }
-  progress("done");
-  const measureSeconds = (performance.now() - tMeasure) / 1000;
-
-  const tPredict = performance.now();
   const predictor: PredictorValidation[] = [];
-  if (o.predictor) {
-    for (const b of bases) {
-      o.onEvent?.({ type: "phase", what: `the layout predictor on ${b.name}: fit, then rank held-out layouts` });
-      const c = await openCheckpoint(b.input.path);
-      try {
-        predictor.push(await o.predictor({
-          name: b.name, checkpoint: c, texts: o.texts, ctx: o.ctx, stride: o.stride, ...fwd,
-          onProgress: (d, t) => o.onEvent?.({ type: "progress", label: `predictor ${b.name} (layouts)`, done: d, total: t, detail: "" }),
-        }));
-      } finally {
-        await c.close();
-      }
+  const unigrams = new Map<string, UnigramLevel>();
+  let text = { tokens: 0, windows: 0 };
+  for (const [i, r] of results.entries()) {
+    if (r.kind === "predictor") {
+      predictor.push(r.validation);
+      continue;
     }
+    const base = (jobs[i] as Extract<StudyJob, { kind: "run" }>).base.name;
+    const first = unigrams.get(base);
+    // every checkpoint of a base must score the same tokens in the same windows
+    if (first && (first.window_tokens.length !== r.unigram.window_tokens.length || first.window_tokens.some((t, k) => t !== r.unigram.window_tokens[k]))) {
+      throw new StudyError("STUDY_TOKENIZER", `${r.run.path} tokenizes the test text differently from ${base}'s other checkpoints`, { hint: "a base's checkpoints must share its tokenizer" });
+    }
+    if (!first) unigrams.set(base, r.unigram);
+    runs.push(r.run);
+    text = { tokens: r.tokens, windows: r.windows };
   }
-  const predictSeconds = (performance.now() - tPredict) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
 
   return {
     version: STUDY_RESULTS_VERSION, dusk: o.version, mode: o.mode, date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), platform: platform(), node: process.version },
     settings: {
-      command: o.command, ctx: o.ctx, stride: o.stride, bootstrap: o.bootstrap,
-      test: { source: o.texts.source, start: o.texts.testStart, chars: o.texts.test.length, tokens: testTokens, windows: testWindows },
+      command: o.command, workers: o.workers, ctx: o.ctx, stride: o.stride, bootstrap: o.bootstrap,
+      test: { source: o.texts.source, start: o.texts.testStart, chars: o.texts.test.length, ...text },
       calibration: { start: o.texts.calibrationStart, chars: o.texts.calibration.length },
     },
     bases: bases.map(({ input: _input, ...b }) => {
@@ -182,24 +110,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       return { ...b, unigram: { nll: u.nll, ppl: u.ppl, window_nll: u.window_nll } };
     }),
     runs, predictor,
-    timings: { measure: measureSeconds, predictor: predictSeconds, report: 0, total: (performance.now() - t0) / 1000 },
+    timings: { measure: seconds, report: 0, total: seconds },
   };
 }
 
-/** A checkpoint's path under its base's shown path. */
-function shownPath(b: StudyBaseInput, path: string): string {
-  return b.shown && path.startsWith(b.path) ? b.shown + path.slice(b.path.length) : path;
-}
 
-/** The unigram level must be scored on the meter's windows (same tokenizer, same split). */
-function checkSameWindows(u: UnigramLevel, tokens: readonly number[], path: string): void {
-  if (u.window_tokens.length !== tokens.length || u.window_tokens.some((t, i) => t !== tokens[i])) {
-    throw new StudyError("STUDY_TOKENIZER", `${path} tokenizes the test text differently from its base's first checkpoint`, { hint: "a base's checkpoints must share its tokenizer" });
-  }
-}
-
-/** The stored type of the first layer's weights: "BF16" for the checkpoints, "F32" for final models. */
-function weightType(c: Checkpoint): string {
-  for (const [name, t] of c.tensors) if (/layers\.0\./.test(name) && t.shape.length === 2) return t.type.name;
-  return [...c.tensors.values()][0]?.type.name ?? "unknown";
+/** A checkpoint of another depth is not a checkpoint of this run: refused before any work (headers only). */
+async function checkCheckpoint(path: string, n: number, base: string): Promise<void> {
+  const c = await openCheckpoint(path);
+  await c.close();
+  if (c.numLayers !== n) throw new StudyError("STUDY_CHECKPOINT_SHAPE", `${path} has ${c.numLayers} layers, its base ${base} has ${n}`, { hint: "a base's checkpoints/ must hold checkpoints of the same run" });
 }
