@@ -8,6 +8,11 @@ export { guidedLayout, layerSpec, layoutCandidates, seamCost, type Candidate, ty
 export { analysisCharts, blockInfluenceChart, distanceHeatmap, seamDistanceChart, type NamedChart } from "./charts.js";
 export { parseDuration } from "./duration.js";
 export { basePrefix, LayoutMeter, measureLayouts, type BasePass, type LayoutMeasurement, type LayoutToMeasure, type MeasureEvent, type MeasureInput, type MeasureOptions, type MeasureResult, type NllTotals } from "./measure-layouts.js";
+export { predictSearch, SEVEN_B, stackFlopsPerToken, type CostEstimate, type PredictedCandidate, type PredictSearchEvent, type PredictSearchOptions, type PredictSearchResult } from "./search-predict.js";
+export { DEFAULT_PREDICTOR } from "./predictor-weights.js";
 export { candidateRecipe, searchLayouts, type RankedCandidate, type SearchEvent, type SearchInput, type SearchOptions, type SearchResult } from "./search.js";
 export { openTextTokenizer, tokenizeText, type CalibrationTokenizer } from "./text-tokenizer.js";
 export { checkEngineTypes, textWindows, type TextRun, type TextWindow, type WindowOptions } from "./windows.js";
+export { baseProfile, FEATURE_NAMES, layoutFeatures, StateSampler, type BaseProfile, type LayoutFeatures, type PredictLayout } from "./layout-features.js";
+export { fitPredictor, nonNegativeRidge, predictorScore, predictPenalty, ranks, spearman, topOverlap, type FeatureName, type FitOptions, type FitRow, type PredictorModel } from "./predict.js";
+export { candidatePool, randomTwoCopy, type PoolOptions } from "./random-layouts.js";

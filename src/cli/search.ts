@@ -3,25 +3,28 @@
 // prints the ranking, or emits the best as a layer list or mergekit YAML (ranking then on stderr).
 
 import { defineCommand } from "citty";
-import { candidateRecipe, parseDuration, searchLayouts, type RankedCandidate, type SearchResult } from "../analyze/index.js";
+import { parseDuration, searchLayouts, type RankedCandidate, type SearchResult } from "../analyze/index.js";
 import { AnalyzeError } from "../errors.js";
-import { recipeToMergekitYaml } from "../recipe/index.js";
-import { costLine, readCalibrationText, textArgs, windowFlags } from "./analyze.js";
+import { readCalibrationText, textArgs, windowFlags } from "./analyze.js";
 import { positiveInt } from "./eval.js";
 import { UsageError } from "./flag-check.js";
 import { openModelRef } from "./model-ref.js";
 import { makeProgress } from "./progress.js";
+import { baseProgress, runPredictSearch, writeSearchOutput, type PredictArgs } from "./search-predict.js";
 
 const EMITS = ["list", "mergekit"] as const;
 
 export const searchCommand = defineCommand({
-  meta: { name: "search", description: "Rank layouts of one depth (two-copy, DUS, iDUS, map-guided seams) by virtual perplexity on a text, under a time budget" },
+  meta: { name: "search", description: "Rank layouts of one depth (two-copy, DUS, iDUS, map-guided seams) by virtual perplexity on a text, under a time budget; or, with --predict, rank thousands by a predictor and measure the best few" },
   args: {
     model: { type: "positional", description: "MODEL: HF directory, .gguf or Hub id", required: true },
     depth: { type: "string", description: "layers of the stacks to rank, 1 to 2n (SOLAR: 48 from 32)", required: true, valueHint: "s" },
     budget: { type: "string", description: "time for the whole search, e.g. 90s, 10m, 1h (default: rank every candidate)", valueHint: "duration" },
     emit: { type: "string", description: `print only the best layout: ${EMITS.join(" (dusk --layers syntax) or ")} (YAML); the ranking goes to stderr`, valueHint: "format" },
     top: { type: "string", description: "rows of the ranking to print (default 10)", valueHint: "n" },
+    predict: { type: "string", description: "rank a pool of ≥ 1,000 candidates by the predicted penalty from one base pass and measure only the best K (default 5); prints a 7B time estimate", valueHint: "K" },
+    count: { type: "string", description: "with --predict: candidates in the pool (default 1000)", valueHint: "n" },
+    seed: { type: "string", description: "with --predict: seed of the pool's random two-copy layouts (default 0)", valueHint: "n" },
     ...textArgs,
   },
   async run({ args }) {
@@ -34,6 +37,7 @@ export const searchCommand = defineCommand({
     }
     const top = positiveInt(args.top, "--top") ?? 10;
     const text = await readCalibrationText(args.text);
+    if (args.predict !== undefined) return runPredictSearch(args as PredictArgs, depth, text, t0);
     const quiet = Boolean(args.quiet || args.json);
     const c = await openModelRef(args.model, { quiet });
     const progress = makeProgress({ quiet });
@@ -44,9 +48,7 @@ export const searchCommand = defineCommand({
         depth, ...windowFlags(args), bos: args.bos ?? false, ...(budgetMs === undefined ? {} : { budgetMs }),
         onProgress: (e) => {
           if (e.type === "base") {
-            if (e.done === 0) progress.start("base pass (windows)", e.total);
-            progress.update(e.done);
-            if (e.done === e.total) progress.stop();
+            baseProgress(progress, e);
           } else if (e.type === "candidate") {
             if (e.done === 1 || total === 0) progress.start("search (candidates)", (total = e.total));
             if (e.best === e.result) progress.note(`best so far (${e.done}/${e.total}):\n${table([e.result], 1)}`);
@@ -58,19 +60,8 @@ export const searchCommand = defineCommand({
       progress.stop();
       await c.close();
     }
-    const best = result.ranking[0]!;
-    const yaml = recipeToMergekitYaml(candidateRecipe(best, args.model, result.base_layers));
-    const cost = costLine(t0);
-    if (args.json) {
-      process.stdout.write(JSON.stringify({ ...result, best: { ...best, mergekit: yaml }, run: { seconds: cost.seconds, peak_rss_bytes: cost.peak_rss_bytes } }, null, 2) + "\n");
-    } else {
-      const report = renderSearch(result, top, args.model, args.text);
-      if (args.emit) {
-        if (!args.quiet) process.stderr.write(report);
-        process.stdout.write(args.emit === "list" ? `${best.spec}\n` : yaml);
-      } else process.stdout.write(report);
-    }
-    if (!args.quiet) process.stderr.write(`search: ${result.ranking.length} of ${result.ranking.length + result.not_ranked.length} candidates ranked in ${cost.text}\n`);
+    const cost = writeSearchOutput(args, result, result.ranking[0]!, result.base_layers, t0, () => renderSearch(result, top, args.model, args.text));
+    if (!args.quiet) process.stderr.write(`search: ${result.ranking.length} of ${result.ranking.length + result.not_ranked.length} candidates ranked in ${cost}\n`);
   },
 });
 
