@@ -23,7 +23,7 @@ import { hellaswag } from "../src/eval/tasks/hellaswag.js";
 import { mmluSubjectTask } from "../src/eval/tasks/mmlu.js";
 import { TRUTHFULQA_QA_PROMPT, truthfulqaMc2 } from "../src/eval/tasks/truthfulqa.js";
 import { winogrande } from "../src/eval/tasks/winogrande.js";
-import type { EvalTask } from "../src/eval/task.js";
+import type { EvalTask, TaskDataset } from "../src/eval/task.js";
 import { runCli } from "./helpers/cli.js";
 import { startHubServer } from "./helpers/hub-server.js";
 import { fullCorpus } from "../src/fixtures/corpus.js";
@@ -161,7 +161,7 @@ let scorer: CharBigramScorer;
 function splitPath(dataDir: string, task: EvalTask<unknown>, split: string, ext: string): string {
   const file = taskDataFiles(task).find((f) => f.split === split);
   expect(file, `${task.name} reads a ${split} split`).toBeDefined();
-  return join(dataDir, task.dataset.repo, file!.pathInRepo.replace(/\.parquet$/, ext));
+  return join(dataDir, (task.dataset as TaskDataset).repo, file!.pathInRepo.replace(/\.parquet$/, ext));
 }
 function put(file: string, content: string | Uint8Array): void {
   mkdirSync(dirname(file), { recursive: true });
@@ -227,7 +227,7 @@ describe.each(FIXTURES.map((f) => [f.task.name, f] as const))("%s: parquet and J
     const logJ = join(root, `${task.name}.jsonl-samples.jsonl`);
     const a = await drain(runTask(task, scorer, { dataDir: parquetDir, protocol: "v1", sampleLog: logP }));
     const b = await drain(runTask(task, scorer, { dataDir: jsonlDir, protocol: "v1", sampleLog: logJ }));
-    expect(a.samples.length).toBe(fixture.splits[task.dataset.evalSplit]!.length);
+    expect(a.samples.length).toBe(fixture.splits[(task.dataset as TaskDataset).evalSplit]!.length);
     expect(a.samples.map((s) => s.prompt)).toEqual(b.samples.map((s) => s.prompt));
     expect(a.samples.map((s) => s.contexts ?? null)).toEqual(b.samples.map((s) => s.contexts ?? null));
     expect(a.samples).toEqual(b.samples);

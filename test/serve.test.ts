@@ -55,7 +55,9 @@ describe("completions", () => {
   });
 
   it("a seed repeats a sampled completion, and stop cuts before the stop text", async () => {
-    const ask = (seed: number) => client.completions.create({ model: "tiny", prompt: "All the world", max_tokens: 16, temperature: 1.5, top_k: 0, seed });
+    // top_k is llama.cpp's extension of the API: the client's types do not name it
+    const body = (seed: number): OpenAI.CompletionCreateParamsNonStreaming & { top_k: number } => ({ model: "tiny", prompt: "All the world", max_tokens: 16, temperature: 1.5, top_k: 0, seed });
+    const ask = (seed: number) => client.completions.create(body(seed));
     const a = (await ask(3)).choices[0]!.text;
     expect((await ask(3)).choices[0]!.text).toBe(a);
     expect((await ask(4)).choices[0]!.text).not.toBe(a);
@@ -132,7 +134,7 @@ describe("chat completions", () => {
 
   it("streams chunks ending in [DONE], with usage in the last chunk when asked", async () => {
     const json = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 10 });
-    const chunks = [];
+    const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const c of await client.chat.completions.create({ model: "tiny", messages, max_tokens: 10, stream: true, stream_options: { include_usage: true } })) chunks.push(c);
     expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(json.choices[0]!.message.content);

@@ -5,12 +5,12 @@
 
 import { readFile } from "node:fs/promises";
 import { defineCommand } from "citty";
+import { computeImatrix } from "../analyze/imatrix-compute.js";
 import { openTextTokenizer } from "../analyze/text-tokenizer.js";
 import { writeFileDurably } from "../build/durable-write.js";
 import { checkpointWeights } from "../engine/checkpoint-weights.js";
 import { MemorySink } from "../formats/byte-source.js";
 import { ggufGetBool } from "../formats/gguf-value.js";
-import { computeImatrix } from "../quant/imatrix-compute.js";
 import { writeImatrixGguf } from "../quant/imatrix-file.js";
 import { QuantError } from "../quant/quant-error.js";
 import { positiveInt } from "./eval.js";

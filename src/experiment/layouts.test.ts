@@ -1,6 +1,12 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
+import { writeTinyHfModel } from "../fixtures/tiny-model.js";
 import { ExperimentError } from "./experiment-error.js";
 import { dusDepth, experimentLayouts, listLayout } from "./layouts.js";
+import { buildLayout } from "./stacks.js";
 import { continuationPrompt, splitTexts } from "./texts.js";
 import { defaultTexts } from "./texts.js";
 import { HELD_OUT_START } from "../fixtures/corpus.js";
@@ -48,6 +54,46 @@ describe("experiment layouts", () => {
     expect(l.spec).toBe("0-3,8-9,2-3");
     expect(l.flags).toEqual(["--layers", "0-3,8-9,2-3"]);
     expect(() => experimentLayouts(3, "m")).toThrow(ExperimentError);
+  });
+});
+
+describe("experiment layouts of a shallow base", () => {
+  it("one layout per distinct stack: iDUS-g is iDUS-1 at 4 (and 5) layers, iDUS-2 is DUS at 6; names stay unique", () => {
+    const four = experimentLayouts(4, "m");
+    expect(four.map((l) => l.name)).toEqual(["base", "DUS", "iDUS-1", "DUS-blend"]);
+    const one = four[2]!;
+    expect(one.layers).toEqual([0, 1, 1, 2, 2, 3]);
+    expect(one.analog).toBe("iDUS-1layer (iDUS-8layer scaled to 4 layers); = iDUS-1layer at 4 layers (the same stack)");
+    expect(experimentLayouts(5, "m").map((l) => l.name)).toEqual(["base", "DUS", "iDUS-1", "DUS-blend"]);
+    const six = experimentLayouts(6, "m");
+    expect(six.map((l) => l.name)).toEqual(["base", "DUS", "iDUS-1", "DUS-blend"]);
+    expect(six[1]!.analog).toBe("DUS implementation (SOLAR); = iDUS-2 at 6 layers (the same stack)");
+    for (let n = 4; n <= 40; n++) {
+      const ls = experimentLayouts(n, "m");
+      expect(new Set(ls.map((l) => l.name)).size, `n = ${n}`).toBe(ls.length);
+      const stacks = ls.filter((l) => !l.recipe?.mergeMethod).map((l) => l.spec);
+      expect(new Set(stacks).size, `n = ${n}`).toBe(stacks.length);
+    }
+    // the blended DUS has DUS's depth but merges: it is never folded into DUS
+    expect(experimentLayouts(6, "m")[3]!.recipe!.mergeMethod).toBe("slerp");
+  });
+
+  it("a 4-layer base: every stack builds into models/NAME, as dusk experiment does", async () => {
+    const root = await mkdtemp(join(tmpdir(), "dusk-layouts-"));
+    try {
+      const dir = join(root, "base");
+      await writeTinyHfModel(dir, { layers: 4, hidden: 32, heads: 2, kvHeads: 1, vocabSize: 64, seed: 5 });
+      const base = await openCheckpoint(dir);
+      try {
+        const stacks = experimentLayouts(base.numLayers, base.ref).filter((l) => l.recipe);
+        for (const l of stacks) await buildLayout(l, base, join(root, "models", l.name));
+        expect((await readdir(join(root, "models"))).sort()).toEqual(stacks.map((l) => l.name).sort());
+      } finally {
+        await base.close();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

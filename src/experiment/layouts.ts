@@ -1,6 +1,7 @@
 // The layouts the iDUS experiment compares, for a base of n layers, as REFERENCE.md's table names
 // them: the base, DUS (m = n/4 dropped: SOLAR's 32 → 48), iDUS with groups of n/4 (iDUS-8layer at
-// n = 32; iDUS-4 at the default's 16) and iDUS-1. The search's best layout joins them at run time.
+// n = 32; iDUS-4 at the default's 16) and iDUS-1. The search's best layout joins them at run time;
+// constructions that give the same stack at a shallow base are one layout.
 
 import { layerSpec } from "../analyze/index.js";
 import { dusBlendRecipe, dusRecipe, idusRecipe, layersRecipe, recipeLayers, type Recipe } from "../recipe/index.js";
@@ -32,14 +33,34 @@ export function experimentLayouts(n: number, model: string): ExperimentLayout[] 
     const layers = recipe ? recipeLayers(recipe).map((l) => l.layer) : base;
     return { name, analog, ...(recipe ? { recipe } : {}), layers, spec: layerSpec(layers), flags };
   };
-  return [
+  return distinctStacks(n, [
     of("base", "base", undefined, []),
     of("DUS", "DUS implementation (SOLAR)", dusRecipe({ model, layers: n, drop: m }), ["--preset", "dus", "--drop", String(m)]),
     of(`iDUS-${g}`, `iDUS-${n === 32 ? 8 : g}layer${n === 32 ? "" : ` (iDUS-8layer scaled to ${n} layers)`}`, idusRecipe({ model, layers: n, drop: m, group: g }), ["--preset", "idus", "--group", String(g), "--drop", String(m)]),
     of("iDUS-1", "iDUS-1layer", idusRecipe({ model, layers: n, drop: m, group: 1 }), ["--preset", "idus", "--group", "1", "--drop", String(m)]),
     // DUS whose seam is SLERPed over the layers on either side (mergekit's gradient examples)
     of("DUS-blend", "DUS with blended seam", dusBlendRecipe({ model, layers: n, drop: m }), ["--preset", "dus-blend", "--drop", String(m)]),
-  ];
+  ]);
+}
+
+/** Whether `l` builds the stack `layers`: the same base layers in order, nothing merged. */
+export function isStack(l: ExperimentLayout, layers: readonly number[]): boolean {
+  return !l.recipe?.mergeMethod && l.layers.length === layers.length && l.layers.every((x, i) => x === layers[i]);
+}
+
+/**
+ * One layout per distinct stack: at a shallow base two constructions can give the same layers
+ * (n = 4: iDUS-g with g = round(n/4) = 1 is iDUS-1; n = 6: iDUS-2 is DUS), and one model is built
+ * and measured once. The first keeps its name; its analog says which others it also is.
+ */
+function distinctStacks(n: number, layouts: ExperimentLayout[]): ExperimentLayout[] {
+  const kept: ExperimentLayout[] = [];
+  for (const l of layouts) {
+    const same = l.recipe?.mergeMethod ? undefined : kept.find((k) => isStack(k, l.layers));
+    if (same) same.analog += `; = ${l.name === same.name ? l.analog : l.name} at ${n} layers (the same stack)`;
+    else kept.push(l);
+  }
+  return kept;
 }
 
 /** A layout from a layer list (the search's best). */

@@ -19,7 +19,7 @@ import { loadTextTokenizer } from "../tokenizer/load-text-tokenizer.js";
 import type { TrainEvent } from "../train/loop.js";
 import { writeAxolotlJob } from "../train/axolotl/index.js";
 import { ExperimentError } from "./experiment-error.js";
-import { dusDepth, experimentLayouts, listLayout, type ExperimentLayout } from "./layouts.js";
+import { dusDepth, experimentLayouts, isStack, listLayout, type ExperimentLayout } from "./layouts.js";
 import { measureGguf, type Measurement } from "./measure.js";
 import { measureOnServer, type ServerSettings } from "./measure-server.js";
 import type { TrainTokenizer } from "../train/data.js";
@@ -116,7 +116,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       searchLayouts({ checkpoint: base, text: o.texts.calibration, model: "base", textLabel: "calibration text" }, { depth, budgetMs: o.searchBudgetMs, ...windows, ...(o.signal ? { signal: o.signal } : {}), onProgress: (e) => e.type !== "budget" && o.onEvent?.({ type: "progress", label: "search", done: e.done, total: e.total }) }),
     );
     const best = found.ranking[0]!;
-    const same = layouts.find((l) => !l.recipe?.mergeMethod && l.layers.length === best.layers.length && l.layers.every((x, i) => x === best.layers[i]));
+    const same = layouts.find((l) => isStack(l, best.layers));
     if (!same) {
       const layout = listLayout("search", `best of ${found.ranking.length} ranked (${best.kind})`, base.ref, n, best.layers);
       layouts.push(layout);

@@ -96,7 +96,7 @@ describe("API key and bind", () => {
     expect(() => checkApiKey(req({ authorization: "Bearer s3cret" }), "s3cret")).not.toThrow();
     expect(() => checkApiKey(req({ "x-api-key": "s3cret" }), "s3cret")).not.toThrow();
     expect(() => checkApiKey(req({}), undefined)).not.toThrow();
-    for (const h of [{}, { authorization: "Bearer s3cre" }, { authorization: "Basic s3cret" }]) {
+    for (const h of [{}, { authorization: "Bearer s3cre" }, { authorization: "Basic s3cret" }] as Record<string, string>[]) {
       expect(() => checkApiKey(req(h), "s3cret")).toThrow(HttpError);
     }
   });

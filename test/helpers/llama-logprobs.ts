@@ -2,7 +2,7 @@
 // TypeScript engine. Probabilities are a plain softmax of the raw logits when no sampling options
 // are given (REFERENCE.md), so log(p) is comparable to the engine's log-softmax.
 
-import { getLlama, type Llama } from "node-llama-cpp";
+import { getLlama, type Llama, type Token } from "node-llama-cpp";
 
 let llama: Llama | undefined;
 
@@ -15,14 +15,14 @@ export async function llamaLogprobs(modelPath: string, tokens: number[]): Promis
     const context = await model.createContext({ contextSize: Math.max(64, tokens.length + 8), threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false });
     try {
       const seq = context.getSequence();
-      const out = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }] as [number, { generateNext: { probabilities: true } }]));
+      const out = await seq.controlledEvaluate(tokens.map((t) => [t as Token, { generateNext: { probabilities: true } }]));
       const next: number[] = [];
       const dists: Map<number, number>[] = [];
       for (let i = 0; i < tokens.length - 1; i++) {
         const p = out[i]?.next?.probabilities;
         if (!p) throw new Error(`no probabilities at position ${i}`);
         dists.push(p as Map<number, number>);
-        next.push(Math.log(p.get(tokens[i + 1]!) ?? 0));
+        next.push(Math.log(p.get(tokens[i + 1]! as Token) ?? 0));
       }
       return { next, dists };
     } finally {

@@ -14,7 +14,7 @@ import { resolveTasks } from "../registry.js";
 import { runTask, type EvalEvent, type TaskResult } from "../runner.js";
 import type { Scorer } from "../scorer.js";
 import { buildNextLineDocs, cutLine, nextLineTask, type NextLineDoc } from "./nextline.js";
-import { assembleContext } from "../task.js";
+import { assembleContext, type BuiltDataset } from "../task.js";
 
 interface Golden {
   python: string;
@@ -56,7 +56,7 @@ describe(`nextline documents vs CPython ${golden.python}'s random`, () => {
     expect(docs).toEqual(golden.wordDocs);
     const task = nextLineTask({ text: heldOut, items: golden.items, seed: golden.seed, unit: "word" });
     expect(task.name).toBe("nextword");
-    const doc = (task.dataset as { docs: NextLineDoc[] }).docs[0]!;
+    const doc = (task.dataset as BuiltDataset<NextLineDoc>).docs[0]!;
     const context = assembleContext(task, [], doc);
     expect(context.endsWith("\nOr else you get no")).toBe(true);
     expect(task.buildRequests(doc, context, "v1").map((r) => (r as { continuation: string }).continuation)).toEqual([" beef", " Lucentio;", " business:", " that"]);
@@ -73,7 +73,7 @@ describe(`nextline documents vs CPython ${golden.python}'s random`, () => {
 
   it("prompt format: the window's lines each ending in \\n, each choice the bare next line", () => {
     const task = nextLineTask({ text: heldOut, items: golden.items, seed: golden.seed });
-    const doc = (task.dataset as { docs: NextLineDoc[] }).docs[0]!;
+    const doc = (task.dataset as BuiltDataset<NextLineDoc>).docs[0]!;
     const context = assembleContext(task, [], doc);
     expect(context).toBe("Why then, the beef, and let the mustard rest.\n\nGRUMIO:\nNay then, I will not: you shall have the mustard,\n");
     expect(task.buildRequests(doc, context, "v1")).toEqual([
@@ -133,10 +133,10 @@ describe("the builder", () => {
   it("the registry builds it from a text and says so without one", () => {
     const [task] = resolveTasks(["nextline"], { text, items: 5 });
     expect(task!.name).toBe("nextline");
-    expect((task!.dataset as { docs: unknown[] }).docs.length).toBe(5);
+    expect((task!.dataset as BuiltDataset<unknown>).docs.length).toBe(5);
     const both = resolveTasks(["nextline", "nextword", "nextword"], { text, items: 5 });
     expect(both.map((t) => t.name)).toEqual(["nextline", "nextword"]);
-    expect((both[1]!.dataset as { docs: NextLineDoc[] }).docs.every((d) => d.choices.every((c) => /^ +[^ ]+$/.test(c)))).toBe(true);
+    expect((both[1]!.dataset as BuiltDataset<NextLineDoc>).docs.every((d) => d.choices.every((c) => /^ +[^ ]+$/.test(c)))).toBe(true);
     const err = (() => {
       try {
         return resolveTasks(["nextline"]);

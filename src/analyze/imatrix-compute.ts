@@ -7,8 +7,8 @@
 
 import type { EngineWeights } from "../engine/types.js";
 import { forward, type LayerActivations } from "../engine/forward.js";
-import type { ImatrixSums } from "./imatrix-file.js";
-import { QuantError } from "./quant-error.js";
+import type { ImatrixSums } from "../quant/imatrix-file.js";
+import { QuantError } from "../quant/quant-error.js";
 
 export interface ImatrixOptions {
   /** tokens per chunk (llama-imatrix's -c, default 512) */
