@@ -1,7 +1,8 @@
 // `dusk study` end to end on two generated bases (8 and 6 layers, each with two checkpoints and a
 // training log), on a short test text: the report directory's files, every report number recomputed
 // from results.json (test/helpers/study-check.ts), invariants any measurement must keep (DUS at
-// m = n/2 is the base itself: penalty exactly 0), --json, and bad input refused before any output.
+// m = n/2 is the base itself: penalty exactly 0; the same numbers on worker threads as in one
+// thread), the predictor's validation sets kept apart, --json, and bad input refused before any output.
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +11,9 @@ import type { StudyResults } from "../src/study/results.js";
 import { exists, runCli, tempDirs } from "./helpers/cli.js";
 import { makeTinyHf } from "./helpers/models.js";
 import { checkStudyReport } from "./helpers/study-check.js";
+import { openCheckpoint } from "../src/checkpoint/open-checkpoint.js";
+import { namedBase } from "../src/fixtures/default-model.js";
+import { baseCheckpoints } from "../src/study/bases.js";
 
 const dirs = tempDirs("dusk-study-");
 afterAll(() => dirs.cleanup());
@@ -39,7 +43,7 @@ describe("dusk study on generated bases", () => {
     root = await dirs.make();
     bases = [await makeBase(root, "deep", 8), await makeBase(root, "shallow", 6)].join(",");
     out = join(root, "study");
-    const r = await runCli(["study", "--quick", "--bases", bases, "--test-chars", "500", "--skip-predictor", "--workers", "1", "-o", out]);
+    const r = await runCli(["study", "--quick", "--bases", bases, "--test-chars", "300", "--workers", "1", "-o", out]);
     expect(r.stderr).not.toContain("internal error");
     expect(r.code).toBe(0);
     results = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as StudyResults;
@@ -47,7 +51,7 @@ describe("dusk study on generated bases", () => {
   }, 120_000);
 
   it("writes the report, results and one chart per factor as SVG and PNG", async () => {
-    for (const stem of ["training", "depth", "overlap"]) {
+    for (const stem of ["training", "depth", "overlap", "predictor"]) {
       expect(await exists(join(out, `${stem}.svg`))).toBe(true);
       expect((await readFile(join(out, `${stem}.png`))).subarray(1, 4).toString()).toBe("PNG");
       expect(md).toContain(`](${stem}.svg)`);
@@ -72,6 +76,17 @@ describe("dusk study on generated bases", () => {
     }
   });
 
+  it("validates the predictor on each base: fitted on one set, ranked on ≥ 40 other layouts", () => {
+    expect(results.predictor.map((p) => p.base)).toEqual(["deep", "shallow"]);
+    for (const p of results.predictor) {
+      expect(p.held_out_layouts).toBeGreaterThanOrEqual(40);
+      expect(p.fit_layouts).toBeGreaterThan(5);
+      const fit = new Set(p.layouts.filter((l) => l.set === "fit").map((l) => `${l.spec}|${l.scales ?? ""}`));
+      expect(p.layouts.filter((l) => l.set === "held-out").some((l) => fit.has(`${l.spec}|${l.scales ?? ""}`))).toBe(false);
+      expect(Math.abs(p.rho)).toBeLessThanOrEqual(1);
+    }
+  });
+
   it("finds DUS at m = n/2 (the base's own layers) exactly as good as the base", () => {
     for (const b of results.bases) {
       const final = results.runs.find((r) => r.base === b.name && r.final)!;
@@ -86,7 +101,7 @@ describe("dusk study on generated bases", () => {
   });
 
   it("gives the same numbers in one thread as on worker threads; --json prints them; an earlier report is replaced", async () => {
-    const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "500", "--skip-predictor", "--workers", "0", "--json", "-o", out]);
+    const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "300", "--skip-predictor", "--workers", "0", "--json", "-o", out]);
     expect(r.code).toBe(0);
     const printed = JSON.parse(r.stdout) as StudyResults;
     expect(printed.settings.workers).toBe(0);
@@ -116,6 +131,18 @@ describe("dusk study on generated bases", () => {
     expect(r.stderr).toMatch(/step-0001 has 6 layers, its base .* has 8/);
     expect(await exists(o)).toBe(false);
   }, 60_000);
+
+  it("knows the shipped bases by name: the seed-scale model and its 16-layer sibling, with their checkpoints", async () => {
+    for (const [name, layers] of [["seed-scale", 32], ["seed-scale-16", 16]] as const) {
+      const points = await baseCheckpoints(namedBase(name)!);
+      expect(points.map((p) => p.step)).toEqual([25, 50, 100, 200, 350, 489]);
+      expect(points.at(-1)!.tokens).toBe(489 * 2048);
+      const c = await openCheckpoint(namedBase(name)!);
+      expect(c.numLayers).toBe(layers);
+      await c.close();
+    }
+    expect((await runCli(["experiment", "--help"])).stdout).toContain("seed-scale");
+  });
 
   it("--help lists the options", async () => {
     const r = await runCli(["study", "--help"]);

@@ -111,13 +111,12 @@ function depth(res: StudyResults): StudyFinding | undefined {
   if (finals.length < 2) return undefined;
   const lo = finals[0]!;
   const hi = finals[finals.length - 1]!;
-  const apart = hi.one.penalty.lo > lo.one.penalty.hi ? "larger" : hi.one.penalty.hi < lo.one.penalty.lo ? "smaller" : "not separable (the intervals overlap)";
+  const compare = (a: Interval, b: Interval) => (a.lo > b.hi ? "larger" : a.hi < b.lo ? "smaller" : "not separable from it (the intervals overlap)");
   const share = (x: typeof lo) => (x.one.lost === null ? "—" : pct(x.one.lost));
-  const diffText = finals.map((x) => `${x.b.layers} layers ${iv(x.r.idus1_minus_dus)}`).join(", ");
   return {
     topic: "depth",
-    text: `Depth (final models, same training tokens): iDUS-1's penalty at ${hi.b.layers} layers is ${apart} than at ${lo.b.layers}: ${iv(hi.one.penalty)} vs ${iv(lo.one.penalty)} nats/token ` +
-      `(share of the base's gain lost: ${share(hi)} vs ${share(lo)}); iDUS-1 − DUS: ${diffText}. ` +
+    text: `Depth (final models): iDUS-1's penalty at ${hi.b.layers} layers, ${iv(hi.one.penalty)} nats/token, is ${compare(hi.one.penalty, lo.one.penalty)} than at ${lo.b.layers} layers, ${iv(lo.one.penalty)} ` +
+      `(share of the base's gain lost: ${share(hi)} vs ${share(lo)}); iDUS-1's excess over DUS at ${hi.b.layers} layers, ${iv(hi.r.idus1_minus_dus)}, is ${compare(hi.r.idus1_minus_dus, lo.r.idus1_minus_dus)} than at ${lo.b.layers} layers, ${iv(lo.r.idus1_minus_dus)}. ` +
       `Two depths are one comparison, and the deeper base also has more parameters: this orders two points, it does not give a law.`,
   };
 }
@@ -125,13 +124,16 @@ function depth(res: StudyResults): StudyFinding | undefined {
 function overlap(res: StudyResults, b: StudyBase): StudyFinding | undefined {
   const r = runsOf(res, b.name).find((x) => x.final);
   if (!r || b.overlaps.length < 3) return undefined;
+  // DUS at m = n/2 is the base itself (penalty 0 by construction): its trend is read below n/2
+  const half = b.layers / 2;
   const parts = (["dus", "idus-1"] as const).map((kind) => {
-    const ls = b.overlaps.map((m) => r.layouts.find((l) => l.kind === kind && l.m === m)!);
-    const t = trend(b.overlaps, ls.map((l) => l.penalty));
-    return `${kind === "dus" ? "DUS" : "iDUS-1"}'s penalty ${t.word} as m grows (${ls.map((l) => `m = ${l.m}: ${f3(l.penalty.value)}`).join(", ")}; ρ = ${f2(t.rho)})`;
+    const ms = b.overlaps.filter((m) => kind !== "dus" || m !== half);
+    const ls = ms.map((m) => r.layouts.find((l) => l.kind === kind && l.m === m)!);
+    const t = trend(ms, ls.map((l) => l.penalty));
+    return `${kind === "dus" ? "DUS" : "iDUS-1"}'s penalty ${t.word} as m grows${kind === "dus" && ms.length < b.overlaps.length ? ` below n/2` : ""} (${ls.map((l) => `m = ${l.m}: ${f3(l.penalty.value)}`).join(", ")}; ρ = ${f2(t.rho)})`;
   });
-  const half = b.overlaps.includes(b.layers / 2) ? ` At m = ${b.layers / 2} DUS is the base itself (A[0,${b.layers / 2}) + B[${b.layers / 2},${b.layers})), so its penalty is 0 by construction.` : "";
-  return { topic: "overlap", text: `Overlap, ${b.name} final model: ${parts.join("; ")}.${half}` };
+  const note = b.overlaps.includes(half) ? ` At m = ${half} DUS is the base itself (A[0,${half}) + B[${half},${b.layers})), so its penalty is 0 by construction; iDUS at that m still reorders the base's layers.` : "";
+  return { topic: "overlap", text: `Overlap, ${b.name} final model: ${parts.join("; ")}.${note}` };
 }
 
 function predictor(res: StudyResults): StudyFinding | undefined {

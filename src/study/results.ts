@@ -77,6 +77,8 @@ export interface PredictedLayout {
   kind: string;
   spec: string;
   depth: number;
+  /** per position, the residual scale of scaled copies (LLaMA-Pro); absent: all 1 */
+  scales?: number[];
   /** fit: used to fit the predictor's coefficients; held-out: only scored */
   set: "fit" | "held-out";
   measured: number;
@@ -96,8 +98,12 @@ export interface PredictorValidation {
   baseline_top5: number;
   fit_layouts: number;
   held_out_layouts: number;
+  /** ρ on the fit layouts themselves (in-sample: an upper reference, not the validation) */
+  fit_rho: number;
   /** how the layouts were split and what was fitted */
   method: string;
+  /** the fitted predictor (features, scales, weights): what `dusk search --predict` could reuse */
+  model: unknown;
   layouts: PredictedLayout[];
   seconds: number;
 }

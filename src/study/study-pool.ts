@@ -59,7 +59,7 @@ export async function runJobs(
         }
         const index = order[next++]!;
         running++;
-        onProgress(finished, total, `${jobLabel(jobs[index]!)}: starting`);
+        report(index, 0, `${jobLabel(jobs[index]!)}: starting`);
         t.postMessage({ type: "job", index, job: jobs[index]!, settings } satisfies PoolRequest);
       };
       for (const t of threads) {
