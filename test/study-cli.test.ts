@@ -100,6 +100,20 @@ describe("dusk study on generated bases", () => {
     expect(checkStudyReport(results, md)).toBeGreaterThan(100);
   });
 
+  it("--from writes the same report again from results.json alone, and refuses what is not one", async () => {
+    const again = join(root, "again");
+    let r = await runCli(["study", "--from", join(out, "results.json"), "-o", again, "--quiet"]);
+    expect(r.code).toBe(0);
+    expect(await readFile(join(again, "report.md"), "utf8")).toBe(md);
+    expect(await readFile(join(again, "depth.svg"), "utf8")).toBe(await readFile(join(out, "depth.svg"), "utf8"));
+    const bad = join(root, "bad.json");
+    await writeFile(bad, JSON.stringify({ version: 99 }));
+    r = await runCli(["study", "--from", bad, "-o", join(root, "refused-from")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.json, version: not the results of this version/);
+    expect(await exists(join(root, "refused-from"))).toBe(false);
+  });
+
   it("gives the same numbers in one thread as on worker threads; --json prints them; an earlier report is replaced", async () => {
     const r = await runCli(["study", "--quick", "--bases", bases.split(",")[1]!, "--test-chars", "300", "--skip-predictor", "--workers", "0", "--json", "-o", out]);
     expect(r.code).toBe(0);

@@ -3,7 +3,7 @@
 // depth (the bases) and overlap m, with bootstrap intervals, plus the layout predictor's validation.
 // Writes a report directory atomically: report.md, results.json, one chart per factor (SVG and PNG).
 
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -14,6 +14,8 @@ import { studyCharts } from "../study/charts.js";
 import { studyFindings } from "../study/findings.js";
 import { BOOTSTRAP_CONFIDENCE, BOOTSTRAP_SEED, STUDY_CTX, STUDY_MODES, type StudyMode } from "../study/modes.js";
 import { depthTable, renderStudyReport } from "../study/report.js";
+import { STUDY_RESULTS_VERSION, type StudyResults } from "../study/results.js";
+import { FormatError } from "../errors.js";
 import { runStudy, type StudyBaseInput, type StudyEvent } from "../study/run-study.js";
 import { makeProgress, staleLine } from "./progress.js";
 import { intFlag } from "./train-common.js";
@@ -31,6 +33,7 @@ export const studyCommand = defineCommand({
     force: { type: "boolean", description: "replace an existing -o that is not an earlier report" },
     bases: { type: "string", description: `bases to compare, comma-separated: shipped names (${Object.keys(NAMED_BASES).join(", ")}) or HF directories, each with its checkpoints/step-N/ folders (default ${DEFAULT_BASES})`, valueHint: "list" },
     "test-chars": { type: "string", description: "characters of held-out test text to measure on (default: full 8000, quick 1600)", valueHint: "N" },
+    from: { type: "string", description: "write the report and charts again from an earlier results.json (no measuring), e.g. after upgrading dusk", valueHint: "results.json" },
     "skip-predictor": { type: "boolean", description: "measure the factors only, without validating the layout predictor" },
     workers: { type: "string", description: "worker threads, one job (a checkpoint, a predictor validation) each (default: one per core; 0: this thread)", valueHint: "N" },
     json: { type: "boolean", description: "print results.json" },
@@ -39,6 +42,7 @@ export const studyCommand = defineCommand({
   async run({ args }) {
     const mode: StudyMode = args.quick ? "quick" : "full";
     const preset = STUDY_MODES[mode];
+    if (args.from) return rerender(resolve(args.from), resolve(args.output ?? "dusk-study"), args.output ?? "dusk-study", Boolean(args.force), Boolean(args.json));
     const bases = parseBases(args.bases ?? DEFAULT_BASES);
     const workers = intFlag(args.workers, "--workers", 0) ?? availableParallelism();
     const testChars = intFlag(args["test-chars"], "--test-chars", 200) ?? preset.testChars;
@@ -84,11 +88,7 @@ export const studyCommand = defineCommand({
       results.timings.total += results.timings.report;
       await writeResults(output.tmpPath, results, renderStudyReport(results, charts));
       await output.commit();
-      if (args.json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
-      const { header, rows } = depthTable(results);
-      process.stdout.write(`\n${textTable(header, rows)}\n`);
-      for (const f of studyFindings(results)) process.stdout.write(`- ${f.text}\n`);
-      process.stdout.write(`\nreport: ${join(out, "report.md")} (${mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
+      printSummary(results, out, Boolean(args.json));
     } catch (e) {
       progress.stop();
       await output.abort();
@@ -96,6 +96,40 @@ export const studyCommand = defineCommand({
     }
   },
 });
+
+function printSummary(results: StudyResults, out: string, json: boolean): void {
+  if (json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  const { header, rows } = depthTable(results);
+  process.stdout.write(`\n${textTable(header, rows)}\n`);
+  for (const f of studyFindings(results)) process.stdout.write(`- ${f.text}\n`);
+  process.stdout.write(`\nreport: ${join(out, "report.md")} (${results.mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
+}
+
+/** `--from results.json`: the same report directory from the same numbers, written anew. */
+async function rerender(from: string, out: string, label: string, force: boolean, json: boolean): Promise<void> {
+  const text = await readFile(from, "utf8");
+  let results: StudyResults;
+  try {
+    results = JSON.parse(text) as StudyResults;
+  } catch (e) {
+    throw new FormatError("STUDY_RESULTS", "not JSON", { file: from, hint: "give the results.json a dusk study wrote", cause: e });
+  }
+  if (results?.version !== STUDY_RESULTS_VERSION || !Array.isArray(results.runs) || !Array.isArray(results.bases) || !Array.isArray(results.predictor)) {
+    throw new FormatError("STUDY_RESULTS", "not the results of this version of dusk study", { file: from, field: "version", expected: String(STUDY_RESULTS_VERSION), actual: String(results?.version), hint: "run dusk study again" });
+  }
+  const earlier = await stat(join(out, "results.json")).then(() => true, () => false);
+  const output = await prepareOutput(out, [from], { kind: "directory", force: force || earlier, purpose: "dusk study", label });
+  try {
+    const charts = studyCharts(results);
+    await writeCharts(output.tmpPath, charts);
+    await writeResults(output.tmpPath, results, renderStudyReport(results, charts));
+    await output.commit();
+  } catch (e) {
+    await output.abort();
+    throw output.failure(e);
+  }
+  printSummary(results, out, json);
+}
 
 /** "seed-scale,./my-base" → named bases resolved to the shipped folders, paths as given. */
 function parseBases(list: string): StudyBaseInput[] {

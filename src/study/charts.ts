@@ -39,7 +39,7 @@ export function studyCharts(r: StudyResults): Array<{ stem: string; caption: str
     charts.push({
       stem: "training",
       caption: "penalty of each layout against the training step of its base (m = n/4), with 95% bootstrap intervals",
-      svg: lineChart({ title: "Interlocking penalty vs training length (before healing)", xLabel: "training step of the base", yLabel, series: training }),
+      svg: lineChart({ title: "Interlocking penalty vs training length (before healing)", xLabel: "training step of the base", yLabel, series: spread(training) }),
     });
   }
   const finals = r.bases.map((b) => ({ b, run: runsOf(r, b.name).find((x) => x.final) })).filter((x) => x.run).sort((x, y) => x.b.layers - y.b.layers);

@@ -89,16 +89,22 @@ function training(res: StudyResults, b: StudyBase): StudyFinding | undefined {
   const runs = runsOf(res, b.name).filter((r) => r.step !== null);
   if (runs.length < 3) return undefined;
   const steps = runs.map((r) => r.step!);
+  const dus = runs.map((r) => layoutOf(r, "dus", b)!.penalty);
   const one = runs.map((r) => layoutOf(r, "idus-1", b)!.penalty);
   const diff = runs.map((r) => r.idus1_minus_dus);
-  const tOne = trend(steps, one);
-  const tDiff = trend(steps, diff);
+  const [tDus, tOne, tDiff] = [trend(steps, dus), trend(steps, one), trend(steps, diff)];
   const ends = (xs: Interval[]) => `${iv(xs[0]!)} at ${stepLabel(runs[0]!)} → ${iv(xs[xs.length - 1]!)} at ${stepLabel(runs[runs.length - 1]!)}`;
+  // the earliest checkpoint from which iDUS-1 stays worse than DUS beyond the interval
+  let from = diff.length;
+  while (from > 0 && sign(diff[from - 1]!) > 0) from--;
   const above = diff.filter((d) => sign(d) > 0).length;
+  const when = from < diff.length
+    ? `iDUS-1 − DUS is above 0 with its whole interval from ${stepLabel(runs[from]!)} on (${above} of ${runs.length} checkpoints)`
+    : `iDUS-1 − DUS is above 0 with its whole interval at ${above} of ${runs.length} checkpoints, not at the last`;
   return {
     topic: "training",
-    text: `Training length, ${b.name} (${runs.length} checkpoints): iDUS-1's penalty ${tOne.word} with training (${ends(one)}; Spearman ρ = ${f2(tOne.rho)}), ` +
-      `and iDUS-1 − DUS ${tDiff.word} (${ends(diff)}; ρ = ${f2(tDiff.rho)}); iDUS-1 is worse than DUS beyond its interval at ${above} of ${runs.length} checkpoints.`,
+    text: `Training length, ${b.name} (${runs.length} checkpoints): DUS's own penalty ${tDus.word} with training (${ends(dus)}; Spearman ρ = ${f2(tDus.rho)}), iDUS-1's ${tOne.word} (${ends(one)}; ρ = ${f2(tOne.rho)}), ` +
+      `and iDUS-1 − DUS ${tDiff.word} (${ends(diff)}; ρ = ${f2(tDiff.rho)}); ${when}.`,
   };
 }
 
@@ -111,12 +117,13 @@ function depth(res: StudyResults): StudyFinding | undefined {
   if (finals.length < 2) return undefined;
   const lo = finals[0]!;
   const hi = finals[finals.length - 1]!;
-  const compare = (a: Interval, b: Interval) => (a.lo > b.hi ? "larger" : a.hi < b.lo ? "smaller" : "not separable from it (the intervals overlap)");
+  // "larger at 32 layers" when the deeper base's interval lies wholly above the shallower one's
+  const compare = (a: Interval, b: Interval) => (a.lo > b.hi ? `larger at ${hi.b.layers} layers` : a.hi < b.lo ? `smaller at ${hi.b.layers} layers` : "not separable between the depths (the intervals overlap)");
   const share = (x: typeof lo) => (x.one.lost === null ? "—" : pct(x.one.lost));
   return {
     topic: "depth",
-    text: `Depth (final models): iDUS-1's penalty at ${hi.b.layers} layers, ${iv(hi.one.penalty)} nats/token, is ${compare(hi.one.penalty, lo.one.penalty)} than at ${lo.b.layers} layers, ${iv(lo.one.penalty)} ` +
-      `(share of the base's gain lost: ${share(hi)} vs ${share(lo)}); iDUS-1's excess over DUS at ${hi.b.layers} layers, ${iv(hi.r.idus1_minus_dus)}, is ${compare(hi.r.idus1_minus_dus, lo.r.idus1_minus_dus)} than at ${lo.b.layers} layers, ${iv(lo.r.idus1_minus_dus)}. ` +
+    text: `Depth (final models): iDUS-1's penalty is ${compare(hi.one.penalty, lo.one.penalty)}: ${iv(hi.one.penalty)} nats/token at ${hi.b.layers} layers vs ${iv(lo.one.penalty)} at ${lo.b.layers} ` +
+      `(share of the base's gain lost: ${share(hi)} vs ${share(lo)}); iDUS-1's excess over DUS is ${compare(hi.r.idus1_minus_dus, lo.r.idus1_minus_dus)}: ${iv(hi.r.idus1_minus_dus)} vs ${iv(lo.r.idus1_minus_dus)}. ` +
       `Two depths are one comparison, and the deeper base also has more parameters: this orders two points, it does not give a law.`,
   };
 }

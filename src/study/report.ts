@@ -64,6 +64,12 @@ function sizes(r: StudyResults): string {
   return `${params.join(" and ")} parameters${tokens.length ? `, ${tokens.join(" and ")} training tokens` : ""}`;
 }
 
+/** The training factor's reach: where its last point is, and what it cannot say beyond it. */
+function trainedTokens(r: StudyResults): string[] {
+  const last = Math.max(...r.runs.map((x) => x.tokens ?? 0));
+  return last > 0 ? [`- The training factor ends at ${last.toLocaleString("en-US")} training tokens. Whether a trend seen up to there continues to the published collapse (a 7B base trained on trillions of tokens) is an extrapolation these points do not license.`] : [];
+}
+
 /** What differs between the final models besides depth, from their logs. */
 function depthNote(r: StudyResults): string {
   const finals = r.runs.filter((x) => x.final);
@@ -116,6 +122,7 @@ export function renderStudyReport(r: StudyResults, charts: ReadonlyArray<{ stem:
     "- Everything is before healing: the study says how much each layout breaks its base, not how much of it continued pretraining would repair.",
     `- Depth has ${r.bases.length} point${r.bases.length === 1 ? "" : "s"}, and the deeper base also has more parameters at the same training tokens; the overlap and training factors vary one thing at a time on one training run each (one seed), so run-to-run variation of training is not in the intervals — only the text's.`,
     "- Intervals resample text windows; they are conditional on these weights and this text.",
+    ...trainedTokens(r),
     "",
     "## Reproduce",
     "",

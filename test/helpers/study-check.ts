@@ -160,7 +160,7 @@ export function checkStudyReport(r: StudyResults, md: string): number {
   for (const b of r.bases) {
     const stepped = runsOf(b).filter((x) => x.step !== null);
     const steps = stepped.map((x) => x.step!);
-    keep(fx(rho(steps, stepped.map((x) => pen.get(layoutAt(x, "idus-1", b.m))!.value)), 2));
+    for (const kind of ["dus", "idus-1"]) keep(fx(rho(steps, stepped.map((x) => pen.get(layoutAt(x, kind, b.m))!.value)), 2));
     keep(fx(rho(steps, stepped.map((x) => diffs.get(x)!.one.value)), 2));
     const fin = runsOf(b).find((x) => x.final)!;
     for (const kind of ["dus", "idus-1"]) {
