@@ -10,7 +10,7 @@ import { bootstrapDraws, differenceInterval, penaltyInterval, type BootstrapSett
 import type { StudyCheckpoint } from "./bases.js";
 import type { StudyLayout } from "./factors.js";
 import { predictorJob, predictorUnits } from "./predictor-job.js";
-import type { MeasuredLayout, PredictorValidation, StudyRun } from "./results.js";
+import type { MeasuredLayout, PredictorSummary, StudyRun } from "./results.js";
 import { unigramLevel, type UnigramLevel } from "./unigram.js";
 
 export interface StudyBaseInput {
@@ -46,7 +46,7 @@ export type StudyJob =
 
 export type JobResult =
   | { kind: "run"; run: StudyRun; unigram: UnigramLevel; tokens: number; windows: number }
-  | { kind: "predictor"; validation: PredictorValidation };
+  | { kind: "predictor"; validation: PredictorSummary };
 
 /** Layer-passes a job makes over the text: its share of the progress bar. */
 export function jobUnits(job: StudyJob): number {

@@ -6,7 +6,7 @@
 import { openCheckpoint } from "../checkpoint/open-checkpoint.js";
 import type { JobSettings, StudyBaseInput } from "./jobs.js";
 import { predictorLayoutSet } from "./layout-set.js";
-import type { PredictorValidation } from "./results.js";
+import type { PredictorSummary } from "./results.js";
 import { validatePredictor } from "./validate-predictor.js";
 
 /** The validation's layer-passes: the calibration pass, the test text's base pass and every layout. */
@@ -14,7 +14,7 @@ export function predictorUnits(n: number, model: string): number {
   return 2 * n + predictorLayoutSet(n, model).reduce((s, l) => s + l.layers.length, 0);
 }
 
-export async function predictorJob(job: { base: StudyBaseInput; n: number }, s: JobSettings, onUnits: (done: number, detail: string) => void, signal?: AbortSignal): Promise<PredictorValidation> {
+export async function predictorJob(job: { base: StudyBaseInput; n: number }, s: JobSettings, onUnits: (done: number, detail: string) => void, signal?: AbortSignal): Promise<PredictorSummary> {
   const started = performance.now();
   const c = await openCheckpoint(job.base.path);
   try {

@@ -87,7 +87,7 @@ export interface PredictedLayout {
   baseline: number;
 }
 
-export interface PredictorValidation {
+export interface PredictorSummary {
   base: string;
   /** Spearman ρ between predicted and measured penalties on the held-out layouts */
   rho: number;
@@ -129,7 +129,7 @@ export interface StudyResults {
   };
   bases: StudyBase[];
   runs: StudyRun[];
-  predictor: PredictorValidation[];
+  predictor: PredictorSummary[];
   /** wall seconds */
   timings: { measure: number; report: number; total: number };
 }

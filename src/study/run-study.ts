@@ -11,7 +11,7 @@ import type { BootstrapSettings } from "./bootstrap.js";
 import { baseCheckpoints, type StudyCheckpoint } from "./bases.js";
 import { overlapValues, studyGroup, studyLayouts, type StudyLayout } from "./factors.js";
 import type { JobSettings, StudyBaseInput, StudyJob, StudyTexts } from "./jobs.js";
-import { STUDY_RESULTS_VERSION, type PredictorValidation, type StudyBase, type StudyResults, type StudyRun } from "./results.js";
+import { STUDY_RESULTS_VERSION, type PredictorSummary, type StudyBase, type StudyResults, type StudyRun } from "./results.js";
 import { StudyError } from "./study-error.js";
 import { runJobs } from "./study-pool.js";
 import type { UnigramLevel } from "./unigram.js";
@@ -77,7 +77,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const settings: JobSettings = { texts: o.texts, ctx: o.ctx, stride: o.stride, bootstrap: o.bootstrap };
   const results = await runJobs(jobs, settings, o.workers, (done, total, detail) => o.onEvent?.({ type: "progress", label: "study (layer passes)", done, total, detail }), o.signal);
   const runs: StudyRun[] = [];
-  const predictor: PredictorValidation[] = [];
+  const predictor: PredictorSummary[] = [];
   const unigrams = new Map<string, UnigramLevel>();
   let text = { tokens: 0, windows: 0 };
   for (const [i, r] of results.entries()) {
@@ -113,7 +113,6 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     timings: { measure: seconds, report: 0, total: seconds },
   };
 }
-
 
 /** A checkpoint of another depth is not a checkpoint of this run: refused before any work (headers only). */
 async function checkCheckpoint(path: string, n: number, base: string): Promise<void> {
