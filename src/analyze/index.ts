@@ -9,7 +9,7 @@ export { guidedLayout, layerSpec, layoutCandidates, seamCost, type Candidate, ty
 export { analysisCharts, blockInfluenceChart, distanceHeatmap, seamDistanceChart, type NamedChart } from "./charts.js";
 export { parseDuration } from "./duration.js";
 export { basePrefix, LayoutMeter, measureLayouts, type BasePass, type LayoutMeasurement, type LayoutToMeasure, type MeasureEvent, type MeasureInput, type MeasureOptions, type MeasureResult, type NllTotals } from "./measure-layouts.js";
-export { predictSearch, SEVEN_B, stackFlopsPerToken, type CostEstimate, type PredictedCandidate, type PredictSearchEvent, type PredictSearchOptions, type PredictSearchResult } from "./search-predict.js";
+export { measureFirst, predictSearch, SEVEN_B, stackFlopsPerToken, type CostEstimate, type PredictedCandidate, type PredictSearchEvent, type PredictSearchOptions, type PredictSearchResult } from "./search-predict.js";
 export { DEFAULT_PREDICTOR } from "./predictor-weights.js";
 export { computeImatrix, type ImatrixEvent, type ImatrixOptions } from "./imatrix-compute.js";
 export { candidateRecipe, searchLayouts, type RankedCandidate, type SearchEvent, type SearchInput, type SearchOptions, type SearchResult } from "./search.js";

@@ -45,6 +45,7 @@ describe("layoutFeatures", () => {
     expect(dus.back_sum).toBe(dus.seam_sum);
     expect(dus.repeated_bi).toBeCloseTo(profile.block_influence[2]! + profile.block_influence[3]!, 12);
     expect(dus.drift_sum).toBeGreaterThan(0);
+    expect(dus.response_end).toBeGreaterThan(0);
     const idus1 = layoutFeatures(profile, { layers: [0, 2, 1, 3, 2, 4, 3, 5] });
     expect(idus1.seams).toBe(7);
     expect(idus1.seam_sum).toBeGreaterThan(dus.seam_sum);
@@ -76,6 +77,10 @@ describe("validatePredictor", () => {
       expect(identity.length).toBeGreaterThan(0);
       for (const l of identity) expect([l.measured, l.predicted]).toEqual([0, 0]);
       for (const l of v.layouts) expect(l.window_nll.reduce((a, b) => a + b, 0) / l.window_tokens.reduce((a, b) => a + b, 0)).toBeCloseTo(l.measured + v.base.nll, 9);
+      // a changed predictor revalidates on the earlier measurements without measuring again
+      const again = await validatePredictor({ checkpoint: c, calibration: held.slice(500_000, 500_400), heldOut: "unused" }, { ctx: 64, stride: 64, reuse: JSON.parse(JSON.stringify(v)) });
+      again.layouts.forEach((l, i) => expect(l.measured).toBeCloseTo(v.layouts[i]!.measured, 12));
+      expect(again.held_out.spearman).toBe(v.held_out.spearman);
     } finally {
       await c.close();
     }

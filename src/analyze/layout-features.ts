@@ -9,9 +9,10 @@
 //   thousands of candidates (depth × S × D flops each; the head runs once per distinct layer multiset).
 
 import type { EngineWeights } from "../engine/index.js";
-import { headForward } from "../engine/forward.js";
+import { layerForward } from "../engine/forward.js";
+import { layerRopeTables } from "../engine/rope.js";
 import { getMatmulKernel, type MatmulKernel } from "../engine/matmul-kernel.js";
-import { logSoftmax, rmsnormForward } from "../engine/ops.js";
+import { rmsnormForward } from "../engine/ops.js";
 import { angularDistance } from "./angular.js";
 import type { BasePass } from "./measure-layouts.js";
 import type { TextWindow } from "./windows.js";
@@ -28,7 +29,10 @@ export class StateSampler {
   private readonly rows: number[][] = [];
   /** (window, row) of each sample, in order */
   private readonly picks: { window: number; t: number; at: number }[] = [];
-  constructor(private readonly every = 8, private readonly maxRows = 256) {}
+  /** per boundary, rows [0, blockRows) of the first window: a contiguous block the layers can run on (attention needs the prefix) */
+  private readonly block: Float32Array[] = [];
+  private blockT = 0;
+  constructor(private readonly every = 8, private readonly maxRows = 128, private readonly blockRows = 32) {}
 
   /** Pass as `onBaseBoundary`: keeps every `every`-th counted row (that has a next token) until maxRows. */
   readonly onBaseBoundary = (window: number, b: number, x: Float32Array, w: TextWindow): void => {
@@ -37,15 +41,32 @@ export class StateSampler {
     if (b === 0) {
       for (let t = w.countFrom; t < T - 1 && this.picks.length < this.maxRows; t += this.every) this.picks.push({ window, t, at: w.start + t });
     }
+    if (window === 0) {
+      this.blockT = Math.min(T, this.blockRows);
+      this.block[b] = x.slice(0, this.blockT * D);
+    }
     const mine = this.picks.filter((p) => p.window === window);
     const out = (this.rows[b] ??= []);
     for (const p of mine) for (let i = 0; i < D; i++) out.push(x[p.t * D + i]!);
   };
 
-  /** The samples [B][S·D] and each sample's next token. */
-  result(tokenIds: readonly number[]): { states: Float32Array[]; targets: number[] } {
-    return { states: this.rows.map((r) => Float32Array.from(r)), targets: this.picks.map((p) => tokenIds[p.at + 1]!) };
+  /** The samples [B][S·D] and each sample's next token; the first window's block [B][R·D] and its next tokens (R − 1 of them: the last row has none in the block). */
+  result(tokenIds: readonly number[]): Samples {
+    const R = this.blockT;
+    return {
+      states: this.rows.map((r) => Float32Array.from(r)), targets: this.picks.map((p) => tokenIds[p.at + 1]!),
+      block: this.block, blockTargets: tokenIds.slice(1, R),
+    };
   }
+}
+
+/** What StateSampler gathers. */
+export interface Samples {
+  states: Float32Array[];
+  targets: number[];
+  /** rows [0, R) of the first window per boundary [B][R·D], and tokens 1 … R − 1 (the next token of rows 0 … R − 2) */
+  block: Float32Array[];
+  blockTargets: number[];
 }
 
 /** The base pass plus sampled states and the base's head: everything the features need. */
@@ -63,28 +84,69 @@ export interface BaseProfile {
   headNll(final: Float32Array): number;
   /** headNll of the base's own final states */
   baseHeadNll: number;
+  /** the first window's block per boundary [B][R·D] */
+  block: Float32Array[];
+  blockRows: number;
+  /** Δ_l(h_e): layer l's update when fed boundary e of the block [R·D] (computed once per pair, on demand) */
+  response(e: number, l: number): Float32Array;
+  /** mean NLL through the head of block rows 0 … R − 2 from a final block state [R·D] */
+  blockHeadNll(final: Float32Array): number;
+  baseBlockHeadNll: number;
 }
 
-export async function baseProfile(weights: EngineWeights, base: BasePass, samples: { states: Float32Array[]; targets: number[] }): Promise<BaseProfile> {
+/**
+ * Loads what the features need besides the samples: the head, and every layer's weights (the seam
+ * responses run single layers on the block; memory: the layers in f32, fine at the study's scale).
+ */
+export async function baseProfile(weights: EngineWeights, base: BasePass, samples: Samples): Promise<BaseProfile> {
   const c = weights.config;
   const D = c.hiddenSize;
+  const n = base.layers;
   const [norm, head, kernel] = await Promise.all([weights.finalNorm(), weights.lmHead(), getMatmulKernel()]);
+  const layerWeights = await Promise.all(Array.from({ length: n }, (_, l) => weights.layer(l)));
   const S = samples.targets.length;
-  const headNll = (final: Float32Array): number => headLoss(kernel, final, norm, head, samples.targets, D, c.vocabSize, c.rmsNormEps, c.normWeightOffset ?? 0, c.finalLogitSoftcap);
+  const R = samples.blockTargets.length + 1;
+  const loss = (targets: readonly number[]) => (final: Float32Array): number => headLoss(kernel, final, norm, head, targets, D, c.vocabSize, c.rmsNormEps, c.normWeightOffset ?? 0, c.finalLogitSoftcap);
+  const headNll = loss(samples.targets);
+  const blockHeadNll = loss(samples.blockTargets);
+  const ropes = samples.block.length === 0 ? [] : layerRopeTables(c, R);
+  const responses = new Map<number, Float32Array>();
+  const response = (e: number, l: number): Float32Array => {
+    let r = responses.get(e * (n + 1) + l);
+    if (r === undefined) {
+      const x = samples.block[e]!;
+      const y = layerForward(kernel, c, layerWeights[l]!, x, R, ropes[l]!, l).y;
+      for (let i = 0; i < y.length; i++) y[i] = y[i]! - x[i]!;
+      responses.set(e * (n + 1) + l, (r = y));
+    }
+    return r;
+  };
   return {
-    layers: base.layers, hidden: D, distance: base.distance, block_influence: base.block_influence, norms: base.norms,
-    states: samples.states, targets: samples.targets, headNll, baseHeadNll: S === 0 ? 0 : headNll(samples.states[base.layers]!),
+    layers: n, hidden: D, distance: base.distance, block_influence: base.block_influence, norms: base.norms,
+    states: samples.states, targets: samples.targets, headNll, baseHeadNll: S === 0 ? 0 : headNll(samples.states[n]!),
+    block: samples.block, blockRows: samples.block.length === 0 ? 0 : R, response, blockHeadNll,
+    baseBlockHeadNll: samples.block.length === 0 ? 0 : blockHeadNll(samples.block[n]!),
   };
 }
 
+/** Mean −log p(target) of each row of x [S, D] through the final norm and head: logits [V, S] on the kernel, one log-sum-exp per column. */
 function headLoss(kernel: MatmulKernel, x: Float32Array, norm: Float32Array, head: Float32Array, targets: readonly number[], D: number, V: number, eps: number, offset: 0 | 1, softcap?: number): number {
   const S = targets.length;
   if (S === 0) return 0;
   const normed = rmsnormForward(x, norm, S, D, eps, offset).y;
-  const lp = logSoftmax(headForward(kernel, head, normed, D, V, Array.from({ length: S }, (_, i) => i), softcap), S, V);
-  let s = 0;
-  for (let i = 0; i < S; i++) s -= lp[i * V + targets[i]!]!;
-  return s / S;
+  const xT = new Float32Array(D * S);
+  for (let r = 0; r < S; r++) for (let i = 0; i < D; i++) xT[i * S + r] = normed[r * D + i]!;
+  const z = kernel.matmul(head, xT, V, D, S); // [V, S]
+  if (softcap !== undefined) for (let i = 0; i < z.length; i++) z[i] = softcap * Math.tanh(z[i]! / softcap);
+  let total = 0;
+  for (let r = 0; r < S; r++) {
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, z[v * S + r]!);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(z[v * S + r]! - max);
+    total += max + Math.log(sum) - z[targets[r]! * S + r]!;
+  }
+  return total / S;
 }
 
 /** The features of one layout, every one 0 for the base itself. */
@@ -111,11 +173,18 @@ export interface LayoutFeatures {
   /** Block Influence of base layers the stack leaves out, and of repeats beyond the first */
   removed_bi: number;
   repeated_bi: number;
+  /**
+   * seam-response view, on the first window's block: as the residual view, but a layer fed another
+   * boundary e adds its actual update on h_e, Δ_l(h_e), not its update on its own input: the NLL
+   * through the head (− the base's) and the final state's mean distance to the base's
+   */
+  response_nll: number;
+  response_end: number;
 }
 
 export const FEATURE_NAMES = [
   "seams", "seam_sum", "seam_max", "seam_sq", "back_sum", "skip_sum", "end_distance", "norm_mismatch",
-  "drift_sum", "drift_max", "drift_end", "additive_nll", "removed_bi", "repeated_bi",
+  "drift_sum", "drift_max", "drift_end", "additive_nll", "removed_bi", "repeated_bi", "response_nll", "response_end"
 ] as const satisfies readonly (keyof LayoutFeatures)[];
 
 /** Computes features; `cache` keeps the head's NLL per layer multiset across calls for one profile. */
@@ -124,7 +193,7 @@ export function layoutFeatures(p: BaseProfile, layout: PredictLayout, cache = ne
   const d = p.distance;
   const f: LayoutFeatures = {
     seams: 0, seam_sum: 0, seam_max: 0, seam_sq: 0, back_sum: 0, skip_sum: 0, end_distance: 0, norm_mismatch: 0,
-    drift_sum: 0, drift_max: 0, drift_end: 0, additive_nll: 0, removed_bi: 0, repeated_bi: 0,
+    drift_sum: 0, drift_max: 0, drift_end: 0, additive_nll: 0, removed_bi: 0, repeated_bi: 0, response_nll: 0, response_end: 0,
   };
   const use = new Float64Array(n); // Σ scale per base layer
   let fed = 0;
@@ -150,7 +219,51 @@ export function layoutFeatures(p: BaseProfile, layout: PredictLayout, cache = ne
     else if (use[l]! > 1) f.repeated_bi += (use[l]! - 1) * p.block_influence[l]!;
   }
   drift(p, layout, f, use, cache);
+  seamResponse(p, layout, f);
   return f;
+}
+
+/** Mean over R rows of the angular distance between a [R·D] and b [R·D]; exactly 0 for the same array. */
+function meanRowDistance(a: ArrayLike<number>, b: ArrayLike<number>, R: number, D: number): number {
+  if (a === b) return 0;
+  let sum = 0;
+  for (let r = 0; r < R; r++) {
+    let dot = 0, na = 0, nb = 0;
+    for (let i = r * D, end = i + D; i < end; i++) {
+      dot += a[i]! * b[i]!;
+      na += a[i]! * a[i]!;
+      nb += b[i]! * b[i]!;
+    }
+    sum += na === 0 || nb === 0 ? (na === nb ? 0 : 0.5) : angularDistance(dot / Math.sqrt(na * nb));
+  }
+  return sum / R;
+}
+
+/** The seam-response view (see LayoutFeatures.response_nll): state h_fed + off on the block, off exactly 0 until the first seam. */
+function seamResponse(p: BaseProfile, layout: PredictLayout, f: LayoutFeatures): void {
+  const R = p.blockRows;
+  if (R < 2) return;
+  const D = p.hidden;
+  const h = p.block;
+  const off = new Float64Array(R * D);
+  let zero = true;
+  let fed = 0;
+  layout.layers.forEach((l, i) => {
+    const s = layout.scales?.[i] ?? 1;
+    if (s === 0 || (fed === l && s === 1)) {
+      if (s !== 0) fed = l + 1;
+      return;
+    }
+    // off' = h_fed + off + s·Δ_l(h_fed) − h_{l+1}
+    const a = h[fed]!, hi = h[l + 1]!, d = p.response(fed, l);
+    for (let k = 0; k < off.length; k++) off[k]! += a[k]! + s * d[k]! - hi[k]!;
+    zero = false;
+    fed = l + 1;
+  });
+  if (zero && fed === p.layers) return;
+  const x = plus(h[fed]!, off);
+  f.response_end = meanRowDistance(x, h[p.layers]!, R, D);
+  f.response_nll = p.blockHeadNll(x) - p.baseBlockHeadNll;
 }
 
 /**
@@ -201,8 +314,15 @@ function drift(p: BaseProfile, layout: PredictLayout, f: LayoutFeatures, use: Fl
   const key = Array.from(use, (u) => u.toFixed(6)).join(",");
   let nll = cache.get(key);
   if (nll === undefined) {
-    const x = Float32Array.from(h[fed]!, (v, k) => v + off[k]!);
+    const x = plus(h[fed]!, off);
     cache.set(key, (nll = p.headNll(x)));
   }
   f.additive_nll = nll - p.baseHeadNll;
+}
+
+/** a + b as f32 */
+function plus(a: Float32Array, b: Float64Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!;
+  return out;
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { FEATURE_NAMES, type LayoutFeatures } from "./layout-features.js";
 import { fitPredictor, nonNegativeRidge, predictPenalty, ranks, spearman, topOverlap } from "./predict.js";
+import { measureFirst } from "./search-predict.js";
 
 const zero = (): LayoutFeatures => Object.fromEntries(FEATURE_NAMES.map((k) => [k, 0])) as unknown as LayoutFeatures;
 
@@ -47,5 +48,14 @@ describe("fitting", () => {
     expect(spearman(predicted, rows.map((r) => r.penalty))).toBe(1);
     const more = { ...rows[2]!.features, seam_sum: rows[2]!.features.seam_sum * 2, seams: 9 };
     expect(predictPenalty(m, more)).toBeGreaterThanOrEqual(predicted[2]!);
+  });
+});
+
+describe("measureFirst", () => {
+  it("takes the best predicted of each layer multiset first, then the next best", () => {
+    const ranked = [[0, 1, 1, 2], [0, 1, 2, 1], [0, 2, 2, 1], [1, 0, 2, 1], [0, 0, 1, 2]].map((layers) => ({ layers }));
+    expect(measureFirst(ranked, 3).map((c) => c.layers)).toEqual([[0, 1, 1, 2], [0, 2, 2, 1], [0, 0, 1, 2]]);
+    expect(measureFirst(ranked, 4).map((c) => c.layers)).toEqual([[0, 1, 1, 2], [0, 2, 2, 1], [0, 0, 1, 2], [0, 1, 2, 1]]);
+    expect(measureFirst(ranked.slice(0, 2), 5)).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 // `search --predict`: rank a large candidate pool (candidatePool: the search's own candidates plus
 // random two-copy layouts) by the predicted penalty from one base pass, then measure only the best
-// K on the engine, resuming from that same pass's states. The cost of the whole search is one base
+// K on the engine (the best of each layer multiset first: measureFirst), resuming from that same pass's states. The cost of the whole search is one base
 // pass + features (depth × S × D flops per candidate) + K virtual stacks, instead of one stack per
 // candidate; `estimate` scales both ways to a 7B base by the FLOPs ratio.
 
@@ -50,6 +50,8 @@ export interface PredictSearchResult extends TextRun {
   candidates: number;
   /** seconds from the start until every candidate was ranked (base pass included) */
   rank_seconds: number;
+  /** CPU seconds this process spent on the same (the fairer figure on a shared machine) */
+  rank_cpu_seconds: number;
   /** the top of the predicted ranking (the measured ones first) */
   predicted: PredictedCandidate[];
   /** the measured candidates, best (lowest perplexity) first, with their predicted rank */
@@ -82,8 +84,28 @@ export function stackFlopsPerToken(c: Pick<EngineConfig, "hiddenSize" | "interme
   return depth * layer + 2 * D * c.vocabSize;
 }
 
+/**
+ * The K to measure: down the predicted ranking, one per layer multiset first (layouts with the same
+ * layers in another order differ far less than the predictor can resolve, so K near-copies of one
+ * multiset would spend the measurements on one question), then the next best predicted.
+ */
+export function measureFirst<T extends { layers: readonly number[] }>(ranked: readonly T[], K: number): T[] {
+  const seen = new Set<string>();
+  const first: T[] = [];
+  const rest: T[] = [];
+  for (const c of ranked) {
+    const key = [...c.layers].sort((a, b) => a - b).join(",");
+    if (!seen.has(key) && first.length < K) {
+      seen.add(key);
+      first.push(c);
+    } else rest.push(c);
+  }
+  return [...first, ...rest].slice(0, K);
+}
+
 export async function predictSearch(input: SearchInput, opts: PredictSearchOptions): Promise<PredictSearchResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const c: Checkpoint = input.checkpoint;
   checkEngineTypes(c);
   const n = c.numLayers;
@@ -107,10 +129,12 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   });
   scored.sort((x, y) => x.score - y.score || x.cand.seams - y.cand.seams);
   const rankSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const rankCpuSeconds = (cpu.user + cpu.system) / 1e6;
   opts.onProgress?.({ type: "ranked", candidates: pool.length, seconds: rankSeconds });
   const predicted: PredictedCandidate[] = scored.map((s, i) => ({ ...s.cand, predicted_penalty: s.penalty, predicted_rank: i + 1 }));
   const measured: PredictSearchResult["measured"] = [];
-  for (const p of predicted.slice(0, K)) {
+  for (const p of measureFirst(predicted, K)) {
     const m = await meter.measure({ layers: p.layers, recipe: candidateRecipe(p, c.ref, n) });
     const r = { ...p, ppl: m.ppl, nll: m.nll, seconds: m.seconds };
     measured.push(r);
@@ -119,16 +143,18 @@ export async function predictSearch(input: SearchInput, opts: PredictSearchOptio
   measured.sort((x, y) => x.ppl - y.ppl || x.predicted_rank - y.predicted_rank);
   const perCandidate = measured.reduce((s, r) => s + r.seconds, 0) / Math.max(1, measured.length);
   const ctx = meter.run.ctx;
+  const baseRatio = stackFlopsPerToken(SEVEN_B, SEVEN_B.numLayers, ctx) / stackFlopsPerToken(weights.config, n, ctx);
   const ratio = stackFlopsPerToken(SEVEN_B, Math.round((opts.depth / n) * SEVEN_B.numLayers), ctx) / stackFlopsPerToken(weights.config, opts.depth, ctx);
   return {
     ...meter.run, base_layers: n, depth: opts.depth, base: { ppl: meter.base.ppl, nll: meter.base.nll },
-    candidates: pool.length, rank_seconds: rankSeconds, predicted: predicted.slice(0, Math.max(K, 20)), measured,
+    candidates: pool.length, rank_seconds: rankSeconds, rank_cpu_seconds: rankCpuSeconds, predicted: predicted.slice(0, Math.max(K, 20)), measured,
     seconds: (performance.now() - t0) / 1000,
     estimate: {
       per_candidate_seconds: perCandidate, rank_seconds: rankSeconds, flops_ratio: ratio,
       seven_b_measure_all_seconds: perCandidate * ratio * pool.length,
-      seven_b_predict_seconds: (rankSeconds + perCandidate * measured.length) * ratio,
-      note: "an estimate: this run's seconds scaled by the FLOPs-per-token ratio of a 7B stack of the same depth ratio (same text, same machine, the engine's speed per FLOP assumed equal)",
+      // the base pass scales with the base's FLOPs, the features with the width (depth × samples × D each)
+      seven_b_predict_seconds: meter.base.seconds * baseRatio + (rankSeconds - meter.base.seconds) * (SEVEN_B.hiddenSize / weights.config.hiddenSize) + perCandidate * measured.length * ratio,
+      note: "an estimate: this run's seconds scaled to a 7B base by FLOPs per token (stacks of the same depth ratio; the base pass by the bases' ratio; the features by the width ratio), same text and machine, the engine's speed per FLOP assumed equal",
     },
   };
 }

@@ -1,6 +1,6 @@
 // The layouts the predictor is fitted and validated on, for a base of n layers, split in two sets
 // that share no layout:
-// - "held-out" (validation only, ≥ 40 for n ≥ 16): DUS at m ≈ n/8, n/4, 3n/8, n/2; every iDUS-g at
+// - "held-out" (validation only, ≥ 40 for n ≥ 16): DUS at m ≈ n/8, n/4, 5n/16, 3n/8; every iDUS-g at
 //   m = n/4 (g = 1 … n − m − 1); LLaMA-Pro expansions with n/8, n/4, n/2 blocks, identity copies
 //   (scale 0) and attenuated ones (scale 0.5); pruned stacks (k = 1, n/8, n/4 layers dropped at three
 //   places); and random two-copy layouts (seed stream 1) up to 48 in all;
@@ -55,7 +55,7 @@ export function predictorLayoutSet(n: number, model: string, seed = 0): StudyLay
   const q = (x: number) => Math.max(1, Math.round(x));
 
   // held-out
-  for (const m of [q(n / 8), q(n / 4), q((3 * n) / 8), Math.floor(n / 2)]) dus("held-out", m);
+  for (const m of [q(n / 8), q(n / 4), q((5 * n) / 16), q((3 * n) / 8)]) dus("held-out", m);
   const m4 = q(n / 4);
   for (let g = 1; g < n - m4; g++) add("held-out", "idus", `iDUS-${g} m=${m4}`, layersOf(idusRecipe({ model, layers: n, drop: m4, group: g })));
   for (const p of [q(n / 8), q(n / 4), q(n / 2)]) for (const s of [0, 0.5]) expand("held-out", p, s);

@@ -5,7 +5,7 @@
 
 import {
   baseProfile, fitPredictor, layoutFeatures, LayoutMeter, predictPenalty, spearman, StateSampler, topOverlap,
-  type BaseProfile, type CalibrationTokenizer, type LayoutFeatures, type MeasureEvent, type PredictorModel, type WindowOptions,
+  type BaseProfile, type CalibrationTokenizer, type LayoutFeatures, type MeasureEvent, type NllTotals, type PredictorModel, type WindowOptions,
 } from "../analyze/index.js";
 import type { Checkpoint } from "../checkpoint/open-checkpoint.js";
 import { checkpointWeights } from "../engine/checkpoint-weights.js";
@@ -26,6 +26,12 @@ export interface ValidateOptions extends WindowOptions {
   seed?: number;
   /** use these coefficients instead of fitting on the fit set (every layout is then scored as held-out data too) */
   predictor?: PredictorModel;
+  /**
+   * measurements of an earlier run on the same base and held-out text (its JSON): layouts found there
+   * (same name, layers and scales) are not measured again, so a changed predictor is revalidated in
+   * seconds; the held-out text's size must match
+   */
+  reuse?: Pick<PredictorValidation, "base" | "layouts" | "text">;
   /** only the first k layouts of each set (tests) */
   limit?: number;
   signal?: AbortSignal;
@@ -94,17 +100,23 @@ export async function validatePredictor(input: ValidateInput, o: ValidateOptions
   const profileSeconds = (performance.now() - t) / 1000;
 
   t = performance.now();
-  const meter = await LayoutMeter.open({ checkpoint: c, text: input.heldOut, ...common }, common);
-  const measured: Awaited<ReturnType<LayoutMeter["measure"]>>[] = [];
+  const key = (l: { name: string; spec: string; scales?: readonly number[] }) => `${l.name}|${l.spec}|${l.scales?.join(",") ?? ""}`;
+  const earlier = new Map((o.reuse?.layouts ?? []).map((l) => [key(l), l]));
+  const reuse = o.reuse && set.every((l) => earlier.has(key(l))) ? o.reuse : undefined;
+  const meter = reuse ? undefined : await LayoutMeter.open({ checkpoint: c, text: input.heldOut, ...common }, common);
+  const base = reuse ? reuse.base : meter!.base;
+  const run = reuse ? reuse.text : meter!.run;
+  const measured: NllTotals[] = [];
   for (const l of set) {
     o.onProgress?.({ phase: "measure", done: measured.length, total: set.length });
-    measured.push(await meter.measure(l));
+    const r = reuse ? earlier.get(key(l))! : undefined;
+    measured.push(r ? { nll: r.measured + base.nll, ppl: r.ppl, scored: r.window_tokens.reduce((a, b) => a + b, 0), window_nll: r.window_nll, window_tokens: r.window_tokens } : await meter!.measure(l));
   }
   o.onProgress?.({ phase: "measure", done: set.length, total: set.length });
   const measureSeconds = (performance.now() - t) / 1000;
 
   t = performance.now();
-  const penalty = measured.map((m) => m.nll - meter.base.nll);
+  const penalty = measured.map((m) => m.nll - base.nll);
   const fitIdx = set.flatMap((l, i) => (l.set === "fit" ? [i] : []));
   const predictor = o.predictor ?? fitPredictor(fitIdx.map((i) => ({ features: features[i]!, penalty: penalty[i]! })), { source: `${input.model ?? c.ref}: ${fitIdx.length} fit layouts` });
   const layouts: ValidatedLayout[] = set.map((l: StudyLayout, i) => ({
@@ -120,8 +132,8 @@ export async function validatePredictor(input: ValidateInput, o: ValidateOptions
   const held = layouts.filter((l) => l.set === "held-out");
   return {
     model: input.model ?? c.ref, base_layers: n,
-    text: { tokens: meter.run.tokens, windows: meter.run.windows, ctx: meter.run.ctx, stride: meter.run.stride },
-    base: { nll: meter.base.nll, ppl: meter.base.ppl, window_nll: meter.base.window_nll, window_tokens: meter.base.window_tokens },
+    text: { tokens: run.tokens, windows: run.windows, ctx: run.ctx, stride: run.stride },
+    base: { nll: base.nll, ppl: base.ppl, window_nll: base.window_nll, window_tokens: base.window_tokens },
     layouts, predictor,
     held_out: { ...agreement(held, (r) => r.predicted), seam_cost: agreement(held, (r) => r.seam_cost) },
     fit: agreement(layouts.filter((l) => l.set === "fit"), (r) => r.predicted),
