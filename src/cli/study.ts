@@ -32,7 +32,7 @@ export const studyCommand = defineCommand({
     output: { type: "string", alias: "o", description: "report directory (default ./dusk-study; an earlier report there is replaced)", valueHint: "dir" },
     force: { type: "boolean", description: "replace an existing -o that is not an earlier report" },
     bases: { type: "string", description: `bases to compare, comma-separated: shipped names (${Object.keys(NAMED_BASES).join(", ")}) or HF directories, each with its checkpoints/step-N/ folders (default ${DEFAULT_BASES})`, valueHint: "list" },
-    "test-chars": { type: "string", description: "characters of held-out test text to measure on (default: full 8000, quick 1600)", valueHint: "N" },
+    "test-chars": { type: "string", description: "characters of held-out test text to measure on (default: full 8000, quick 1200)", valueHint: "N" },
     from: { type: "string", description: "write the report and charts again from an earlier results.json (no measuring), e.g. after upgrading dusk", valueHint: "results.json" },
     "skip-predictor": { type: "boolean", description: "measure the factors only, without validating the layout predictor" },
     workers: { type: "string", description: "worker threads, one job (a checkpoint, a predictor validation) each (default: one per core; 0: this thread)", valueHint: "N" },
