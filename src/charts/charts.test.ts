@@ -22,6 +22,16 @@ function count(rgba: Uint8Array, pred: (r: number, g: number, b: number) => bool
 const dark = (r: number, g: number, b: number) => r < 60 && g < 60 && b < 60;
 
 describe("charts", () => {
+  it("line charts draw interval whiskers inside the axis range, and scatters without lines", () => {
+    const svg = lineChart({ title: "t", xLabel: "x", yLabel: "y", series: [{ name: "a", points: [[1, 1], [2, 2]], errors: [[0.5, 1.5], null] }] });
+    // one whisker: a vertical line and two caps; the y axis reaches down to its 0.5 end
+    expect(svg.match(/stroke-width="1.2"/g)).toHaveLength(3);
+    expect(svg).toContain(">0.5<");
+    const scatter = lineChart({ title: "t", xLabel: "x", yLabel: "y", series: [{ name: "s", line: false, points: [[0, 0], [1, 1], [2, 0]] }] });
+    expect(scatter).not.toContain("<polyline");
+    expect(scatter.match(/<circle/g)).toHaveLength(3);
+  });
+
   it("niceTicks covers the range on 1/2/5 steps", () => {
     expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(3.2, 47.9, 5)).toEqual([0, 10, 20, 30, 40, 50]);

@@ -9,6 +9,10 @@ export interface Series {
   points: Array<[number, number]>;
   /** draw a marker at each point (default: when the series has ≤ 64 points) */
   markers?: boolean;
+  /** join the points (default true; false: a scatter of markers) */
+  line?: boolean;
+  /** per point, an interval [lo, hi] drawn as a whisker (a bootstrap interval); null: none */
+  errors?: Array<[number, number] | null>;
 }
 
 export interface LineChartOptions {
@@ -27,7 +31,8 @@ export interface LineChartOptions {
 export function lineChart(o: LineChartOptions): string {
   const width = o.width ?? 720;
   const plotH = (o.height ?? 400) - 110;
-  const finite = o.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
+  const whiskers = o.series.flatMap((s) => (s.errors ?? []).flatMap((e, i) => (e && s.points[i] ? [[s.points[i]![0], e[0]], [s.points[i]![0], e[1]]] as Array<[number, number]> : [])));
+  const finite = [...o.series.flatMap((s) => s.points), ...whiskers].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
   const xs = finite.map((p) => p[0]);
   const ys = finite.map((p) => p[1]);
   const xTicks = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 8);
@@ -62,9 +67,17 @@ export function lineChart(o: LineChartOptions): string {
       if (!Number.isFinite(x) || !Number.isFinite(y) || (o.logY && y <= 0)) runs.push([]);
       else runs[runs.length - 1]!.push(`${px(x).toFixed(1)},${py(Math.min(Math.max(y, t0), t1)).toFixed(1)}`);
     }
+    s.errors?.forEach((e, k) => {
+      const p = s.points[k];
+      if (!e || !p || !Number.isFinite(p[0]) || !e.every(Number.isFinite)) return;
+      const x = px(p[0]).toFixed(1);
+      const [ya, yb] = e.map((v) => py(Math.min(Math.max(v, t0), t1)).toFixed(1));
+      out.push(`<line x1="${x}" y1="${ya}" x2="${x}" y2="${yb}" stroke="${colour}" stroke-width="1.2"/>`);
+      for (const y of [ya, yb]) out.push(`<line x1="${(Number(x) - 3).toFixed(1)}" y1="${y}" x2="${(Number(x) + 3).toFixed(1)}" y2="${y}" stroke="${colour}" stroke-width="1.2"/>`);
+    });
     for (const run of runs.filter((r) => r.length > 0)) {
-      out.push(`<polyline points="${run.join(" ")}" fill="none" stroke="${colour}" stroke-width="1.8"><title>${xml(s.name)}</title></polyline>`);
-      if (s.markers ?? s.points.length <= 64) for (const p of run) {
+      if (s.line !== false) out.push(`<polyline points="${run.join(" ")}" fill="none" stroke="${colour}" stroke-width="1.8"><title>${xml(s.name)}</title></polyline>`);
+      if (s.markers ?? (s.line === false || s.points.length <= 64)) for (const p of run) {
         const [cx, cy] = p.split(",");
         out.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${colour}"/>`);
       }

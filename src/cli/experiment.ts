@@ -4,11 +4,10 @@
 // Models are measured by llama.cpp here, or through a server started per model (--server).
 // Writes a report directory atomically: report.md, results.json, charts (SVG and PNG), models.
 
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { prepareOutput } from "../build/atomic-output.js";
-import { svgToPng } from "../charts/index.js";
 import { parseDuration } from "../analyze/index.js";
 import type { ServerSettings } from "../experiment/measure-server.js";
 import { fillTemplate } from "../eval/launch-server.js";
@@ -20,17 +19,18 @@ import { reportTable, renderReport } from "../experiment/report.js";
 import { findings } from "../experiment/findings.js";
 import { runExperiment, type ExperimentEvent } from "../experiment/run-experiment.js";
 import { defaultTexts, shortenTexts, splitTexts } from "../experiment/texts.js";
-import { DEFAULT_MODEL_PATH } from "../fixtures/default-model.js";
+import { DEFAULT_MODEL_PATH, NAMED_BASES, namedBase } from "../fixtures/default-model.js";
 import { parseCount } from "../train/schedule.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { VERSION } from "./version.js";
+import { textTable, writeCharts, writeResults } from "./report-output.js";
 import { makeProgress, staleLine } from "./progress.js";
 import { intFlag, numFlag } from "./train-common.js";
 
 export const experimentCommand = defineCommand({
   meta: { name: "experiment", description: "The iDUS experiment: build DUS, iDUS-n/4, iDUS-1 and the searched best from a base, measure, heal and explain (default: the embedded 16-layer model)" },
   args: {
-    base: { type: "positional", description: "BASE: an HF model directory (default: the embedded default model)", required: false },
+    base: { type: "positional", description: `BASE: an HF model directory, or a shipped base: ${Object.keys(NAMED_BASES).join(", ")} (seed-scale: 32 layers, the seed's exact layouts; default: the embedded default model)`, required: false },
     quick: { type: "boolean", description: "the same in about 2 minutes: fewer items, a shorter test text, a smaller healing budget" },
     output: { type: "string", alias: "o", description: "report directory (default ./dusk-experiment; an earlier report there is replaced)", valueHint: "dir" },
     force: { type: "boolean", description: "replace an existing -o that is not an earlier report" },
@@ -55,10 +55,12 @@ export const experimentCommand = defineCommand({
     quiet: { type: "boolean", description: "no progress output" },
   },
   async run({ args }) {
-    const embedded = args.base === undefined;
+    // a shipped base (named, or the default) heals locally on the shipped corpus like the default
+    const named = args.base === undefined ? DEFAULT_MODEL_PATH : namedBase(String(args.base));
+    const embedded = named !== undefined;
     const mode: ExperimentMode = args.quick ? "quick" : "full";
     const preset = EXPERIMENT_MODES[mode];
-    const basePath = resolve(embedded ? DEFAULT_MODEL_PATH : String(args.base));
+    const basePath = resolve(named ?? String(args.base));
     const heal = (args.heal ?? (embedded ? "local" : "export")) as "local" | "export" | "none";
     if (!["local", "export", "none"].includes(heal)) throw new ExperimentError("EXPERIMENT_BAD_FLAG", `--heal must be local, export or none, found ${JSON.stringify(args.heal)}`, { hint: "--heal export writes axolotl jobs for a large base" });
     const server = args.server ? serverSettings(args) : undefined;
@@ -119,20 +121,14 @@ export const experimentCommand = defineCommand({
       progress.stop();
       const t = performance.now();
       say("[report] report.md, results.json, charts\n");
-      for (const c of reportCharts(results)) {
-        await writeFile(join(output.tmpPath, `${c.stem}.svg`), c.svg);
-        await writeFile(join(output.tmpPath, `${c.stem}.png`), svgToPng(c.svg));
-      }
+      await writeCharts(output.tmpPath, reportCharts(results));
       results.timings.report = (performance.now() - t) / 1000;
       results.timings.total += results.timings.report;
-      await writeFile(join(output.tmpPath, "results.json"), JSON.stringify(results, null, 2) + "\n");
-      await writeFile(join(output.tmpPath, "report.md"), renderReport(results));
+      await writeResults(output.tmpPath, results, renderReport(results));
       await output.commit();
       if (args.json) return void process.stdout.write(JSON.stringify(results, null, 2) + "\n");
       const { header, rows } = reportTable(results);
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-      process.stdout.write(`\n${line(header)}\n${rows.map(line).join("\n")}\n\n`);
+      process.stdout.write(`\n${textTable(header, rows)}\n`);
       for (const f of findings(results)) process.stdout.write(`- ${f.text}\n`);
       process.stdout.write(`\nreport: ${join(out, "report.md")} (${mode} mode, ${results.timings.total.toFixed(0)} s)\n`);
     } catch (e) {

@@ -19,6 +19,7 @@ import { interruptAll } from "./interrupt.js";
 import { pplCommand } from "./ppl.js";
 import { serveCommand } from "./serve.js";
 import { experimentCommand } from "./experiment.js";
+import { studyCommand } from "./study.js";
 import { VERSION } from "./version.js";
 import { healCommand } from "./heal.js";
 import { trainCommand } from "./train.js";
@@ -53,6 +54,7 @@ export const commands: Record<string, AnyCommand> = {
   train: trainCommand,
   heal: healCommand,
   experiment: experimentCommand,
+  study: studyCommand,
 };
 
 export const mainCommand = defineCommand({
