@@ -57,7 +57,8 @@ export interface KeptSums {
   after: number;
 }
 
-function sums(parts: number[][]): KeptSums {
+/** The block kernels' [before, after] partial sums, added in block order. */
+export function sums(parts: number[][]): KeptSums {
   let before = 0;
   let after = 0;
   for (const [b, a] of parts) {

@@ -7,7 +7,7 @@
 import type { BlockExec } from "./blocks.js";
 import { rounder, roundF16, type Rounder, type WorkType } from "./float.js";
 import type { KeyedStream } from "./rng.js";
-import { keepRankRange, keepTopK, type KeptSums, type MagnitudeHistogram } from "./select.js";
+import { keepRankRange, keepTopK, sums, type KeptSums, type MagnitudeHistogram } from "./select.js";
 
 export type SparsifyMethod = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
 
@@ -80,16 +80,6 @@ export function outlierCounts(n: number, density: number, gamma: number): { bott
     bottom = 0;
   }
   return { bottom, top };
-}
-
-function sums(parts: number[][]): KeptSums {
-  let before = 0;
-  let after = 0;
-  for (const [b, a] of parts) {
-    before += b!;
-    after += a!;
-  }
-  return { before, after };
 }
 
 /** mergekit rescaled_masked_tensor, L1: masked · (‖δ‖₁ / ‖masked‖₁), unless either is < 1e-7. */
