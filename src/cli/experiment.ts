@@ -4,10 +4,9 @@
 // Models are measured by llama.cpp here, or through a server started per model (--server).
 // Writes a report directory atomically: report.md, results.json, charts (SVG and PNG), models.
 
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { prepareOutput } from "../build/atomic-output.js";
 import { parseDuration } from "../analyze/index.js";
 import type { ServerSettings } from "../experiment/measure-server.js";
 import { fillTemplate } from "../eval/launch-server.js";
@@ -23,8 +22,8 @@ import { DEFAULT_MODEL_PATH, NAMED_BASES, namedBase } from "../fixtures/default-
 import { parseCount } from "../train/schedule.js";
 import { gpuArgs, gpuFromArgs } from "./gpu-args.js";
 import { VERSION } from "./version.js";
-import { textTable, writeCharts, writeResults } from "./report-output.js";
-import { makeProgress, staleLine } from "./progress.js";
+import { labelledProgress, prepareReportOutput, textTable, writeCharts, writeResults } from "./report-output.js";
+import { makeProgress } from "./progress.js";
 import { intFlag, numFlag } from "./train-common.js";
 
 export const experimentCommand = defineCommand({
@@ -71,34 +70,21 @@ export const experimentCommand = defineCommand({
     if (tasks.length > 0 && !args.data) throw new ExperimentError("EXPERIMENT_NO_DATA", "--tasks needs the datasets directory", { hint: "dusk data pull --tasks leaderboard-v1 --to ./datasets, then --data ./datasets" });
     const ctx = intFlag(args.ctx, "--ctx") ?? (embedded ? 128 : 512);
     const out = resolve(args.output ?? "dusk-experiment");
-    const earlier = await stat(join(out, "results.json")).then(() => true, () => false);
-    const progress = makeProgress({ quiet: Boolean(args.quiet || args.json) });
+    const progress = labelledProgress(makeProgress({ quiet: Boolean(args.quiet || args.json) }));
     const say = (s: string) => void (!args.quiet && !args.json && process.stderr.write(s));
-    const output = await prepareOutput(out, [basePath, ...(textFile ? [textFile] : [])], {
-      kind: "directory", force: Boolean(args.force) || earlier, purpose: "dusk experiment", label: args.output ?? "dusk-experiment",
-      onStale: (s) => say(staleLine(s)),
-    });
-    let current = "";
+    const output = await prepareReportOutput(out, [basePath, ...(textFile ? [textFile] : [])], { force: Boolean(args.force), purpose: "dusk experiment", label: args.output ?? "dusk-experiment", say });
     const onEvent = (e: ExperimentEvent) => {
       if (e.type === "phase") {
         progress.stop();
-        current = "";
         say(`[${e.phase}] ${e.what}\n`);
       } else if (e.type === "progress") {
-        if (e.label !== current) {
-          progress.stop();
-          progress.start(e.label, Math.max(e.total, 1));
-          current = e.label;
-        }
-        progress.update(e.done);
+        progress.update(e.label, e.done, e.total);
       } else if (e.type === "measured") {
         progress.stop();
-        current = "";
         const acc = e.m.nextword ? `, next-word acc_norm ${(100 * (e.m.nextword.metrics.acc_norm ?? 0)).toFixed(1)}%` : "";
         say(`  ${e.model} ${e.stage} healing: perplexity ${e.m.ppl.toFixed(2)}${acc} (${e.m.seconds.toFixed(1)} s)\n`);
       } else if (e.type === "healed") {
         progress.stop();
-        current = "";
         say(`  ${e.model} healed: ${e.heal.tokens} tokens in ${e.heal.seconds.toFixed(1)} s (${e.heal.tokens_per_s.toFixed(0)} tokens/s), held-out loss ${e.heal.initial_loss?.toFixed(3) ?? "?"} → ${e.heal.final_loss.toFixed(3)}\n`);
       }
     };

@@ -3,11 +3,10 @@
 // depth (the bases) and overlap m, with bootstrap intervals, plus the layout predictor's validation.
 // Writes a report directory atomically: report.md, results.json, one chart per factor (SVG and PNG).
 
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { prepareOutput } from "../build/atomic-output.js";
 import { defaultTexts, shortenTexts } from "../experiment/texts.js";
 import { NAMED_BASES, namedBase } from "../fixtures/default-model.js";
 import { studyCharts } from "../study/charts.js";
@@ -17,11 +16,11 @@ import { depthTable, renderStudyReport } from "../study/report.js";
 import { STUDY_RESULTS_VERSION, type StudyResults } from "../study/results.js";
 import { FormatError } from "../errors.js";
 import { runStudy, type StudyBaseInput, type StudyEvent } from "../study/run-study.js";
-import { makeProgress, staleLine } from "./progress.js";
+import { makeProgress } from "./progress.js";
 import { intFlag } from "./train-common.js";
 import { UsageError } from "./flag-check.js";
 import { VERSION } from "./version.js";
-import { textTable, writeCharts, writeResults } from "./report-output.js";
+import { labelledProgress, prepareReportOutput, textTable, writeCharts, writeResults } from "./report-output.js";
 
 const DEFAULT_BASES = "seed-scale,seed-scale-16";
 
@@ -50,26 +49,15 @@ export const studyCommand = defineCommand({
     const texts = shortenTexts(full, { calibration: Number.POSITIVE_INFINITY, test: testChars });
     const out = resolve(args.output ?? "dusk-study");
     const quiet = Boolean(args.quiet || args.json);
-    const progress = makeProgress({ quiet });
+    const progress = labelledProgress(makeProgress({ quiet }));
     const say = (s: string) => void (!quiet && process.stderr.write(s));
-    const earlier = await stat(join(out, "results.json")).then(() => true, () => false);
-    const output = await prepareOutput(out, bases.map((b) => resolve(b.path)), {
-      kind: "directory", force: Boolean(args.force) || earlier, purpose: "dusk study", label: args.output ?? "dusk-study",
-      onStale: (s) => say(staleLine(s)),
-    });
-    let current = "";
+    const output = await prepareReportOutput(out, bases.map((b) => resolve(b.path)), { force: Boolean(args.force), purpose: "dusk study", label: args.output ?? "dusk-study", say });
     const onEvent = (e: StudyEvent) => {
       if (e.type === "phase") {
         progress.stop();
-        current = "";
         say(`[study] ${e.what}\n`);
       } else if (e.type === "progress") {
-        if (e.label !== current) {
-          progress.stop();
-          progress.start(e.label, Math.max(1, e.total));
-          current = e.label;
-        }
-        progress.update(e.done, e.detail);
+        progress.update(e.label, e.done, e.total, e.detail);
       }
     };
     const command = ["dusk study", ...(args.quick ? ["--quick"] : []), ...(args.bases ? [`--bases ${args.bases}`] : []), ...(args["test-chars"] ? [`--test-chars ${testChars}`] : []), ...(args["skip-predictor"] ? ["--skip-predictor"] : []), `-o ${args.output ?? "dusk-study"}`].join(" ");
@@ -117,8 +105,7 @@ async function rerender(from: string, out: string, label: string, force: boolean
   if (results?.version !== STUDY_RESULTS_VERSION || !Array.isArray(results.runs) || !Array.isArray(results.bases) || !Array.isArray(results.predictor)) {
     throw new FormatError("STUDY_RESULTS", "not the results of this version of dusk study", { file: from, field: "version", expected: String(STUDY_RESULTS_VERSION), actual: String(results?.version), hint: "run dusk study again" });
   }
-  const earlier = await stat(join(out, "results.json")).then(() => true, () => false);
-  const output = await prepareOutput(out, [from], { kind: "directory", force: force || earlier, purpose: "dusk study", label });
+  const output = await prepareReportOutput(out, [from], { force, purpose: "dusk study", label });
   try {
     const charts = studyCharts(results);
     await writeCharts(output.tmpPath, charts);
