@@ -11,13 +11,15 @@ import { dequantize } from "../quant/dequantize.js";
 import { combineKernel, linearKernel } from "./combine-kernels.js";
 import { rounder, roundRange, type WorkType } from "./float.js";
 import { drawU32, type KeyedStream } from "./rng.js";
+import { simdBlockKernels } from "./wasm-kernels.js";
 
 export type BlockKernel = (args: any, start: number, end: number, block: number) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const F32_TYPE = tensorType("F32")!;
 const bitsOf = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
 
-export const BLOCK_KERNELS: Record<string, BlockKernel> = {
+/** The kernels in JavaScript: the reference the WebAssembly ones (wasm-kernels.ts) must equal, and the fallback. */
+export const JS_BLOCK_KERNELS: Record<string, BlockKernel> = {
   /** out[start, end) ← the elements of `raw`, stored bytes of `type` (ranges aligned to its blocks) */
   dequantize(a: { raw: Uint8Array; type: string; out: Float32Array }, start, end) {
     const t = tensorType(a.type)!;
@@ -80,9 +82,10 @@ export const BLOCK_KERNELS: Record<string, BlockKernel> = {
    * Keeps the elements whose |x| key lies strictly between a and b, and of those equal to a (to
    * b) the ones whose ordinal among them, counted in index order over the whole tensor, is in
    * [aFrom, aTo) ([bFrom, bTo)); `aStart[block]`/`bStart[block]` is the ordinal of the block's
-   * first such element. Zeroes the rest. Returns [Σ|x| before, Σ|x| after] in float64.
+   * first such element. Zeroes the rest. Returns [Σ|x| before, Σ|x| after] in float64 (NaN
+   * when `sums` is false: the WebAssembly kernel then skips them).
    */
-  keepRange(a: { x: Float32Array; a: number; b: number; aFrom: number; aTo: number; bFrom: number; bTo: number; aStart: number[]; bStart: number[] }, start, end, block) {
+  keepRange(a: { x: Float32Array; a: number; b: number; aFrom: number; aTo: number; bFrom: number; bTo: number; aStart: number[]; bStart: number[]; sums?: boolean }, start, end, block) {
     const { x } = a;
     const keys = bitsOf(x);
     const ka = a.a, kb = a.b, aFrom = a.aFrom, aTo = a.aTo, bFrom = a.bFrom, bTo = a.bTo;
@@ -107,7 +110,7 @@ export const BLOCK_KERNELS: Record<string, BlockKernel> = {
       keys[i] = bits & -keep; // dropped: +0
       after += Math.abs(x[i]!); // a dropped element adds +0, which leaves the sum as skipping it would
     }
-    return [before, after];
+    return a.sums === false ? [NaN, NaN] : [before, after];
   },
 
   /** DARE: keeps each element with probability p (keyed draw < threshold); [Σ|x| before, after] */
@@ -172,6 +175,9 @@ export const BLOCK_KERNELS: Record<string, BlockKernel> = {
   /** linear: out ← Σ w_k·x_k (/ divisor) */
   linear: linearKernel,
 };
+
+/** The kernels merges run: the WebAssembly SIMD ones where they exist, else JavaScript. */
+export const BLOCK_KERNELS: Record<string, BlockKernel> = { ...JS_BLOCK_KERNELS, ...simdBlockKernels(JS_BLOCK_KERNELS) };
 
 /** Counts of |x|'s keys (float bits without the sign) by their top 16 bits, and the OR of their low 16 bits. */
 function highHistogram(x: Float32Array, start: number, end: number): { counts: Uint32Array; lowBits: number } {

@@ -68,19 +68,22 @@ export function sums(parts: number[][]): KeptSums {
   return { before, after };
 }
 
-/** Zeroes all but the k largest magnitudes (ties at the cut: lower index first). */
-export async function keepTopK(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<KeptSums> {
+/**
+ * Zeroes all but the k largest magnitudes (ties at the cut: lower index first). The sums are
+ * NaN unless `withSums` (a pass of float64 additions in index order that only rescaling needs).
+ */
+export async function keepTopK(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram, withSums = true): Promise<KeptSums> {
   const n = x.length;
-  if (k >= n) return sums(await exec.map<number[]>("keepRange", { x, a: -1, b: ABOVE_ALL, aFrom: 0, aTo: 0, bFrom: 0, bTo: 0, aStart: [], bStart: [] }, n));
+  if (k >= n) return sums(await exec.map<number[]>("keepRange", { x, a: -1, b: ABOVE_ALL, aFrom: 0, aTo: 0, bFrom: 0, bTo: 0, aStart: [], bStart: [], sums: withSums }, n));
   const cut = await kthMagnitude(x, n - k, exec, histogram);
   const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
   // Only when some keys equal to the cut go do the blocks need to know where their equals start.
   const starts = take === cut.equal ? { at: [] as number[], total: cut.equal } : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0);
-  return sums(await exec.map<number[]>("keepRange", { x, a: cut.key, b: ABOVE_ALL, aFrom: 0, aTo: take, bFrom: 0, bTo: 0, aStart: starts.at, bStart: [] }, n));
+  return sums(await exec.map<number[]>("keepRange", { x, a: cut.key, b: ABOVE_ALL, aFrom: 0, aTo: take, bFrom: 0, bTo: 0, aStart: starts.at, bStart: [], sums: withSums }, n));
 }
 
-/** Zeroes all but the elements of ascending magnitude rank in [lo, hi) (ties: lower index first). */
-export async function keepRankRange(x: Float32Array, lo: number, hi: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<KeptSums> {
+/** Zeroes all but the elements of ascending magnitude rank in [lo, hi) (ties: lower index first); sums as keepTopK. */
+export async function keepRankRange(x: Float32Array, lo: number, hi: number, exec: BlockExec, histogram?: MagnitudeHistogram, withSums = true): Promise<KeptSums> {
   const n = x.length;
   const h = histogram ?? (await magnitudeHistogram(x, exec));
   const a = await kthMagnitude(x, lo, exec, h);
@@ -92,7 +95,7 @@ export async function keepRankRange(x: Float32Array, lo: number, hi: number, exe
   return sums(await exec.map<number[]>("keepRange", {
     x, a: a.key, b: b.key,
     aFrom: lo - a.less, aTo, bFrom: 0, bTo,
-    aStart: prefix(counts, 0).at, bStart: prefix(counts, 1).at,
+    aStart: prefix(counts, 0).at, bStart: prefix(counts, 1).at, sums: withSums,
   }, n));
 }
 

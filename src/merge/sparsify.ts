@@ -43,7 +43,7 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
   let kept: KeptSums;
   switch (o.method) {
     case "magnitude":
-      kept = await keepTopK(delta, Math.trunc(o.density * n), exec, o.histogram);
+      kept = await keepTopK(delta, Math.trunc(o.density * n), exec, o.histogram, o.rescale);
       break;
     case "magnitude_outliers": {
       const { bottom, top } = outlierCounts(n, o.density, o.gamma ?? 0.01);
@@ -52,7 +52,7 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
         delta.fill(0);
         return delta;
       }
-      kept = await keepRankRange(delta, bottom, n - top, exec, o.histogram);
+      kept = await keepRankRange(delta, bottom, n - top, exec, o.histogram, o.rescale);
       break;
     }
     case "random":
