@@ -3,6 +3,7 @@
 // block order, so what a merge computes does not depend on where it ran.
 
 import { BLOCK_KERNELS } from "./block-kernels.js";
+import { KernelMemory } from "./wasm-memory.js";
 
 /** why 64 Ki elements: ~0.1–0.5 ms of work per block, far above a message's cost */
 export const BLOCK = 1 << 16;
@@ -36,29 +37,43 @@ export function blockRanges(n: number, align = 1): [number, number][] {
   return out;
 }
 
-/** Reusable slots over buffers made by `make` (ArrayBuffer or SharedArrayBuffer), grown on demand. */
+/**
+ * Reusable slots, grown on demand: regions of a KernelMemory when one is given and the slot fits
+ * in it (the WebAssembly kernels then work on them in place), else buffers made by `make`
+ * (ArrayBuffer or SharedArrayBuffer).
+ */
 export class Slots {
-  private readonly floats: ArrayBufferLike[] = [];
-  private readonly bytes: ArrayBufferLike[] = [];
-  constructor(private readonly make: (bytes: number) => ArrayBufferLike) {}
+  private readonly regions: Uint8Array[][] = [[], []]; // float slots, byte scratch
+  constructor(private readonly make: (bytes: number) => ArrayBufferLike, private readonly memory?: KernelMemory) {}
   slot(k: number, n: number): Float32Array {
-    let b = this.floats[k];
-    if (b === undefined || b.byteLength < n * 4) this.floats[k] = b = this.make(n * 4);
-    return new Float32Array(b, 0, n);
+    const r = this.region(0, k, n * 4);
+    return new Float32Array(r.buffer, r.byteOffset, n);
   }
   scratch(n: number, which = 0): Uint8Array {
-    let b = this.bytes[which];
-    if (b === undefined || b.byteLength < n) this.bytes[which] = b = this.make(n);
-    return new Uint8Array(b, 0, n);
+    return this.region(1, which, n).subarray(0, n);
+  }
+  private region(kind: number, k: number, bytes: number): Uint8Array {
+    const have = this.regions[kind]![k];
+    if (have !== undefined && have.byteLength >= bytes) return have;
+    if (have !== undefined) this.memory?.release(have);
+    const r = this.memory?.alloc(bytes) ?? new Uint8Array(this.make(bytes));
+    this.regions[kind]![k] = r;
+    return r;
   }
 }
 
-/** Everything on this thread, with its own reusable slots. */
+/** Arguments tagged for the WebAssembly kernels when all their arrays lie in `memory`. */
+export function tagged(args: Record<string, unknown>, memory: KernelMemory | undefined): Record<string, unknown> {
+  return memory === undefined ? args : memory.tag(args);
+}
+
+/** Everything on this thread, with its own reusable slots (in a kernel memory where WebAssembly SIMD runs). */
 export function createInlineExec(): BlockExec {
-  const slots = new Slots((n) => new ArrayBuffer(n));
+  const memory = KernelMemory.available() ? KernelMemory.create(1) : undefined;
+  const slots = new Slots((n) => new ArrayBuffer(n), memory);
   return {
-    map: (kernel, args, n, align) => runInline(kernel, args, n, align),
-    mapRanges: runWhole,
+    map: (kernel, args, n, align) => runInline(kernel, tagged(args, memory), n, align),
+    mapRanges: (kernel, args, n) => runWhole(kernel, tagged(args, memory), n),
     alloc: (n) => new Float32Array(n),
     slot: (k, n) => slots.slot(k, n),
     scratch: (n, which) => slots.scratch(n, which),

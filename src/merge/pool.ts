@@ -8,7 +8,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
-import { BLOCK, blockRanges, INLINE_BELOW, inlineExec, Slots, type BlockExec } from "./blocks.js";
+import { BLOCK, blockRanges, INLINE_BELOW, inlineExec, Slots, tagged, type BlockExec } from "./blocks.js";
+import { KernelMemory } from "./wasm-memory.js";
 import { MergeError } from "./merge-error.js";
 
 export interface BlockTask {
@@ -34,18 +35,19 @@ function workerEntry(): { url: URL; execArgv: string[] } {
   return { url: new URL("./worker.js", here), execArgv: [] };
 }
 
-/** Worker threads worth starting: one per core. */
+/** Worker threads worth starting: one per core but the calling thread's, which claims blocks too. */
 export function defaultMergeWorkers(): number {
-  return Math.max(1, availableParallelism());
+  return Math.max(1, availableParallelism() - 1);
 }
 
 export class MergePool implements BlockExec {
   private nextId = 0;
   private readonly waiting = new Map<number, { add: (done: [number, unknown][]) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
-  private readonly slots = new Slots((n) => new SharedArrayBuffer(n));
+  private readonly slots: Slots;
 
-  private constructor(private readonly threads: Worker[]) {
+  private constructor(private readonly threads: Worker[], private readonly memory: KernelMemory | undefined) {
+    this.slots = new Slots((n) => new SharedArrayBuffer(n), memory);
     for (const t of threads) {
       t.on("message", (r: BlockReply) => {
         const w = this.waiting.get(r.id); // gone when the call finished without this worker
@@ -63,7 +65,10 @@ export class MergePool implements BlockExec {
 
   static create(workers = defaultMergeWorkers()): MergePool {
     const { url, execArgv } = workerEntry();
-    return new MergePool(Array.from({ length: workers }, () => new Worker(url, { execArgv })));
+    // one scratch region per thread: this one is thread 0, worker i thread i + 1
+    const memory = KernelMemory.available() ? KernelMemory.create(workers + 1) : undefined;
+    const kernelMemory = memory && { memory: memory.memory, id: memory.id };
+    return new MergePool(Array.from({ length: workers }, (_, i) => new Worker(url, { execArgv, workerData: { kernelMemory, thread: i + 1 } })), memory);
   }
 
   get workers(): number {
@@ -83,11 +88,13 @@ export class MergePool implements BlockExec {
   }
 
   async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
+    args = tagged(args, this.memory);
     if (!this.parallel(kernel, args, n)) return inlineExec.map<T>(kernel, args, n, align);
     return this.dispatch<T>(kernel, args, blockRanges(n, align));
   }
 
   async mapRanges<T>(kernel: string, args: Record<string, unknown>, n: number): Promise<T[]> {
+    args = tagged(args, this.memory);
     if (!this.parallel(kernel, args, n)) return inlineExec.mapRanges<T>(kernel, args, n);
     const size = Math.max(BLOCK, Math.ceil(n / ((this.threads.length + 1) * RANGES_PER_THREAD)));
     const ranges: [number, number][] = [];

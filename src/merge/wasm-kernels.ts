@@ -1,231 +1,188 @@
-// The block kernels that have a WebAssembly SIMD version (wasm/merge-kernels.c): each thread
-// instantiates the module once, with a private memory, and every kernel call copies a chunk of
-// its arrays in, runs the C loop on it and copies the results back (a memcpy each way, ~0.1 ns an
-// element, against the several ns a scalar JS pass costs). Results equal the JavaScript kernels
-// (block-kernels.ts, combine-kernels.ts) bit for bit: test/merge-wasm.test.ts compares them on
-// random and edge values. Without WebAssembly SIMD, or with DUSK_MERGE_SIMD=0, `simdBlockKernels`
-// is empty and the JavaScript kernels run.
+// The block kernels that have a WebAssembly SIMD version (wasm/merge-kernels.c). The module imports
+// a shared memory: a merge's slots live in a KernelMemory (wasm-memory.ts), every thread of the
+// pool instantiates the module on that memory, and a kernel whose arrays all lie in it (the exec
+// tags its arguments with the memory's id, `$memory`) runs on them in place. Arrays elsewhere
+// (a tensor too large for a 4 GiB memory, tests' own arrays) are copied a chunk at a time into
+// this thread's private memory and back. Results equal the JavaScript kernels (block-kernels.ts,
+// combine-kernels.ts) bit for bit: test/merge-wasm.test.ts compares them on random and edge
+// values. Without WebAssembly SIMD, or with DUSK_MERGE_SIMD=0, `simdBlockKernels` is empty and the
+// JavaScript kernels run.
 
 import type { BlockKernel } from "./block-kernels.js";
 import type { CombineArgs, LinearArgs } from "./combine-kernels.js";
 import { rounder, type WorkType } from "./float.js";
-import { MERGE_KERNELS_WASM_BASE64 } from "./wasm/merge-kernels.wasm.js";
+import { attachedMemory, KernelMemory, privateMemory, type KernelExports, type MemoryViews } from "./wasm-memory.js";
 
-/** the slice of the WebAssembly API used here (the project's types have no DOM lib) */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  __heap_base: { value: unknown };
-  bf16_to_f32(src: number, dst: number, n: number): void;
-  f16_to_f32(src: number, dst: number, n: number): void;
-  f32_to_bf16(src: number, dst: number, n: number): void;
-  f32_to_f16(src: number, dst: number, n: number): void;
-  round_range(x: number, n: number, dt: number): void;
-  subtract(x: number, base: number, n: number, dt: number): void;
-  scale(x: number, n: number, ratio: number, dt: number): void;
-  histogram(x: number, n: number, counts: number): number;
-  low_histogram(x: number, n: number, high: number, counts: number): void;
-  cut_counts(x: number, n: number, a: number, b: number, out: number): void;
-  keep_range(x: number, n: number, a: number, bBelow: number, aFrom: number, aTo: number, bFrom: number, bTo: number, state: number, sums: number, sumsOut: number): void;
-  combine(base: number, deltas: number, stride: number, w: number, K: number, n: number, dt: number, consensus: number, normalize: number, lambda: number, scaled: number, divisor: number): void;
-  linear(out: number, xs: number, stride: number, w: number, K: number, n: number, dt: number, normalize: number, divisor: number): void;
-}
-
-/** why 16 Ki elements: K + 2 chunks of 64 KiB stay in L2 between the copy in and the loop */
+/** why 16 Ki elements: the copied chunks of the K + 2 arrays of a combine stay in L2 */
 const CHUNK = 1 << 14;
 const DTYPE: Record<WorkType, number> = { F32: 0, F16: 1, BF16: 2 };
-/** room after every array for the vector loops' reads past its end */
-const PAD = 16;
-
-let module: object | null | undefined;
-
-/** The compiled module, or null where WebAssembly SIMD is missing (then the JS kernels run). */
-function compiled(): object | null {
-  if (module === undefined) {
-    const bytes = Buffer.from(MERGE_KERNELS_WASM_BASE64, "base64");
-    module = process.env.DUSK_MERGE_SIMD !== "0" && wasm.validate(bytes) ? new wasm.Module(bytes) : null;
-  }
-  return module;
-}
-
-/** This thread's instance and its memory, laid out as `regions` of bytes (grown on demand). */
-class Arena {
-  private readonly k: Exports;
-  private readonly heap: number;
-  constructor(m: object) {
-    this.k = new wasm.Instance(m, {}).exports as Exports;
-    this.heap = (Number(this.k.__heap_base.value) + 15) & ~15;
-  }
-
-  /** Byte offsets of consecutive regions of the given byte sizes (each padded and 16-aligned). */
-  layout(sizes: number[]): { at: number[]; k: Exports; bytes: Uint8Array; f32: Float32Array; u32: Uint32Array; i32: Int32Array; f64: Float64Array } {
-    const at: number[] = [];
-    let end = this.heap;
-    for (const s of sizes) {
-      at.push(end);
-      end += (s + PAD + 15) & ~15;
-    }
-    const memory = this.k.memory;
-    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-    const b = memory.buffer;
-    return { at, k: this.k, bytes: new Uint8Array(b), f32: new Float32Array(b), u32: new Uint32Array(b), i32: new Int32Array(b), f64: new Float64Array(b) };
-  }
-}
-
-let arena: Arena | undefined;
-function mem(sizes: number[]): ReturnType<Arena["layout"]> {
-  arena ??= new Arena(compiled()!);
-  return arena.layout(sizes);
-}
-
-/** f32 elements [s, e) of x into memory at byte offset `at` */
-const put = (f32: Float32Array, at: number, x: Float32Array, s: number, e: number): void => f32.set(x.subarray(s, e), at >> 2);
-/** and back */
-const get = (f32: Float32Array, at: number, x: Float32Array, s: number, m: number): void => x.set(f32.subarray(at >> 2, (at >> 2) + m), s);
-
-function chunks(start: number, end: number, body: (s: number, m: number) => void): void {
-  for (let s = start; s < end; s += CHUNK) body(s, Math.min(CHUNK, end - s));
-}
-
-/** x ← f(x) in place, chunk by chunk */
-function inPlace(x: Float32Array, start: number, end: number, f: (k: Exports, at: number, m: number) => void): void {
-  const { at: [p], k, f32 } = mem([CHUNK * 4]);
-  chunks(start, end, (s, m) => {
-    put(f32, p!, x, s, s + m);
-    f(k, p!, m);
-    get(f32, p!, x, s, m);
-  });
-}
-
-/** counts by the top 16 bits of x[start, end)'s keys, and the OR of their low 16 bits */
-function histogramOf(x: Float32Array, start: number, end: number): { counts: Uint32Array; lowBits: number } {
-  const { at: [p, c], k, f32, u32 } = mem([CHUNK * 4, (1 << 15) * 4]);
-  u32.fill(0, c! >> 2, (c! >> 2) + (1 << 15));
-  let lowBits = 0;
-  chunks(start, end, (s, m) => {
-    put(f32, p!, x, s, s + m);
-    lowBits |= k.histogram(p!, m, c!);
-  });
-  return { counts: u32.slice(c! >> 2, (c! >> 2) + (1 << 15)), lowBits };
-}
 
 /**
  * The kernels to use in place of the JavaScript ones in `js` (none without WebAssembly SIMD);
  * dequantize runs here for F16 and BF16 and in `js` for the other types.
  */
 export function simdBlockKernels(js: Record<string, BlockKernel>): Record<string, BlockKernel> {
-  if (compiled() === null) return {};
+  if (!KernelMemory.available()) return {};
+  const fewInputs = (name: string, inputs: (a: never) => unknown[]): BlockKernel => (a, start, end, block) =>
+    (inputs(a as never).length <= MAX_INPUTS ? KERNELS[name]! : js[name]!)(a, start, end, block);
   return {
     ...KERNELS,
+    combine: fewInputs("combine", (a: CombineArgs) => a.deltas),
+    linear: fewInputs("linear", (a: LinearArgs) => a.xs),
     dequantize: (a: { type: string }, start, end, block) => (a.type === "BF16" || a.type === "F16" ? KERNELS.dequantize!(a, start, end, block) : js.dequantize!(a, start, end, block)),
   };
 }
 
+type Typed = Float32Array | Uint8Array;
+
+/** One array a kernel reads or writes, `bytes` per element. */
+interface Operand {
+  x: Typed;
+  bytes: number;
+  /** copied back after each chunk (the copy path) */
+  out?: boolean;
+}
+
+/** Where a call runs: the module instance, views of its memory, and this thread's scratch there. */
+interface Run {
+  k: KernelExports;
+  v: MemoryViews;
+  scratch: number;
+}
+
+/**
+ * Runs `f` over elements [start, end) of the operands: once, on the arrays in place when the
+ * caller tagged them as lying in this thread's shared memory; else chunk by chunk in this thread's
+ * private memory, copying the operands in and the `out` ones back. `f` gets the operands' byte
+ * addresses at the chunk's first element, and its length.
+ */
+function over(a: { $memory?: number }, operands: Operand[], start: number, end: number, f: (r: Run, at: number[], m: number) => void): Run {
+  const shared = a.$memory === undefined ? undefined : attachedMemory(a.$memory);
+  if (shared !== undefined) {
+    const r = { k: shared.kernels, v: shared.views(), scratch: shared.threadScratch };
+    f(r, operands.map((o) => o.x.byteOffset + start * o.bytes), end - start);
+    return r;
+  }
+  const mem = privateMemory();
+  const at = mem.chunkRegions(operands.map((o) => CHUNK * o.bytes));
+  const r = { k: mem.kernels, v: mem.views(), scratch: mem.threadScratch };
+  for (let s = start; s < end; s += CHUNK) {
+    const m = Math.min(CHUNK, end - s);
+    for (const [i, o] of operands.entries()) r.v.u8.set(bytesOf(o.x, s * o.bytes, m * o.bytes), at[i]!);
+    f(r, at, m);
+    for (const [i, o] of operands.entries()) if (o.out) bytesOf(o.x, s * o.bytes, m * o.bytes).set(r.v.u8.subarray(at[i]!, at[i]! + m * o.bytes));
+  }
+  return r;
+}
+
+const bytesOf = (x: Typed, from: number, length: number): Uint8Array => new Uint8Array(x.buffer, x.byteOffset + from, length);
+const f32 = (x: Float32Array, out = false): Operand => ({ x, bytes: 4, out });
+
+/** scratch layout: histogram counts (2^16 × u32), then two i32 ordinals, then two f64 sums */
+const COUNTS = 0;
+const STATE = (1 << 16) * 4;
+const SUMS = STATE + 8;
+/** input addresses and weights (K of each) fit in the scratch after the sums */
+const ADDRESSES = SUMS + 16;
+const MAX_INPUTS = 1024;
+
+/** zeroed counts of `buckets` in the scratch */
+function zeroCounts(r: Run, buckets: number): void {
+  r.v.u32.fill(0, (r.scratch + COUNTS) >> 2, ((r.scratch + COUNTS) >> 2) + buckets);
+}
+const counts = (r: Run, buckets: number): Uint32Array => r.v.u32.slice((r.scratch + COUNTS) >> 2, ((r.scratch + COUNTS) >> 2) + buckets);
+
+/** the histogram kernels' zeroed scratch, on the memory the operands will use */
+function scratchRun(a: { $memory?: number }): Run {
+  return over(a, [], 0, 0, () => undefined);
+}
+
 const KERNELS: Record<string, BlockKernel> = {
-  dequantize(a: { raw: Uint8Array; type: string; out: Float32Array }, start, end) {
+  dequantize(a: { raw: Uint8Array; type: string; out: Float32Array; $memory?: number }, start, end) {
     const wide = a.type === "BF16" ? "bf16_to_f32" : "f16_to_f32";
-    const { at: [src, dst], k, bytes, f32 } = mem([CHUNK * 2, CHUNK * 4]);
-    chunks(start, end, (s, m) => {
-      bytes.set(a.raw.subarray(s * 2, (s + m) * 2), src!);
-      k[wide](src!, dst!, m);
-      a.out.set(f32.subarray(dst! >> 2, (dst! >> 2) + m), s);
-    });
+    // raw holds this range's elements from its own index 0 (the caller passes a chunk of them)
+    over(a, [{ x: a.raw, bytes: 2 }, { x: a.out, bytes: 4, out: true }], start, end, (r, [src, dst], m) => r.k[wide](src!, dst!, m));
   },
 
-  narrow(a: { x: Float32Array; out: Uint8Array; type: string }, start, end) {
+  narrow(a: { x: Float32Array; out: Uint8Array; type: string; $memory?: number }, start, end) {
     const narrow = a.type === "BF16" ? "f32_to_bf16" : "f32_to_f16";
-    const { at: [src, dst], k, bytes, f32 } = mem([CHUNK * 4, CHUNK * 2]);
-    chunks(start, end, (s, m) => {
-      put(f32, src!, a.x, s, s + m);
-      k[narrow](src!, dst!, m);
-      a.out.set(bytes.subarray(dst!, dst! + m * 2), s * 2);
+    over(a, [f32(a.x), { x: a.out, bytes: 2, out: true }], start, end, (r, [src, dst], m) => r.k[narrow](src!, dst!, m));
+  },
+
+  round(a: { x: Float32Array; dtype: WorkType; $memory?: number }, start, end) {
+    if (a.dtype !== "F32") over(a, [f32(a.x, true)], start, end, (r, [x], m) => r.k.round_range(x!, m, DTYPE[a.dtype]));
+  },
+
+  /** with `histogram`, also the histogram of the result, taken in the same pass over each chunk */
+  subtract(a: { x: Float32Array; base: Float32Array; dtype: WorkType; histogram?: boolean; $memory?: number }, start, end) {
+    const histogram = a.histogram === true;
+    const s = scratchRun(a);
+    if (histogram) zeroCounts(s, 1 << 15);
+    let lowBits = 0;
+    const r = over(a, [f32(a.x, true), f32(a.base)], start, end, (r, [x, base], m) => {
+      r.k.subtract(x!, base!, m, DTYPE[a.dtype]);
+      if (histogram) lowBits |= r.k.histogram(x!, m, r.scratch + COUNTS);
     });
+    return histogram ? { counts: counts(r, 1 << 15), lowBits } : undefined;
   },
 
-  round(a: { x: Float32Array; dtype: WorkType }, start, end) {
-    if (a.dtype !== "F32") inPlace(a.x, start, end, (k, p, m) => k.round_range(p, m, DTYPE[a.dtype]));
+  histogram(a: { x: Float32Array; $memory?: number }, start, end) {
+    zeroCounts(scratchRun(a), 1 << 15);
+    let lowBits = 0;
+    const r = over(a, [f32(a.x)], start, end, (r, [x], m) => void (lowBits |= r.k.histogram(x!, m, r.scratch + COUNTS)));
+    return { counts: counts(r, 1 << 15), lowBits };
   },
 
-  subtract(a: { x: Float32Array; base: Float32Array; dtype: WorkType; histogram?: boolean }, start, end) {
-    const { at: [x, base], k, f32 } = mem([CHUNK * 4, CHUNK * 4]);
-    chunks(start, end, (s, m) => {
-      put(f32, x!, a.x, s, s + m);
-      put(f32, base!, a.base, s, s + m);
-      k.subtract(x!, base!, m, DTYPE[a.dtype]);
-      get(f32, x!, a.x, s, m);
-    });
-    return a.histogram === true ? histogramOf(a.x, start, end) : undefined;
+  lowHistogram(a: { x: Float32Array; high: number; $memory?: number }, start, end) {
+    zeroCounts(scratchRun(a), 1 << 16);
+    const r = over(a, [f32(a.x)], start, end, (r, [x], m) => r.k.low_histogram(x!, m, a.high, r.scratch + COUNTS));
+    return counts(r, 1 << 16);
   },
 
-  histogram(a: { x: Float32Array }, start, end) {
-    return histogramOf(a.x, start, end);
+  cutCounts(a: { x: Float32Array; a: number; b: number; $memory?: number }, start, end) {
+    const s = scratchRun(a);
+    s.v.i32[(s.scratch + STATE) >> 2] = s.v.i32[((s.scratch + STATE) >> 2) + 1] = 0;
+    const r = over(a, [f32(a.x)], start, end, (r, [x], m) => r.k.cut_counts(x!, m, a.a | 0, a.b | 0, r.scratch + STATE));
+    return [r.v.i32[(r.scratch + STATE) >> 2]!, r.v.i32[((r.scratch + STATE) >> 2) + 1]!];
   },
 
-  lowHistogram(a: { x: Float32Array; high: number }, start, end) {
-    const { at: [p, c], k, f32, u32 } = mem([CHUNK * 4, (1 << 16) * 4]);
-    u32.fill(0, c! >> 2, (c! >> 2) + (1 << 16));
-    chunks(start, end, (s, m) => {
-      put(f32, p!, a.x, s, s + m);
-      k.low_histogram(p!, m, a.high, c!);
-    });
-    return u32.slice(c! >> 2, (c! >> 2) + (1 << 16));
-  },
-
-  cutCounts(a: { x: Float32Array; a: number; b: number }, start, end) {
-    const { at: [p, o], k, f32, i32 } = mem([CHUNK * 4, 8]);
-    i32[o! >> 2] = i32[(o! >> 2) + 1] = 0;
-    chunks(start, end, (s, m) => {
-      put(f32, p!, a.x, s, s + m);
-      k.cut_counts(p!, m, a.a | 0, a.b | 0, o!);
-    });
-    return [i32[o! >> 2]!, i32[(o! >> 2) + 1]!];
-  },
-
-  keepRange(a: { x: Float32Array; a: number; b: number; aFrom: number; aTo: number; bFrom: number; bTo: number; aStart: number[]; bStart: number[]; sums?: boolean }, start, end, block) {
-    const { at: [p, state, out], k, f32, i32, f64 } = mem([CHUNK * 4, 8, 16]);
-    i32[state! >> 2] = a.aStart[block] ?? a.aFrom;
-    i32[(state! >> 2) + 1] = a.bStart[block] ?? a.bFrom;
-    f64[out! >> 3] = f64[(out! >> 3) + 1] = 0;
+  keepRange(a: { x: Float32Array; a: number; b: number; aFrom: number; aTo: number; bFrom: number; bTo: number; aStart: number[]; bStart: number[]; sums?: boolean; $memory?: number }, start, end, block) {
+    const s = scratchRun(a);
+    const state = (s.scratch + STATE) >> 2, sumsAt = (s.scratch + SUMS) >> 3;
+    s.v.i32[state] = a.aStart[block] ?? a.aFrom;
+    s.v.i32[state + 1] = a.bStart[block] ?? a.bFrom;
+    s.v.f64[sumsAt] = s.v.f64[sumsAt + 1] = 0;
     const sums = a.sums !== false;
-    chunks(start, end, (s, m) => {
-      put(f32, p!, a.x, s, s + m);
-      k.keep_range(p!, m, a.a | 0, (a.b - 1) | 0, a.aFrom, a.aTo, a.bFrom, a.bTo, state!, +sums, out!);
-      get(f32, p!, a.x, s, m);
+    const r = over(a, [f32(a.x, true)], start, end, (r, [x], m) => {
+      r.k.keep_range(x!, m, a.a | 0, (a.b - 1) | 0, a.aFrom, a.aTo, a.bFrom, a.bTo, r.scratch + STATE, +sums, r.scratch + SUMS);
     });
-    return sums ? [f64[out! >> 3]!, f64[(out! >> 3) + 1]!] : [NaN, NaN];
+    return sums ? [r.v.f64[sumsAt]!, r.v.f64[sumsAt + 1]!] : [NaN, NaN];
   },
 
-  scale(a: { x: Float32Array; ratio: number; dtype: WorkType }, start, end) {
-    inPlace(a.x, start, end, (k, p, m) => k.scale(p, m, a.ratio, DTYPE[a.dtype]));
+  scale(a: { x: Float32Array; ratio: number; dtype: WorkType; $memory?: number }, start, end) {
+    over(a, [f32(a.x, true)], start, end, (r, [x], m) => r.k.scale(x!, m, a.ratio, DTYPE[a.dtype]));
   },
 
-  combine(a: CombineArgs, start, end) {
+  /** out ← base + …: computed in place in `out` (a copy of base unless it is base itself) */
+  combine(a: CombineArgs & { $memory?: number }, start, end) {
     const K = a.deltas.length;
-    const { at: [base, deltas, w], k, f32 } = mem([CHUNK * 4, K * CHUNK * 4, K * 4]);
-    f32.set(a.w, w! >> 2);
     const lam = rounder(a.dtype)(a.lambda);
-    chunks(start, end, (s, m) => {
-      put(f32, base!, a.base, s, s + m);
-      for (let d = 0; d < K; d++) put(f32, deltas! + d * CHUNK * 4, a.deltas[d]!, s, s + m);
-      k.combine(base!, deltas!, CHUNK, w!, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor);
-      get(f32, base!, a.out, s, m);
+    if (a.out !== a.base) a.out.set(a.base.subarray(start, end), start);
+    over(a, [f32(a.out, true), ...a.deltas.map((d) => f32(d))], start, end, (r, [out, ...deltas], m) => {
+      const table = r.scratch + ADDRESSES;
+      r.v.u32.set(deltas, table >> 2);
+      r.v.f32.set(a.w, (table >> 2) + K);
+      r.k.combine(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor);
     });
   },
 
-  linear(a: LinearArgs, start, end) {
+  linear(a: LinearArgs & { $memory?: number }, start, end) {
     const K = a.xs.length;
-    const { at: [out, xs, w], k, f32 } = mem([CHUNK * 4, K * CHUNK * 4, K * 4]);
-    f32.set(a.w, w! >> 2);
-    chunks(start, end, (s, m) => {
-      for (let d = 0; d < K; d++) put(f32, xs! + d * CHUNK * 4, a.xs[d]!, s, s + m);
-      k.linear(out!, xs!, CHUNK, w!, K, m, DTYPE[a.dtype], +a.normalize, a.divisor);
-      get(f32, out!, a.out, s, m);
+    over(a, [f32(a.out, true), ...a.xs.map((x) => f32(x))], start, end, (r, [out, ...xs], m) => {
+      const table = r.scratch + ADDRESSES;
+      r.v.u32.set(xs, table >> 2);
+      r.v.f32.set(a.w, (table >> 2) + K);
+      r.k.linear(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.normalize, a.divisor);
     });
   },
 };

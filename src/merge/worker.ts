@@ -1,9 +1,14 @@
 // A merge worker thread: runs block kernels on the shared arrays it is sent, on the blocks it
 // claims from the task's shared counter (pool.ts), and answers which it ran.
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
 import type { BlockReply, BlockTask } from "./pool.js";
+import { KernelMemory } from "./wasm-memory.js";
+
+// the pool's kernel memory, where its slots live (pool.ts): this thread's instance on it
+const { kernelMemory, thread } = workerData as { kernelMemory?: { memory: Parameters<typeof KernelMemory.attach>[0]; id: number }; thread: number };
+if (kernelMemory) KernelMemory.attach(kernelMemory.memory, kernelMemory.id, thread);
 
 parentPort!.on("message", (task: BlockTask) => {
   let reply: BlockReply;

@@ -1,7 +1,8 @@
 // The merge's hot loops in C, compiled to WebAssembly with 128-bit SIMD (scripts/build-merge-wasm.sh
-// → merge-kernels.wasm.ts). Each function works on arrays the caller copied into this module's
-// memory (wasm-kernels.ts copies a chunk in, calls, copies it back), so pointers here are offsets
-// in a private memory and nothing is shared between threads.
+// → merge-kernels.wasm.ts). The memory is imported and shared: a merge's input slots live in it, so
+// every thread's instance works on them in place (wasm-kernels.ts), each on its own range. Nothing
+// here uses a stack or static data (the instances of all threads share one memory): results go
+// to the caller's scratch through pointers.
 //
 // Every function computes exactly what its JavaScript reference in block-kernels.ts /
 // combine-kernels.ts computes, bit for bit: each tensor op of mergekit is one f32 op (IEEE, round
@@ -215,18 +216,18 @@ EXPORT(keep_range) void keep_range(u32 *x, int n, i32 a, i32 bBelow, i32 aFrom, 
 
 // ---- combining (combine-kernels.ts) ----
 
-// TIES / task arithmetic on K task vectors stored one after another (stride `stride` floats):
+// TIES / task arithmetic on K task vectors at the addresses deltas[0…K−1]:
 // base ← base + λ·(Σ kept w_k·δ_k)/(Σ kept w_k), each op rounded to the working type as torch
 // rounds it: the products, the float32 sums over the models in model order, the division, λ,
 // the addition. consensus: keep w_k·δ_k whose sign is the elected one (that of the sum, +0 and
 // −0 never kept, NaN never kept), the divisor then the kept weights' sum (0 → 1).
-static inline void combine_body(float *base, const float *deltas, int stride, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
+static inline void combine_body(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
   v128_t lam = wasm_f32x4_splat(lambda), div = wasm_f32x4_splat(divisor), zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
   for (int i = 0; i < n; i += 4) {
     v128_t total = zero;
     v128_t negative = wasm_i32x4_splat(0);
     if (consensus) {
-      for (int k = 0; k < K; k++) total = wasm_f32x4_add(total, round_to(wasm_f32x4_mul(wasm_v128_load(deltas + k * stride + i), wasm_f32x4_splat(w[k])), dt));
+      for (int k = 0; k < K; k++) total = wasm_f32x4_add(total, round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wasm_f32x4_splat(w[k])), dt));
       // the elected sign is − when the total is not ≥ 0 (NaN too) and does not round to ±0
       v128_t roundsToZero = wasm_f32x4_eq(round_to(total, dt), zero);
       negative = wasm_v128_andnot(wasm_v128_not(wasm_f32x4_ge(total, zero)), roundsToZero);
@@ -234,7 +235,7 @@ static inline void combine_body(float *base, const float *deltas, int stride, co
     v128_t sum = zero, kept = zero;
     for (int k = 0; k < K; k++) {
       v128_t wk = wasm_f32x4_splat(w[k]);
-      v128_t p = round_to(wasm_f32x4_mul(wasm_v128_load(deltas + k * stride + i), wk), dt);
+      v128_t p = round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wk), dt);
       if (consensus) {
         v128_t mag = wasm_v128_and(p, SPLAT(0x7fffffff));
         v128_t isNegative = wasm_i32x4_shr(p, 31);
@@ -258,27 +259,27 @@ static inline void combine_body(float *base, const float *deltas, int stride, co
   }
 }
 
-EXPORT(combine) void combine(float *base, const float *deltas, int stride, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
+EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
   // one copy of the loop per working type, so the rounding is inlined without a branch per op
-  if (dt == 2) combine_body(base, deltas, stride, w, K, n, 2, consensus, normalize, lambda, scaled, divisor);
-  else if (dt == 1) combine_body(base, deltas, stride, w, K, n, 1, consensus, normalize, lambda, scaled, divisor);
-  else combine_body(base, deltas, stride, w, K, n, 0, consensus, normalize, lambda, scaled, divisor);
+  if (dt == 2) combine_body(base, deltas, w, K, n, 2, consensus, normalize, lambda, scaled, divisor);
+  else if (dt == 1) combine_body(base, deltas, w, K, n, 1, consensus, normalize, lambda, scaled, divisor);
+  else combine_body(base, deltas, w, K, n, 0, consensus, normalize, lambda, scaled, divisor);
 }
 
-// linear: out ← Σ w_k·x_k (/ divisor), inputs one after another (stride `stride` floats)
-static inline void linear_body(float *out, const float *xs, int stride, const float *w, int K, int n, int dt, int normalize, float divisor) {
+// linear: out ← Σ w_k·x_k (/ divisor), the inputs at the addresses xs[0…K−1]
+static inline void linear_body(float *out, const u32 *xs, const float *w, int K, int n, int dt, int normalize, float divisor) {
   v128_t div = wasm_f32x4_splat(divisor);
   for (int i = 0; i < n; i += 4) {
     v128_t sum = wasm_f32x4_splat(0.0f);
-    for (int k = 0; k < K; k++) sum = wasm_f32x4_add(sum, round_to(wasm_f32x4_mul(wasm_v128_load(xs + k * stride + i), wasm_f32x4_splat(w[k])), dt));
+    for (int k = 0; k < K; k++) sum = wasm_f32x4_add(sum, round_to(wasm_f32x4_mul(wasm_v128_load((const float *)xs[k] + i), wasm_f32x4_splat(w[k])), dt));
     v128_t acc = round_to(sum, dt);
     if (normalize) acc = round_to(wasm_f32x4_div(acc, div), dt);
     store_lanes(out + i, acc, n - i);
   }
 }
 
-EXPORT(linear) void linear(float *out, const float *xs, int stride, const float *w, int K, int n, int dt, int normalize, float divisor) {
-  if (dt == 2) linear_body(out, xs, stride, w, K, n, 2, normalize, divisor);
-  else if (dt == 1) linear_body(out, xs, stride, w, K, n, 1, normalize, divisor);
-  else linear_body(out, xs, stride, w, K, n, 0, normalize, divisor);
+EXPORT(linear) void linear(float *out, const u32 *xs, const float *w, int K, int n, int dt, int normalize, float divisor) {
+  if (dt == 2) linear_body(out, xs, w, K, n, 2, normalize, divisor);
+  else if (dt == 1) linear_body(out, xs, w, K, n, 1, normalize, divisor);
+  else linear_body(out, xs, w, K, n, 0, normalize, divisor);
 }
