@@ -1,9 +1,11 @@
 // bench/merge: a two-model TIES merge (two fine-tunes onto their base, bf16 safetensors,
 // density 0.5, the math on every core) against reading its inputs with `cat > /dev/null`, side
 // by side, and the merge's peak RSS above a child that only opens the sources, in units of the
-// largest tensor's float32 size (goals: speed ≥ 0.5× cat, extra RSS ≤ 4 tensors' worth). The
-// merge's CPU seconds (all threads) are printed beside its wall time: on shared cores the wall
-// time mostly measures the other work.
+// largest tensor's float32 size (goals: speed ≥ 0.5× cat, extra RSS ≤ 4 tensors' worth). Both
+// from the page cache (the files just written) and, where this process may drop the page cache
+// (root on Linux), from the disk: caches dropped before each cat and each merge. The merge's CPU
+// seconds (all threads) are printed beside its wall time: on shared cores the wall time mostly
+// measures the other work.
 // Run after `npx tsc -p .`: node bench/merge.mjs [hidden] [layers] [vocab]
 
 import { execFileSync } from "node:child_process";
@@ -43,8 +45,21 @@ function timeCat() {
   return (performance.now() - t) / 1000;
 }
 
+/** Empties the page cache (root on Linux): false where that is not allowed. */
+function dropCaches() {
+  try {
+    execFileSync("sync");
+    writeFileSync("/proc/sys/vm/drop_caches", "3");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // Alternate cat and the merge twice; keep the best of each (the cores and page cache are shared).
 let cat = Infinity, merge = Infinity, cpu = Infinity, rss = 0, largest = 0;
+let coldCat = Infinity, coldMerge = Infinity;
+const cold = dropCaches();
 timeCat(); // warm the page cache for both
 for (let i = 0; i < 2; i++) {
   cat = Math.min(cat, timeCat());
@@ -54,6 +69,13 @@ for (let i = 0; i < 2; i++) {
   cpu = Math.min(cpu, r.cpuSeconds);
   rss = Math.max(rss, r.peakRssMB);
   largest = r.largestTensorF32;
+  if (cold) {
+    dropCaches();
+    coldCat = Math.min(coldCat, timeCat());
+    fresh(out);
+    dropCaches();
+    coldMerge = Math.min(coldMerge, runChild(join(here, "merge-worker.mjs"), ["build", recipe, out]).seconds);
+  }
 }
 const baseline = runChild(join(here, "merge-worker.mjs"), ["noop", recipe, out]).peakRssMB;
 const tensorMB = largest / 2 ** 20;
@@ -64,6 +86,7 @@ console.table([{
   "cat s": cat.toFixed(2),
   "merge s": merge.toFixed(2),
   "speed vs cat": (cat / merge).toFixed(4),
+  ...(cold ? { "cold cat s": coldCat.toFixed(2), "cold merge s": coldMerge.toFixed(2), "speed vs cold cat": (coldCat / coldMerge).toFixed(3) } : {}),
   "merge CPU s": cpu.toFixed(2),
   [`vs cat on ${cores} free cores`]: (cat / (cpu / cores)).toFixed(4),
   "peak RSS MB": rss.toFixed(0),
@@ -72,5 +95,6 @@ console.table([{
   "extra RSS in tensors": ((rss - baseline) / tensorMB).toFixed(2),
 }]);
 console.log(`load average ${loadavg()[0].toFixed(1)} on ${cores} cores (the merge's wall time waits on other work; its CPU seconds spread over the cores bound the speed it could reach)`);
+if (!cold) console.log("(the page cache could not be dropped here: run as root on Linux for the cold columns)");
 console.log("goals: speed ≥ 0.5× cat of the inputs; extra RSS ≤ 4 tensors' worth");
 for (const d of [...Object.values(models), out]) fresh(d);
