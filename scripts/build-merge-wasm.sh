@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compiles the merge's SIMD kernels (src/merge/wasm/merge-kernels.c) to WebAssembly and writes
 # them, base64-encoded, into src/merge/wasm/merge-kernels.wasm.ts with the SHA-256 of the C source
-# (test/merge-wasm.test.ts checks that the two still match). Needs clang and lld with the wasm32
+# (src/merge/wasm-kernels.test.ts checks that the two still match). Needs clang and lld with the wasm32
 # target (Debian: apt-get install clang lld). The build and the tests use the committed .ts only.
 set -eu
 cd "$(dirname "$0")/.."

@@ -4,7 +4,7 @@
 // tags its arguments with the memory's id, `$memory`) runs on them in place. Arrays elsewhere
 // (a tensor too large for a 4 GiB memory, tests' own arrays) are copied a chunk at a time into
 // this thread's private memory and back. Results equal the JavaScript kernels (block-kernels.ts,
-// combine-kernels.ts) bit for bit: test/merge-wasm.test.ts compares them on random and edge
+// combine-kernels.ts) bit for bit: src/merge/wasm-kernels.test.ts compares them on random and edge
 // values. Without WebAssembly SIMD, or with DUSK_MERGE_SIMD=0, `simdBlockKernels` is empty and the
 // JavaScript kernels run.
 
