@@ -22,7 +22,7 @@ export const buildCommand = defineCommand({
     output: { type: "string", alias: "o", description: "output directory (HF) or .gguf file", required: true, valueHint: "path" },
     dtype: { type: "string", description: "output float type: float32, float16, bfloat16 (default: keep)", valueHint: "dtype" },
     type: { type: "string", description: "GGUF type when building HF sources into a .gguf: f32, f16 (default), bf16, q8_0, q4_0; for GGUF merges, the type of merged matrices (default: the inputs')", valueHint: "type" },
-    workers: { type: "string", description: "merges: worker threads for the math (default: one per core; 0 = none)", valueHint: "n" },
+    workers: { type: "string", description: "merges: worker threads for the math beside this one (default: one per core but this one; 0 = none)", valueHint: "n" },
     pre: { type: "string", description: "HF sources into a .gguf: override the byte-level BPE pre-tokenizer name (as dusk convert --pre)", valueHint: "name" },
     "split-max-tensors": { type: "string", description: "GGUF output: write a gguf-split set with at most N tensors per part", valueHint: "N" },
     "split-max-size": { type: "string", description: "GGUF output: write a gguf-split set with parts of at most this size (e.g. 2GB)", valueHint: "size" },
