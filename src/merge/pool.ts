@@ -25,8 +25,12 @@ export interface BlockTask {
 /** a worker's blocks: [block, result] for each block it claimed */
 export type BlockReply = { id: number; done: [number, unknown][] } | { id: number; error: string };
 
-/** why 4: ranges small enough to even out threads slowed by other work on the cores */
-const RANGES_PER_THREAD = 4;
+/**
+ * why 1: each range of a histogram kernel returns 2^15 counts to copy back and add up (4 ranges a
+ * thread made a 1M-element tensor's subtract 3× slower); a thread late to start still loses
+ * nothing, as the others claim its range
+ */
+const RANGES_PER_THREAD = 1;
 
 /** The worker script: compiled JS next to this module, or the .ts through the tests' loader. */
 function workerEntry(): { url: URL; execArgv: string[] } {

@@ -221,29 +221,37 @@ EXPORT(keep_range) void keep_range(u32 *x, int n, i32 a, i32 bBelow, i32 aFrom, 
 // rounds it: the products, the float32 sums over the models in model order, the division, λ,
 // the addition. consensus: keep w_k·δ_k whose sign is the elected one (that of the sum, +0 and
 // −0 never kept, NaN never kept), the divisor then the kept weights' sum (0 → 1).
-static inline void combine_body(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
+// `K` is a constant in the specialized copies below (1–4 inputs): the products then stay in
+// registers between the sign election and the sum; the generic copy recomputes them.
+static inline __attribute__((always_inline)) void combine_body(float *base, const u32 *deltas, const float *w, const int K, const int cached, int n, const int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
   v128_t lam = wasm_f32x4_splat(lambda), div = wasm_f32x4_splat(divisor), zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+  // the inputs' addresses and weights in locals: loaded once, not after every store to base
+  const float *d[4] = {0, 0, 0, 0};
+  v128_t wv[4] = {zero, zero, zero, zero};
+  if (cached) for (int k = 0; k < K; k++) { d[k] = (const float *)deltas[k]; wv[k] = wasm_f32x4_splat(w[k]); }
   for (int i = 0; i < n; i += 4) {
+    v128_t p[4];
+    if (cached) for (int k = 0; k < K; k++) p[k] = round_to(wasm_f32x4_mul(wasm_v128_load(d[k] + i), wv[k]), dt);
     v128_t total = zero;
     v128_t negative = wasm_i32x4_splat(0);
     if (consensus) {
-      for (int k = 0; k < K; k++) total = wasm_f32x4_add(total, round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wasm_f32x4_splat(w[k])), dt));
+      for (int k = 0; k < K; k++) total = wasm_f32x4_add(total, cached ? p[k] : round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wasm_f32x4_splat(w[k])), dt));
       // the elected sign is − when the total is not ≥ 0 (NaN too) and does not round to ±0
       v128_t roundsToZero = wasm_f32x4_eq(round_to(total, dt), zero);
       negative = wasm_v128_andnot(wasm_v128_not(wasm_f32x4_ge(total, zero)), roundsToZero);
     }
     v128_t sum = zero, kept = zero;
     for (int k = 0; k < K; k++) {
-      v128_t wk = wasm_f32x4_splat(w[k]);
-      v128_t p = round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wk), dt);
+      v128_t wk = cached ? wv[k] : wasm_f32x4_splat(w[k]);
+      v128_t pk = cached ? p[k] : round_to(wasm_f32x4_mul(wasm_v128_load((const float *)deltas[k] + i), wk), dt);
       if (consensus) {
-        v128_t mag = wasm_v128_and(p, SPLAT(0x7fffffff));
-        v128_t isNegative = wasm_i32x4_shr(p, 31);
+        v128_t mag = wasm_v128_and(pk, SPLAT(0x7fffffff));
+        v128_t isNegative = wasm_i32x4_shr(pk, 31);
         v128_t keep = wasm_v128_and(wasm_v128_and(wasm_v128_not(wasm_i32x4_eq(mag, SPLAT(0))), wasm_i32x4_le(mag, SPLAT(0x7f800000))), wasm_i32x4_eq(isNegative, negative));
-        p = wasm_v128_and(p, keep);
+        pk = wasm_v128_and(pk, keep);
         kept = wasm_f32x4_add(kept, wasm_v128_and(wk, keep));
       }
-      sum = wasm_f32x4_add(sum, p);
+      sum = wasm_f32x4_add(sum, pk);
     }
     v128_t mixed = round_to(sum, dt);
     if (normalize) {
@@ -259,11 +267,20 @@ static inline void combine_body(float *base, const u32 *deltas, const float *w, 
   }
 }
 
+#define COMBINE_DT(K, cached) \
+  if (dt == 2) combine_body(base, deltas, w, K, cached, n, 2, consensus, normalize, lambda, scaled, divisor); \
+  else if (dt == 1) combine_body(base, deltas, w, K, cached, n, 1, consensus, normalize, lambda, scaled, divisor); \
+  else combine_body(base, deltas, w, K, cached, n, 0, consensus, normalize, lambda, scaled, divisor)
+
 EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
-  // one copy of the loop per working type, so the rounding is inlined without a branch per op
-  if (dt == 2) combine_body(base, deltas, w, K, n, 2, consensus, normalize, lambda, scaled, divisor);
-  else if (dt == 1) combine_body(base, deltas, w, K, n, 1, consensus, normalize, lambda, scaled, divisor);
-  else combine_body(base, deltas, w, K, n, 0, consensus, normalize, lambda, scaled, divisor);
+  // one copy of the loop per working type and for 1–4 inputs, the rounding inlined without a branch per op
+  switch (K) {
+    case 1: COMBINE_DT(1, 1); break;
+    case 2: COMBINE_DT(2, 1); break;
+    case 3: COMBINE_DT(3, 1); break;
+    case 4: COMBINE_DT(4, 1); break;
+    default: COMBINE_DT(K, 0); break;
+  }
 }
 
 // linear: out ← Σ w_k·x_k (/ divisor), the inputs at the addresses xs[0…K−1]
