@@ -6,6 +6,7 @@
 // signs are random, so branches on them mispredict). Scratch stays in cache (CHUNK per input).
 
 import { rounder, roundRange, type WorkType } from "./float.js";
+import type { TopKCut } from "./select.js";
 
 /** why 2048: K + 3 scratch chunks of 8 KiB stay in L1/L2 beside the inputs' lines */
 const CHUNK = 2048;
@@ -17,11 +18,30 @@ function chunks(count: number): Float32Array[] {
   return scratch;
 }
 
-/** products[k][j] ← w_k·xs[k][at + j] rounded to the working type, for j < m */
-function weightedProducts(xs: Float32Array[], w: number[], at: number, m: number, products: Float32Array[], dtype: WorkType): void {
+/** A top-k cut applied while combining (select.ts TopKCut), with its running ordinal of ties. */
+interface CutState {
+  a: number;
+  take: number;
+  ordinal: number;
+}
+
+/**
+ * products[k][j] ← w_k·xs[k][at + j] rounded to the working type, for j < m; with a cut for input
+ * k, the elements it drops count as +0 (as keepRange leaves them) and its tie ordinal advances.
+ */
+function weightedProducts(xs: Float32Array[], w: number[], at: number, m: number, products: Float32Array[], dtype: WorkType, cuts?: CutState[]): void {
   for (let k = 0; k < xs.length; k++) {
-    const x = xs[k]!, p = products[k]!, wk = w[k]!;
-    for (let j = 0; j < m; j++) p[j] = x[at + j]! * wk;
+    const x = xs[k]!, p = products[k]!, wk = w[k]!, c = cuts?.[k];
+    if (c === undefined) {
+      for (let j = 0; j < m; j++) p[j] = x[at + j]! * wk;
+    } else {
+      const keys = new Uint32Array(x.buffer, x.byteOffset, x.length);
+      for (let j = 0; j < m; j++) {
+        const key = keys[at + j]! & 0x7fffffff;
+        const keep = key > c.a || (key === c.a && c.ordinal++ < c.take);
+        p[j] = (keep ? x[at + j]! : 0) * wk;
+      }
+    }
     roundRange(p, 0, m, dtype);
   }
 }
@@ -40,13 +60,15 @@ export interface CombineArgs {
   dtype: WorkType;
   /** may be `base` itself: each element reads its inputs before it is written */
   out: Float32Array;
+  /** TIES' top-k of each delta, applied here instead of by a keepRange pass (select.ts topKCut) */
+  cuts?: TopKCut[];
 }
 
 /**
  * out ← base + λ·(Σ kept w_k·δ_k)/(Σ kept w_k), rounded as torch does per op: w_k·δ_k, the float32
  * sums over the models (in model order) then rounded, the division, the λ scale and the addition.
  */
-export function combineKernel(a: CombineArgs, start: number, end: number): void {
+export function combineKernel(a: CombineArgs, start: number, end: number, block = 0): void {
   const { base, deltas, w, out, consensus, normalize, dtype } = a;
   const K = deltas.length;
   const r = rounder(dtype);
@@ -59,9 +81,10 @@ export function combineKernel(a: CombineArgs, start: number, end: number): void 
   const mixed = s[K]!;
   const divisors = s[K + 1]!;
   const elected = new Int32Array(s[K + 2]!.buffer);
+  const cuts = a.cuts?.map((c) => ({ a: c.a, take: c.take, ordinal: c.starts[block] ?? 0 }));
   for (let at = start; at < end; at += CHUNK) {
     const m = Math.min(CHUNK, end - at);
-    weightedProducts(deltas, w, at, m, products, dtype);
+    weightedProducts(deltas, w, at, m, products, dtype, cuts);
     if (consensus) {
       // the sign each element elects (1: −); r(total) ≥ 0 also holds for a negative total tiny
       // enough to round to −0

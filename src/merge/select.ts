@@ -69,17 +69,34 @@ export function sums(parts: number[][]): KeptSums {
 }
 
 /**
+ * Where keeping the k largest magnitudes cuts: keys above `a` stay, and of the keys equal to `a`
+ * the first `take` in index order; `starts[block]` counts those before each block of `map`
+ * (empty when every key equal to `a` stays). `a` is −1 when everything stays.
+ */
+export interface TopKCut {
+  a: number;
+  take: number;
+  starts: number[];
+}
+
+/** The cut of a top-k selection, without applying it (the TIES combine applies it on the fly). */
+export async function topKCut(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<TopKCut> {
+  const n = x.length;
+  if (k >= n) return { a: -1, take: 0, starts: [] };
+  const cut = await kthMagnitude(x, n - k, exec, histogram);
+  const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
+  // Only when some keys equal to the cut go do the blocks need to know where their equals start.
+  const starts = take === cut.equal ? [] : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0).at;
+  return { a: cut.key, take, starts };
+}
+
+/**
  * Zeroes all but the k largest magnitudes (ties at the cut: lower index first). The sums are
  * NaN unless `withSums` (a pass of float64 additions in index order that only rescaling needs).
  */
 export async function keepTopK(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram, withSums = true): Promise<KeptSums> {
-  const n = x.length;
-  if (k >= n) return sums(await exec.map<number[]>("keepRange", { x, a: -1, b: ABOVE_ALL, aFrom: 0, aTo: 0, bFrom: 0, bTo: 0, aStart: [], bStart: [], sums: withSums }, n));
-  const cut = await kthMagnitude(x, n - k, exec, histogram);
-  const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
-  // Only when some keys equal to the cut go do the blocks need to know where their equals start.
-  const starts = take === cut.equal ? { at: [] as number[], total: cut.equal } : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0);
-  return sums(await exec.map<number[]>("keepRange", { x, a: cut.key, b: ABOVE_ALL, aFrom: 0, aTo: take, bFrom: 0, bTo: 0, aStart: starts.at, bStart: [], sums: withSums }, n));
+  const c = await topKCut(x, k, exec, histogram);
+  return sums(await exec.map<number[]>("keepRange", { x, a: c.a, b: ABOVE_ALL, aFrom: 0, aTo: c.take, bFrom: 0, bTo: 0, aStart: c.starts, bStart: [], sums: withSums }, x.length));
 }
 
 /** Zeroes all but the elements of ascending magnitude rank in [lo, hi) (ties: lower index first); sums as keepTopK. */

@@ -23,12 +23,11 @@ const DTYPE: Record<WorkType, number> = { F32: 0, F16: 1, BF16: 2 };
  */
 export function simdBlockKernels(js: Record<string, BlockKernel>): Record<string, BlockKernel> {
   if (!KernelMemory.available()) return {};
-  const fewInputs = (name: string, inputs: (a: never) => unknown[]): BlockKernel => (a, start, end, block) =>
-    (inputs(a as never).length <= MAX_INPUTS ? KERNELS[name]! : js[name]!)(a, start, end, block);
   return {
     ...KERNELS,
-    combine: fewInputs("combine", (a: CombineArgs) => a.deltas),
-    linear: fewInputs("linear", (a: LinearArgs) => a.xs),
+    // the scratch holds 1024 inputs' addresses; the C copies that apply cuts take at most 4 inputs
+    combine: (a: CombineArgs, start, end, block) => (a.deltas.length <= (a.cuts ? MAX_CUT_INPUTS : MAX_INPUTS) ? KERNELS.combine! : js.combine!)(a, start, end, block),
+    linear: (a: LinearArgs, start, end, block) => (a.xs.length <= MAX_INPUTS ? KERNELS.linear! : js.linear!)(a, start, end, block),
     dequantize: (a: { type: string }, start, end, block) => (a.type === "BF16" || a.type === "F16" ? KERNELS.dequantize!(a, start, end, block) : js.dequantize!(a, start, end, block)),
   };
 }
@@ -85,6 +84,8 @@ const SUMS = STATE + 8;
 /** input addresses and weights (K of each) fit in the scratch after the sums */
 const ADDRESSES = SUMS + 16;
 const MAX_INPUTS = 1024;
+/** the C combine applies top-k cuts in its copies for 1–4 inputs */
+const MAX_CUT_INPUTS = 4;
 
 /** zeroed counts of `buckets` in the scratch */
 function zeroCounts(r: Run, buckets: number): void {
@@ -163,16 +164,22 @@ const KERNELS: Record<string, BlockKernel> = {
     over(a, [f32(a.x, true)], start, end, (r, [x], m) => r.k.scale(x!, m, a.ratio, DTYPE[a.dtype]));
   },
 
-  /** out ← base + …: computed in place in `out` (a copy of base unless it is base itself) */
-  combine(a: CombineArgs & { $memory?: number }, start, end) {
+  /**
+   * out ← base + …: computed in place in `out` (a copy of base unless it is base itself); the
+   * cuts' running ordinals stay in the scratch from one copied chunk to the next
+   */
+  combine(a: CombineArgs & { $memory?: number }, start, end, block) {
     const K = a.deltas.length;
     const lam = rounder(a.dtype)(a.lambda);
     if (a.out !== a.base) a.out.set(a.base.subarray(start, end), start);
+    const s = scratchRun(a);
+    const cuts = s.scratch + ADDRESSES + K * 8;
+    for (const [k, c] of (a.cuts ?? []).entries()) s.v.i32.set([c.a, c.take, c.starts[block] ?? 0], (cuts >> 2) + 3 * k);
     over(a, [f32(a.out, true), ...a.deltas.map((d) => f32(d))], start, end, (r, [out, ...deltas], m) => {
       const table = r.scratch + ADDRESSES;
       r.v.u32.set(deltas, table >> 2);
       r.v.f32.set(a.w, (table >> 2) + K);
-      r.k.combine(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor);
+      r.k.combine(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor, a.cuts ? cuts : 0);
     });
   },
 

@@ -33,7 +33,7 @@ export interface KernelExports {
   low_histogram(x: number, n: number, high: number, counts: number): void;
   cut_counts(x: number, n: number, a: number, b: number, out: number): void;
   keep_range(x: number, n: number, a: number, bBelow: number, aFrom: number, aTo: number, bFrom: number, bTo: number, state: number, sums: number, sumsOut: number): void;
-  combine(base: number, deltas: number, w: number, K: number, n: number, dt: number, consensus: number, normalize: number, lambda: number, scaled: number, divisor: number): void;
+  combine(base: number, deltas: number, w: number, K: number, n: number, dt: number, consensus: number, normalize: number, lambda: number, scaled: number, divisor: number, cuts: number): void;
   linear(out: number, xs: number, w: number, K: number, n: number, dt: number, normalize: number, divisor: number): void;
 }
 
@@ -47,8 +47,8 @@ export interface MemoryViews {
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, all a wasm32 address reaches
-/** a thread's scratch: 2^16 histogram counts, ordinals and sums, then up to 1024 input addresses and weights */
-const SCRATCH_BYTES = (1 << 18) + 64 + 8192;
+/** a thread's scratch: 2^16 histogram counts, ordinals and sums, then up to 1024 input addresses and weights (and cuts for 4) */
+const SCRATCH_BYTES = (1 << 18) + 64 + 8192 + 64;
 /** the kernels' vector loops read up to 12 bytes past an array's end */
 const PAD = 16;
 /** the module's own addresses below this are left alone (it has no data; a margin all the same) */

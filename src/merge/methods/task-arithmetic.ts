@@ -10,7 +10,7 @@ import type { BlockExec } from "../blocks.js";
 import { rounder } from "../float.js";
 import { lastDim, type MergeInputs, type MergeKernel } from "../kernel.js";
 import { keyedStream } from "../rng.js";
-import { addHistograms } from "../select.js";
+import { addHistograms, topKCut, type TopKCut } from "../select.js";
 import { ranksMagnitudes, sparsify } from "../sparsify.js";
 
 export function taskArithmeticKernel(name: string): MergeKernel {
@@ -26,13 +26,19 @@ async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: Bl
   const n = base.length;
   const deltas: Float32Array[] = [];
   const weights: number[] = [];
+  // TIES without rescaling: each delta's top-k is applied by the combine as it reads the delta
+  // (select.ts topKCut), a pass over every delta fewer than zeroing them first
+  const fused = v.sparsify === "magnitude" && m.params.rescale !== true;
+  const cuts: TopKCut[] = [];
   for (let k = 0; k < m.tensors.length; k++) {
     if (k === baseIndex) continue;
     const p = m.perInput[k]!;
     const delta = m.tensors[k]!; // becomes the task vector in place
     const ranked = v.sparsify !== null && ranksMagnitudes(v.sparsify) && Number(p.density) < 1;
     const parts = await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>("subtract", { x: delta, base, dtype: m.dtype, histogram: ranked }, n);
-    if (v.sparsify !== null) {
+    if (fused) {
+      cuts.push(await topKCut(delta, Math.trunc(Number(p.density) * n), exec, ranked ? addHistograms(parts) : undefined));
+    } else if (v.sparsify !== null) {
       await sparsify(delta, {
         method: v.sparsify,
         density: Number(p.density),
@@ -56,7 +62,7 @@ async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: Bl
   // the result overwrites the base: each element reads its own inputs before it is written
   await exec.map("combine", {
     base, deltas, w: weights, consensus: v.consensus === "sum", normalize: m.params.normalize === true,
-    lambda: Number(m.params.lambda), divisor, dtype: m.dtype, out: base,
+    lambda: Number(m.params.lambda), divisor, dtype: m.dtype, out: base, ...(fused ? { cuts } : {}),
   }, n);
   return base;
 }

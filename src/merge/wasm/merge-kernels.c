@@ -221,17 +221,45 @@ EXPORT(keep_range) void keep_range(u32 *x, int n, i32 a, i32 bBelow, i32 aFrom, 
 // rounds it: the products, the float32 sums over the models in model order, the division, λ,
 // the addition. consensus: keep w_k·δ_k whose sign is the elected one (that of the sum, +0 and
 // −0 never kept, NaN never kept), the divisor then the kept weights' sum (0 → 1).
+// TIES' top-k applied on the fly (the specialized copies only): keys above the cut a stay, and of
+// the keys equal to it those whose ordinal, counted in index order, is below `take`. Lanes past
+// the end (m < 4) never count. Returns the lane mask.
+static inline v128_t cut_mask(v128_t x, v128_t a, i32 cut, i32 take, i32 *ordinal, int m) {
+  v128_t key = wasm_v128_and(x, SPLAT(0x7fffffff));
+  v128_t keep = wasm_i32x4_gt(key, a);
+  v128_t tied = wasm_i32x4_eq(key, a);
+  if (!wasm_v128_any_true(tied)) return keep;
+  i32 o = *ordinal;
+  i32 k0 = 0, k1 = 0, k2 = 0, k3 = 0;
+  if (wasm_i32x4_extract_lane(key, 0) == cut) k0 = -(o++ < take);
+  if (m > 1 && wasm_i32x4_extract_lane(key, 1) == cut) k1 = -(o++ < take);
+  if (m > 2 && wasm_i32x4_extract_lane(key, 2) == cut) k2 = -(o++ < take);
+  if (m > 3 && wasm_i32x4_extract_lane(key, 3) == cut) k3 = -(o++ < take);
+  *ordinal = o;
+  return wasm_v128_or(keep, wasm_i32x4_make(k0, k1, k2, k3));
+}
+
 // `K` is a constant in the specialized copies below (1–4 inputs): the products then stay in
-// registers between the sign election and the sum; the generic copy recomputes them.
-static inline __attribute__((always_inline)) void combine_body(float *base, const u32 *deltas, const float *w, const int K, const int cached, int n, const int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
+// registers between the sign election and the sum, and `cuts` (K × {a, take, ordinal}, or 0)
+// mask the deltas as they are read; the generic copy recomputes the products and takes no cuts.
+static inline __attribute__((always_inline)) void combine_body(float *base, const u32 *deltas, const float *w, const int K, const int cached, int n, const int dt, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
   v128_t lam = wasm_f32x4_splat(lambda), div = wasm_f32x4_splat(divisor), zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
-  // the inputs' addresses and weights in locals: loaded once, not after every store to base
+  // the inputs' addresses, weights and cuts in locals: loaded once, not after every store to base
   const float *d[4] = {0, 0, 0, 0};
-  v128_t wv[4] = {zero, zero, zero, zero};
-  if (cached) for (int k = 0; k < K; k++) { d[k] = (const float *)deltas[k]; wv[k] = wasm_f32x4_splat(w[k]); }
+  v128_t wv[4] = {zero, zero, zero, zero}, av[4] = {zero, zero, zero, zero};
+  i32 ca[4] = {0, 0, 0, 0}, ct[4] = {0, 0, 0, 0}, co[4] = {0, 0, 0, 0};
+  if (cached) for (int k = 0; k < K; k++) {
+    d[k] = (const float *)deltas[k];
+    wv[k] = wasm_f32x4_splat(w[k]);
+    if (cuts) { ca[k] = cuts[3 * k]; ct[k] = cuts[3 * k + 1]; co[k] = cuts[3 * k + 2]; av[k] = wasm_i32x4_splat(ca[k]); }
+  }
   for (int i = 0; i < n; i += 4) {
     v128_t p[4];
-    if (cached) for (int k = 0; k < K; k++) p[k] = round_to(wasm_f32x4_mul(wasm_v128_load(d[k] + i), wv[k]), dt);
+    if (cached) for (int k = 0; k < K; k++) {
+      v128_t dk = wasm_v128_load(d[k] + i);
+      if (cuts) dk = wasm_v128_and(dk, cut_mask(dk, av[k], ca[k], ct[k], &co[k], n - i));
+      p[k] = round_to(wasm_f32x4_mul(dk, wv[k]), dt);
+    }
     v128_t total = zero;
     v128_t negative = wasm_i32x4_splat(0);
     if (consensus) {
@@ -265,21 +293,22 @@ static inline __attribute__((always_inline)) void combine_body(float *base, cons
     if (scaled) mixed = round_to(wasm_f32x4_mul(mixed, lam), dt);
     store_lanes(base + i, round_to(wasm_f32x4_add(wasm_v128_load(base + i), mixed), dt), n - i);
   }
+  if (cuts && cached) for (int k = 0; k < K; k++) cuts[3 * k + 2] = co[k]; // the next chunk's ordinals
 }
 
 #define COMBINE_DT(K, cached) \
-  if (dt == 2) combine_body(base, deltas, w, K, cached, n, 2, consensus, normalize, lambda, scaled, divisor); \
-  else if (dt == 1) combine_body(base, deltas, w, K, cached, n, 1, consensus, normalize, lambda, scaled, divisor); \
-  else combine_body(base, deltas, w, K, cached, n, 0, consensus, normalize, lambda, scaled, divisor)
+  if (dt == 2) combine_body(base, deltas, w, K, cached, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); \
+  else if (dt == 1) combine_body(base, deltas, w, K, cached, n, 1, consensus, normalize, lambda, scaled, divisor, cuts); \
+  else combine_body(base, deltas, w, K, cached, n, 0, consensus, normalize, lambda, scaled, divisor, cuts)
 
-EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor) {
+EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
   // one copy of the loop per working type and for 1–4 inputs, the rounding inlined without a branch per op
   switch (K) {
     case 1: COMBINE_DT(1, 1); break;
     case 2: COMBINE_DT(2, 1); break;
     case 3: COMBINE_DT(3, 1); break;
     case 4: COMBINE_DT(4, 1); break;
-    default: COMBINE_DT(K, 0); break;
+    default: if (!cuts) { COMBINE_DT(K, 0); } break; // cuts come with at most 4 inputs (wasm-kernels.ts)
   }
 }
 
