@@ -16,7 +16,7 @@ import { fresh, gb, runChild, sizeOf } from "./lib.mjs";
 
 const hidden = Number(process.argv[2] ?? 1024);
 const layers = Number(process.argv[3] ?? 6);
-const vocabSize = Number(process.argv[4] ?? 8192);
+const vocabSize = Number(process.argv[4] ?? 32000); // Llama 2 and Mistral 7B's vocabulary: their embedding is the largest tensor, as in real bases
 const root = join(process.env.BENCH_DIR ?? tmpdir(), "dusk-bench-merge");
 mkdirSync(root, { recursive: true });
 const here = new URL(".", import.meta.url).pathname;
