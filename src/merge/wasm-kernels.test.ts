@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { BLOCK_KERNELS, JS_BLOCK_KERNELS } from "./block-kernels.js";
-import { createInlineExec, Slots, tagged } from "./blocks.js";
+import { blockRanges, createInlineExec, Slots, tagged } from "./blocks.js";
 import { MergePool } from "./pool.js";
-import { keepTopK } from "./select.js";
+import { keepTopK, topKCut } from "./select.js";
 import { MERGE_KERNELS_C_SHA256 } from "./wasm/merge-kernels.wasm.js";
 import { KernelMemory } from "./wasm-memory.js";
 
@@ -167,6 +167,33 @@ describe.skipIf(!KernelMemory.available())("WebAssembly SIMD merge kernels equal
           }, (r) => [r.out as Float32Array], N), `combine ${dtype} K=${K} ${consensus} ${normalize} ${lambda}`);
         }
         expectSame(runAll("linear", () => ({ xs: [12, 13, 14].slice(0, K).map((s) => rounded(values(s), dtype)), w, normalize: true, divisor: 0.75, dtype, out: new Float32Array(N) }), (r) => [r.out as Float32Array], N), `linear ${dtype} ${K}`);
+      }
+    }
+  });
+
+  test("TIES' top-k applied inside the combine equals zeroing the deltas first (ties split at the cut, 4 blocks)", async () => {
+    const n = 4 * 65536 + 3;
+    const js = createJsExec();
+    for (const dtype of DTYPES) {
+      for (const K of [1, 2, 3, 5]) {
+        const w = [0.6, 0.25, -0.4, 0.3, 0.1].slice(0, K).map((v) => rounded(new Float32Array([v]), dtype)[0]!);
+        const base = rounded(values(20, n), dtype);
+        // few distinct magnitudes: every cut falls among thousands of equal keys
+        const tied = (seed: number): Float32Array => values(seed, n).map((v, i) => (i % 50 === 0 ? v : Math.round(v * 8) / 8));
+        const deltas = [21, 22, 23, 24, 25].slice(0, K).map((seed) => rounded(tied(seed), dtype));
+        const cuts = await Promise.all(deltas.map((d, k) => topKCut(d, Math.trunc([0.5, 0.3, 0.7, 0.5, 0.9][k]! * n), js)));
+        expect(cuts.every((c) => c.starts.length === blockRanges(n).length)).toBe(true); // every cut splits its ties
+        const args = (out: Float32Array, ds: Float32Array[]) => ({ base: out, deltas: ds, w, consensus: true, normalize: true, lambda: 1, divisor: 1, dtype, out });
+        // reference: each delta zeroed by keepRange, then the JavaScript combine
+        const masked = deltas.map((d) => Float32Array.from(d));
+        for (const [k, c] of cuts.entries()) for (const [b, [s, e]] of blockRanges(n).entries()) JS_BLOCK_KERNELS.keepRange!({ x: masked[k], a: c.a, b: 0x80000000, aFrom: 0, aTo: c.take, bFrom: 0, bTo: 0, aStart: c.starts, bStart: [], sums: false }, s, e, b);
+        const reference = Float32Array.from(base);
+        for (const [b, [s, e]] of blockRanges(n).entries()) JS_BLOCK_KERNELS.combine!(args(reference, masked), s, e, b);
+        for (const [how, kernel] of [["js", JS_BLOCK_KERNELS.combine!], ["wasm", BLOCK_KERNELS.combine!]] as const) {
+          const out = Float32Array.from(base);
+          for (const [b, [s, e]] of blockRanges(n).entries()) kernel({ ...args(out, deltas), cuts }, s, e, b);
+          expect(firstDifference(bitsOf(out), bitsOf(reference)), `${how} ${dtype} K=${K}`).toBe(-1);
+        }
       }
     }
   });
