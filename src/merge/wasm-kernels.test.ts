@@ -198,6 +198,22 @@ describe.skipIf(!KernelMemory.available())("WebAssembly SIMD merge kernels equal
     }
   });
 
+  test("a slot past the memory's limit is a buffer of its own, and the kernels copy it through", () => {
+    const memory = KernelMemory.create(1, 1 << 20);
+    const slots = new Slots((b) => new SharedArrayBuffer(b), memory);
+    const small = slots.slot(0, 1000);
+    const large = slots.slot(1, 300_001);
+    expect(memory.contains(small)).toBe(true);
+    expect(memory.contains(large)).toBe(false);
+    large.set(values(30, 300_001));
+    const reference = Float32Array.from(large);
+    JS_BLOCK_KERNELS.round!({ x: reference, dtype: "BF16" }, 0, reference.length, 0);
+    const args = tagged({ x: large, dtype: "BF16" }, memory);
+    expect(args.$memory).toBeUndefined();
+    BLOCK_KERNELS.round!(args, 0, large.length, 0);
+    expect(firstDifference(bitsOf(large), bitsOf(reference))).toBe(-1);
+  });
+
   test("a pool's slots live in its kernel memory, and a top-k there equals the JavaScript one", async () => {
     const pool = MergePool.create(1);
     const inline = createInlineExec();

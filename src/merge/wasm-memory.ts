@@ -64,8 +64,11 @@ function compiled(): object | null {
 }
 
 let nextId = 1;
-/** the memories this thread has an instance on, by id */
-const attached = new Map<number, KernelMemory>();
+/**
+ * The memories this thread has an instance on, by id. Weak: a pool or inline exec holds its own,
+ * and a memory of hundreds of MB must go when its build ends.
+ */
+const attached = new Map<number, WeakRef<KernelMemory>>();
 
 export class KernelMemory {
   readonly kernels: KernelExports;
@@ -80,23 +83,28 @@ export class KernelMemory {
     return compiled() !== null;
   }
 
-  /** A new memory with a scratch region for each of `threads` threads (this one is thread 0). */
-  static create(threads: number): KernelMemory {
+  /**
+   * A new memory with a scratch region for each of `threads` threads (this one is thread 0);
+   * regions are handed out up to `limit` bytes (a wasm32 memory's 4 GiB; tests pass less).
+   */
+  static create(threads: number, limit = MAX_PAGES * PAGE): KernelMemory {
     const bytes = FIRST + threads * SCRATCH_BYTES;
     const memory = new wasm.Memory({ initial: Math.ceil(bytes / PAGE), maximum: MAX_PAGES, shared: true });
-    return new KernelMemory(memory, nextId++, 0, bytes);
+    return new KernelMemory(memory, nextId++, 0, bytes, limit);
   }
 
   /** Thread `thread`'s instance on a memory made in another thread (a pool's worker). */
   static attach(memory: WasmMemory, id: number, thread: number): KernelMemory {
-    return new KernelMemory(memory, id, thread, -1);
+    const m = new KernelMemory(memory, id, thread, -1, 0);
+    workerMemory = m; // a worker keeps its pool's memory for its whole life
+    return m;
   }
 
-  private constructor(readonly memory: WasmMemory, readonly id: number, thread: number, top: number) {
+  private constructor(readonly memory: WasmMemory, readonly id: number, thread: number, top: number, private readonly limit: number) {
     this.kernels = new wasm.Instance(compiled()!, { env: { memory } }).exports as KernelExports;
     this.threadScratch = FIRST + thread * SCRATCH_BYTES;
     this.top = top;
-    attached.set(id, this);
+    attached.set(id, new WeakRef(this));
   }
 
   /** the byte address of this thread's scratch */
@@ -111,7 +119,10 @@ export class KernelMemory {
     return this.cached;
   }
 
-  /** `bytes` of this memory (16-aligned), or undefined when they would pass 4 GiB. */
+  /**
+   * `bytes` of this memory (16-aligned), or undefined when they would pass the limit or the
+   * memory cannot grow (the caller then uses a buffer of its own and the copy path).
+   */
   alloc(bytes: number): Uint8Array | undefined {
     const size = (bytes + PAD + 15) & ~15;
     const i = this.free.findIndex((r) => r.bytes >= size);
@@ -120,11 +131,15 @@ export class KernelMemory {
       at = this.free[i]!.at;
       this.free.splice(i, 1);
     } else {
-      if (this.top < 0 || this.top + size > MAX_PAGES * PAGE) return undefined;
+      if (this.top < 0 || this.top + size > this.limit) return undefined;
+      const have = this.memory.buffer.byteLength;
+      try {
+        if (this.top + size > have) this.memory.grow(Math.ceil((this.top + size - have) / PAGE));
+      } catch {
+        return undefined; // RangeError: the system would not commit that much
+      }
       at = this.top;
       this.top += size;
-      const have = this.memory.buffer.byteLength;
-      if (this.top > have) this.memory.grow(Math.ceil((this.top - have) / PAGE));
     }
     return new Uint8Array(this.views().u8.buffer, at, bytes);
   }
@@ -167,9 +182,13 @@ function everyView(value: unknown, test: (v: ArrayBufferView) => boolean): boole
   return true;
 }
 
+let workerMemory: KernelMemory | undefined;
+
 /** The memory with this id that this thread has an instance on. */
 export function attachedMemory(id: number): KernelMemory | undefined {
-  return attached.get(id);
+  const m = attached.get(id)?.deref();
+  if (m === undefined) attached.delete(id);
+  return m;
 }
 
 let mine: KernelMemory | undefined;
