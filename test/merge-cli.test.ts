@@ -5,11 +5,12 @@
 
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { checkpointHeader, openCheckpoint } from "../src/checkpoint/open-checkpoint.js";
 import { writeTinyHfModel } from "../src/fixtures/tiny-model.js";
 import { toFloat32 } from "../src/formats/dtype-convert.js";
 import { mergeTensorValues } from "../src/merge/executor.js";
+import { BLOCK_KERNELS } from "../src/merge/block-kernels.js";
 import { makePlan } from "../src/plan/plan.js";
 import { parseMergekitYaml } from "../src/recipe/index.js";
 import { exists, readTensorBytes, runCli, tempDirs } from "./helpers/cli.js";
@@ -111,6 +112,24 @@ describe("dusk plan and build with merge methods", () => {
     const v = await runCli(["verify", threaded]);
     expect(v.stdout).toMatch(/^ok: all 39 tensors/);
     expect(v.code).toBe(0);
+  });
+
+  it("bf16 models merge on bf16 storage (TIES with 3 deltas, task arithmetic) into the bytes of the float32 path", async () => {
+    const models = ["base16", "a16", "b16", "c16"].map((m) => join(root, m));
+    for (const [i, m] of models.entries()) await writeTinyHfModel(m, { ...SHAPE, seed: 11 + i, dtype: "BF16" });
+    const [base16, ...others] = models;
+    const ties = await recipe("ties16.yml", `merge_method: ties\nbase_model: ${base16}\nmodels:\n${others.map((m, i) => `  - {model: ${m}, parameters: {weight: ${[0.6, 0.3, -0.2][i]}, density: ${[0.5, 0.3, 0.9][i]}}}`).join("\n")}\n`);
+    const sum = await recipe("ta16.yml", `merge_method: task_arithmetic\nbase_model: ${base16}\nmodels:\n  - {model: ${others[0]}, parameters: {weight: 0.7}}\n  - {model: ${others[1]}, parameters: {weight: 0.4}}\nparameters: {lambda: 0.9}\n`);
+    const packed = vi.spyOn(BLOCK_KERNELS, "combineBf16");
+    for (const file of [ties, sum]) {
+      const outs = [join(root, `${file}-w2`), join(root, `${file}-w0`)];
+      for (const [i, out] of outs.entries()) expect((await runCli(["build", file, "-o", out, "--workers", i === 0 ? "2" : "0", "--quiet"])).code).toBe(0);
+      const [x, y] = await Promise.all(outs.map(readTensorBytes));
+      for (const [name, bytes] of x!) expect(Buffer.from(bytes).equals(Buffer.from(y!.get(name)!)), name).toBe(true);
+      expect(await expectMergedAsPlanned(file, outs[0]!)).toBe(39);
+    }
+    expect(packed).toHaveBeenCalled(); // by the build on this thread (--workers 0)
+    packed.mockRestore();
   });
 
   it("DARE is reproducible per seed whatever the workers, and another seed draws other masks", async () => {

@@ -27,6 +27,8 @@ export interface BlockExec {
   slot(k: number, n: number): Float32Array;
   /** reusable byte buffer `which` (0 or 1: one filled while the other is used) of n bytes, for stored bytes read or written */
   scratch(n: number, which?: number): Uint8Array;
+  /** slot `k` as n bf16 values (their bits): the same memory as `slot(k, …)`, for merges on bf16 storage */
+  packedSlot(k: number, n: number): Uint16Array;
 }
 
 export function blockRanges(n: number, align = 1): [number, number][] {
@@ -51,6 +53,10 @@ export class Slots {
   }
   scratch(n: number, which = 0): Uint8Array {
     return this.region(1, which, n).subarray(0, n);
+  }
+  packedSlot(k: number, n: number): Uint16Array {
+    const r = this.region(0, k, n * 2);
+    return new Uint16Array(r.buffer, r.byteOffset, n);
   }
   private region(kind: number, k: number, bytes: number): Uint8Array {
     const have = this.regions[kind]![k];
@@ -77,6 +83,7 @@ export function createInlineExec(): BlockExec {
     alloc: (n) => new Float32Array(n),
     slot: (k, n) => slots.slot(k, n),
     scratch: (n, which) => slots.scratch(n, which),
+    packedSlot: (k, n) => slots.packedSlot(k, n),
   };
 }
 
@@ -97,4 +104,5 @@ export const inlineExec: BlockExec = {
   alloc: (n) => new Float32Array(n),
   slot: (_k, n) => new Float32Array(n),
   scratch: (n) => new Uint8Array(n),
+  packedSlot: (_k, n) => new Uint16Array(n),
 };

@@ -16,6 +16,8 @@ import { MergeError } from "./merge-error.js";
 import { submatrix } from "./rectify.js";
 import { permuteEmbeddings } from "./permute-embeddings.js";
 import { mergeMethodInfo } from "../recipe/merge-methods.js";
+import { mergesOnBf16, taskArithmeticBf16 } from "./methods/task-arithmetic.js";
+import { KernelMemory } from "./wasm-memory.js";
 
 export interface MergeRunOptions {
   /** the random methods' seed (default 0) */
@@ -35,13 +37,7 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
   const tensors: Float32Array[] = [];
   const K = spec.inputs.length;
   for (const [k, input] of spec.inputs.entries()) {
-    const c = checkpoints[input.source];
-    const entry = c?.tensors.get(input.from);
-    if (!c || !entry || entry.type.name !== input.fromType || entry.shape.join(",") !== input.shape.join(",")) {
-      throw new MergeError("MERGE_SOURCE_CHANGED", `${c?.ref ?? `source ${input.source}`}: ${input.from} is not the ${input.fromType} [${input.shape.join(", ")}] tensor the plan expected`, {
-        hint: "the source changed since it was planned; plan again",
-      });
-    }
+    const entry = sourceEntry(op, input, checkpoints);
     const count = input.shape.reduce((a, b) => a * b, 1);
     // slots K.. hold a full-size input before an embedding is cut or rearranged to the planned rows
     let values = exec.slot(count === elements && !spec.vocab ? k : K + k, count);
@@ -74,6 +70,18 @@ export async function mergeTensorValues(op: TensorOp, checkpoints: readonly Chec
   }, exec);
 }
 
+/** The stored tensor an input of `op` reads, as planned (else the source changed since). */
+function sourceEntry(op: TensorOp, input: NonNullable<TensorOp["merge"]>["inputs"][number], checkpoints: readonly Checkpoint[]): TensorEntry {
+  const c = checkpoints[input.source];
+  const entry = c?.tensors.get(input.from);
+  if (!c || !entry || entry.type.name !== input.fromType || entry.shape.join(",") !== input.shape.join(",")) {
+    throw new MergeError("MERGE_SOURCE_CHANGED", `${c?.ref ?? `source ${input.source}`}: ${input.from} is not the ${input.fromType} [${input.shape.join(", ")}] tensor the plan expected (${op.name})`, {
+      hint: "the source changed since it was planned; plan again",
+    });
+  }
+  return entry;
+}
+
 /** why 4 MiB of values: conversion chunks stay small beside the inputs, and whole rows */
 const OUTPUT_CHUNK_ELEMENTS = 1 << 20;
 
@@ -82,6 +90,13 @@ const OUTPUT_CHUNK_ELEMENTS = 1 << 20;
  * quantized as llama-quantize does), handed to `write` a few whole rows at a time.
  */
 export async function writeMergedTensor(op: TensorOp, checkpoints: readonly Checkpoint[], write: (bytes: Uint8Array) => Promise<void>, o: MergeRunOptions = {}): Promise<void> {
+  const packed = await mergeOnBf16(op, checkpoints, o);
+  if (packed !== undefined) {
+    const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+    if (bytes.byteLength !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${bytes.byteLength} bytes merged, the plan says ${op.byteLength}`);
+    for (let at = 0; at < bytes.byteLength; at += OUTPUT_CHUNK_ELEMENTS * 2) await write(bytes.subarray(at, at + OUTPUT_CHUNK_ELEMENTS * 2));
+    return;
+  }
   let values = await mergeTensorValues(op, checkpoints, o);
   const qk = op.merge!.qkHeads;
   if (qk !== undefined) values = permuteQK(values, qk, op.shape[0]!); // back to llama.cpp's row order
@@ -109,6 +124,33 @@ async function floatBytes(part: Float32Array, typeName: string, exec: BlockExec,
   const out = exec.scratch(part.length * 2, which);
   await exec.mapRanges("narrow", { x: part, out, type: typeName }, part.length);
   return out;
+}
+
+/**
+ * The merge on bf16 storage, where it applies: bf16 inputs read straight into bf16 slots, merged
+ * with working type BF16 by the SIMD kernels, and a BF16 output whose bytes are the result (the
+ * bits the float32 path writes, at half its memory and traffic). Undefined where it does not apply.
+ */
+async function mergeOnBf16(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions): Promise<Uint16Array | undefined> {
+  const spec = op.merge!;
+  const elements = op.shape.reduce((a, b) => a * b, 1);
+  const applies = KernelMemory.available() && spec.dtype === "BF16" && op.type === "BF16" && spec.base !== undefined && !spec.vocab && spec.qkHeads === undefined
+    && spec.inputs.every((i) => i.fromType === "BF16" && i.shape.reduce((a, b) => a * b, 1) === elements)
+    && mergesOnBf16(spec.method, spec.params, spec.inputs.length);
+  if (!applies) return undefined;
+  const exec = o.exec ?? inlineExec;
+  const tensors: Uint16Array[] = [];
+  for (const [k, input] of spec.inputs.entries()) {
+    const entry = sourceEntry(op, input, checkpoints);
+    const bits = exec.packedSlot(k, elements);
+    if (entry.byteLength !== elements * 2) throw new MergeError("MERGE_SOURCE_CHANGED", `${entry.source.name}: ${entry.name} holds ${entry.byteLength} bytes, the plan expected ${elements * 2}`);
+    await entry.source.readInto(entry.offset, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
+    tensors.push(bits);
+  }
+  return taskArithmeticBf16({
+    method: spec.method, tensors, shape: op.shape, base: spec.base, params: spec.params, perInput: spec.inputs.map((i) => i.params),
+    key: spec.key, seed: o.seed ?? 0, warn: o.warn ?? (() => undefined),
+  }, exec);
 }
 
 /** The merged tensor's bytes in one array (tests, small tensors). */

@@ -91,6 +91,10 @@ export class MergePool implements BlockExec {
     return this.slots.scratch(n, which);
   }
 
+  packedSlot(k: number, n: number): Uint16Array {
+    return this.slots.packedSlot(k, n);
+  }
+
   async map<T>(kernel: string, args: Record<string, unknown>, n: number, align = 1): Promise<T[]> {
     args = tagged(args, this.memory);
     if (!this.parallel(kernel, args, n)) return inlineExec.map<T>(kernel, args, n, align);

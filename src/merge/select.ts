@@ -37,9 +37,10 @@ export async function magnitudeHistogram(x: Float32Array, exec: BlockExec): Prom
  * The |x| key of ascending rank k (0-based), with how many keys are below it and equal to it;
  * `histogram` is x's own when the caller has it (else a pass makes it).
  */
-export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
+export async function kthMagnitude(x: Float32Array | Uint16Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
   if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
-  const h = histogram ?? (await magnitudeHistogram(x, exec));
+  if (x instanceof Uint16Array && histogram === undefined) throw new RangeError("bf16 storage: the caller's histogram is needed");
+  const h = histogram ?? (await magnitudeHistogram(x as Float32Array, exec));
   let rank = k;
   let high = 0;
   while (rank >= h.counts[high]!) rank -= h.counts[high++]!;
@@ -79,14 +80,19 @@ export interface TopKCut {
   starts: number[];
 }
 
-/** The cut of a top-k selection, without applying it (the TIES combine applies it on the fly). */
-export async function topKCut(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<TopKCut> {
+/**
+ * The cut of a top-k selection, without applying it (the TIES combine applies it on the fly); x
+ * holds float32 values, or bf16 bits (bf16 storage: then `histogram` is required).
+ */
+export async function topKCut(x: Float32Array | Uint16Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<TopKCut> {
   const n = x.length;
   if (k >= n) return { a: -1, take: 0, starts: [] };
   const cut = await kthMagnitude(x, n - k, exec, histogram);
   const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
   // Only when some keys equal to the cut go do the blocks need to know where their equals start.
-  const starts = take === cut.equal ? [] : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0).at;
+  const counts = (): Promise<number[][]> =>
+    x instanceof Uint16Array ? exec.map<number[]>("cutCountsBf16", { x, a: cut.key }, n) : exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n);
+  const starts = take === cut.equal ? [] : prefix(await counts(), 0).at;
   return { a: cut.key, take, starts };
 }
 

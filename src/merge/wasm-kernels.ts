@@ -32,7 +32,7 @@ export function simdBlockKernels(js: Record<string, BlockKernel>): Record<string
   };
 }
 
-type Typed = Float32Array | Uint8Array;
+type Typed = Float32Array | Uint16Array | Uint8Array;
 
 /** One array a kernel reads or writes, `bytes` per element. */
 interface Operand {
@@ -76,6 +76,7 @@ function over(a: { $memory?: number }, operands: Operand[], start: number, end: 
 
 const bytesOf = (x: Typed, from: number, length: number): Uint8Array => new Uint8Array(x.buffer, x.byteOffset + from, length);
 const f32 = (x: Float32Array, out = false): Operand => ({ x, bytes: 4, out });
+const bf16 = (x: Uint16Array, out = false): Operand => ({ x, bytes: 2, out });
 
 /** scratch layout: histogram counts (2^16 × u32), then two i32 ordinals, then two f64 sums */
 const COUNTS = 0;
@@ -84,8 +85,8 @@ const SUMS = STATE + 8;
 /** input addresses and weights (K of each) fit in the scratch after the sums */
 const ADDRESSES = SUMS + 16;
 const MAX_INPUTS = 1024;
-/** the C combine applies top-k cuts in its copies for 1–4 inputs */
-const MAX_CUT_INPUTS = 4;
+/** the C combine applies top-k cuts in its copies for 1–4 inputs, and combines bf16 storage for as many */
+export const MAX_CUT_INPUTS = 4;
 
 /** zeroed counts of `buckets` in the scratch */
 function zeroCounts(r: Run, buckets: number): void {
@@ -180,6 +181,38 @@ const KERNELS: Record<string, BlockKernel> = {
       r.v.u32.set(deltas, table >> 2);
       r.v.f32.set(a.w, (table >> 2) + K);
       r.k.combine(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor, a.cuts ? cuts : 0);
+    });
+  },
+
+  // ---- bf16 storage (packed slots: executor.ts), SIMD only ----
+
+  /** x ← bf16(x − base) on bf16 bits, with the histogram of the result's keys (their low 16 bits are 0) */
+  subtractBf16(a: { x: Uint16Array; base: Uint16Array; histogram: boolean; $memory?: number }, start, end) {
+    const s = scratchRun(a);
+    if (a.histogram) zeroCounts(s, 1 << 15);
+    const r = over(a, [bf16(a.x, true), bf16(a.base)], start, end, (r, [x, base], m) => r.k.subtract_bf16(x!, base!, m, a.histogram ? r.scratch + COUNTS : 0));
+    return a.histogram ? { counts: counts(r, 1 << 15), lowBits: 0 } : undefined;
+  },
+
+  /** [keys equal to a, 0] on bf16 bits (a: an f32 key whose low 16 bits are 0) */
+  cutCountsBf16(a: { x: Uint16Array; a: number; $memory?: number }, start, end) {
+    const s = scratchRun(a);
+    s.v.i32[(s.scratch + STATE) >> 2] = 0;
+    const r = over(a, [bf16(a.x)], start, end, (r, [x], m) => r.k.cut_counts_bf16(x!, m, a.a | 0, r.scratch + STATE));
+    return [r.v.i32[(r.scratch + STATE) >> 2]!, 0];
+  },
+
+  /** combine on bf16 bits (working type BF16, 1–4 deltas), the result in base as output bytes */
+  combineBf16(a: Omit<CombineArgs, "base" | "deltas" | "out" | "dtype"> & { base: Uint16Array; deltas: Uint16Array[]; $memory?: number }, start, end, block) {
+    const K = a.deltas.length;
+    const s = scratchRun(a);
+    const cuts = s.scratch + ADDRESSES + K * 8;
+    for (const [k, c] of (a.cuts ?? []).entries()) s.v.i32.set([c.a, c.take, c.starts[block] ?? 0], (cuts >> 2) + 3 * k);
+    over(a, [bf16(a.base, true), ...a.deltas.map((d) => bf16(d))], start, end, (r, [base, ...deltas], m) => {
+      const table = r.scratch + ADDRESSES;
+      r.v.u32.set(deltas, table >> 2);
+      r.v.f32.set(a.w, (table >> 2) + K);
+      r.k.combine_bf16(base!, table, table + K * 4, K, m, +a.consensus, +a.normalize, rounder("BF16")(a.lambda), +(a.lambda !== 1), a.divisor, a.cuts ? cuts : 0);
     });
   },
 

@@ -35,6 +35,9 @@ export interface KernelExports {
   keep_range(x: number, n: number, a: number, bBelow: number, aFrom: number, aTo: number, bFrom: number, bTo: number, state: number, sums: number, sumsOut: number): void;
   combine(base: number, deltas: number, w: number, K: number, n: number, dt: number, consensus: number, normalize: number, lambda: number, scaled: number, divisor: number, cuts: number): void;
   linear(out: number, xs: number, w: number, K: number, n: number, dt: number, normalize: number, divisor: number): void;
+  subtract_bf16(x: number, base: number, n: number, counts: number): void;
+  cut_counts_bf16(x: number, n: number, a: number, out: number): void;
+  combine_bf16(base: number, deltas: number, w: number, K: number, n: number, consensus: number, normalize: number, lambda: number, scaled: number, divisor: number, cuts: number): void;
 }
 
 export interface MemoryViews {

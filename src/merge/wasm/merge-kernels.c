@@ -58,6 +58,28 @@ static inline void store_lanes(float *p, v128_t v, int m) {
   if (m > 2) wasm_v128_store32_lane(p + 2, v, 2);
 }
 
+// 4 lanes of f32 from f32 storage, or from bf16 storage (`packed`: u16 bits, widened)
+static inline v128_t load4(const void *p, int i, const int packed) {
+  return packed ? wasm_i32x4_shl(wasm_u32x4_load16x4((const u16 *)p + i), 16) : wasm_v128_load((const float *)p + i);
+}
+
+// stores the first m lanes to f32 storage, or to bf16 storage as the high halves of values
+// already rounded to bf16 (`canonical`: NaN → 0x7fc0, as f32_to_bf16 writes a model's bytes)
+static inline void store4(void *p, int i, v128_t v, int m, const int packed, const int canonical) {
+  if (!packed) {
+    store_lanes((float *)p + i, v, m);
+    return;
+  }
+  v128_t h = wasm_u32x4_shr(v, 16);
+  if (canonical) h = wasm_v128_bitselect(SPLAT(0x7fc0), h, wasm_i32x4_gt(wasm_v128_and(v, SPLAT(0x7fffffff)), SPLAT(0x7f800000)));
+  v128_t q = wasm_u16x8_narrow_i32x4(h, h); // every lane is in 0…0xffff: exact
+  u16 *out = (u16 *)p + i;
+  if (m >= 4) { wasm_v128_store64_lane(out, q, 0); return; }
+  wasm_v128_store16_lane(out, q, 0);
+  if (m > 1) wasm_v128_store16_lane(out + 1, q, 1);
+  if (m > 2) wasm_v128_store16_lane(out + 2, q, 2);
+}
+
 // ---- conversions ----
 
 EXPORT(bf16_to_f32) void bf16_to_f32(const u16 *src, u32 *dst, int n) {
@@ -124,6 +146,21 @@ EXPORT(subtract) void subtract(float *x, const float *base, int n, int dt) {
 EXPORT(scale) void scale(float *x, int n, float ratio, int dt) {
   v128_t r = wasm_f32x4_splat(ratio);
   for (int i = 0; i < n; i += 4) store_lanes(x + i, round_to(wasm_f32x4_mul(wasm_v128_load(x + i), r), dt), n - i);
+}
+
+// bf16 storage (packed slots, wasm-kernels.ts): x ← bf16(x − base), and with `counts` the
+// histogram of the result's top 16 key bits, which for bf16 are its bits without the sign
+EXPORT(subtract_bf16) void subtract_bf16(u16 *x, const u16 *base, int n, u32 *counts) {
+  for (int i = 0; i < n; i += 4) store4(x, i, round_bf16(wasm_f32x4_sub(load4(x, i, 1), load4(base, i, 1))), n - i, 1, 0);
+  if (counts) for (int i = 0; i < n; i++) counts[x[i] & 0x7fff]++;
+}
+
+// bf16 storage: out[0] += keys equal to `a` (an f32 key: its top 16 bits)
+EXPORT(cut_counts_bf16) void cut_counts_bf16(const u16 *x, int n, i32 a, i32 *out) {
+  u32 a16 = (u32)a >> 16;
+  i32 equal = 0;
+  if ((a & 0xffff) == 0 && a >= 0) for (int i = 0; i < n; i++) equal += (u32)(x[i] & 0x7fff) == a16;
+  out[0] += equal;
 }
 
 // ---- order statistics (select.ts) ----
@@ -242,21 +279,21 @@ static inline v128_t cut_mask(v128_t x, v128_t a, i32 cut, i32 take, i32 *ordina
 // `K` is a constant in the specialized copies below (1–4 inputs): the products then stay in
 // registers between the sign election and the sum, and `cuts` (K × {a, take, ordinal}, or 0)
 // mask the deltas as they are read; the generic copy recomputes the products and takes no cuts.
-static inline __attribute__((always_inline)) void combine_body(float *base, const u32 *deltas, const float *w, const int K, const int cached, int n, const int dt, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
+static inline __attribute__((always_inline)) void combine_body(void *base, const u32 *deltas, const float *w, const int K, const int cached, const int packed, int n, const int dt, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
   v128_t lam = wasm_f32x4_splat(lambda), div = wasm_f32x4_splat(divisor), zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
   // the inputs' addresses, weights and cuts in locals: loaded once, not after every store to base
-  const float *d[4] = {0, 0, 0, 0};
+  const void *d[4] = {0, 0, 0, 0};
   v128_t wv[4] = {zero, zero, zero, zero}, av[4] = {zero, zero, zero, zero};
   i32 ca[4] = {0, 0, 0, 0}, ct[4] = {0, 0, 0, 0}, co[4] = {0, 0, 0, 0};
   if (cached) for (int k = 0; k < K; k++) {
-    d[k] = (const float *)deltas[k];
+    d[k] = (const void *)deltas[k];
     wv[k] = wasm_f32x4_splat(w[k]);
     if (cuts) { ca[k] = cuts[3 * k]; ct[k] = cuts[3 * k + 1]; co[k] = cuts[3 * k + 2]; av[k] = wasm_i32x4_splat(ca[k]); }
   }
   for (int i = 0; i < n; i += 4) {
     v128_t p[4];
     if (cached) for (int k = 0; k < K; k++) {
-      v128_t dk = wasm_v128_load(d[k] + i);
+      v128_t dk = load4(d[k], i, packed);
       if (cuts) dk = wasm_v128_and(dk, cut_mask(dk, av[k], ca[k], ct[k], &co[k], n - i));
       p[k] = round_to(wasm_f32x4_mul(dk, wv[k]), dt);
     }
@@ -291,15 +328,15 @@ static inline __attribute__((always_inline)) void combine_body(float *base, cons
       mixed = round_to(wasm_f32x4_div(mixed, d), dt);
     }
     if (scaled) mixed = round_to(wasm_f32x4_mul(mixed, lam), dt);
-    store_lanes(base + i, round_to(wasm_f32x4_add(wasm_v128_load(base + i), mixed), dt), n - i);
+    store4(base, i, round_to(wasm_f32x4_add(load4(base, i, packed), mixed), dt), n - i, packed, packed);
   }
   if (cuts && cached) for (int k = 0; k < K; k++) cuts[3 * k + 2] = co[k]; // the next chunk's ordinals
 }
 
 #define COMBINE_DT(K, cached) \
-  if (dt == 2) combine_body(base, deltas, w, K, cached, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); \
-  else if (dt == 1) combine_body(base, deltas, w, K, cached, n, 1, consensus, normalize, lambda, scaled, divisor, cuts); \
-  else combine_body(base, deltas, w, K, cached, n, 0, consensus, normalize, lambda, scaled, divisor, cuts)
+  if (dt == 2) combine_body(base, deltas, w, K, cached, 0, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); \
+  else if (dt == 1) combine_body(base, deltas, w, K, cached, 0, n, 1, consensus, normalize, lambda, scaled, divisor, cuts); \
+  else combine_body(base, deltas, w, K, cached, 0, n, 0, consensus, normalize, lambda, scaled, divisor, cuts)
 
 EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int K, int n, int dt, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
   // one copy of the loop per working type and for 1–4 inputs, the rounding inlined without a branch per op
@@ -309,6 +346,18 @@ EXPORT(combine) void combine(float *base, const u32 *deltas, const float *w, int
     case 3: COMBINE_DT(3, 1); break;
     case 4: COMBINE_DT(4, 1); break;
     default: if (!cuts) { COMBINE_DT(K, 0); } break; // cuts come with at most 4 inputs (wasm-kernels.ts)
+  }
+}
+
+// combine on bf16 storage (working type BF16, 1–4 inputs): the same math, the result written as
+// the output's bf16 bytes
+EXPORT(combine_bf16) void combine_bf16(u16 *base, const u32 *deltas, const float *w, int K, int n, int consensus, int normalize, float lambda, int scaled, float divisor, i32 *cuts) {
+  switch (K) {
+    case 1: combine_body(base, deltas, w, 1, 1, 1, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); break;
+    case 2: combine_body(base, deltas, w, 2, 1, 1, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); break;
+    case 3: combine_body(base, deltas, w, 3, 1, 1, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); break;
+    case 4: combine_body(base, deltas, w, 4, 1, 1, n, 2, consensus, normalize, lambda, scaled, divisor, cuts); break;
+    default: break; // at most 4 inputs (wasm-kernels.ts)
   }
 }
 
