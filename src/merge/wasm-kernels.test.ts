@@ -84,6 +84,11 @@ function runAll(name: string, make: () => Record<string, unknown>, arrays: (args
   return runs;
 }
 
+function copyU16(target: Uint16Array, source: Uint16Array): Uint16Array {
+  target.set(source);
+  return target;
+}
+
 function copyTo<T extends Float32Array | Uint8Array>(target: T, source: T): T {
   target.set(source);
   return target;
@@ -198,6 +203,46 @@ describe.skipIf(!KernelMemory.available())("WebAssembly SIMD merge kernels equal
     }
   });
 
+  test("bf16 storage: subtract, tie counts and combine on bf16 bits equal the float32 kernels, NaN and Inf included", async () => {
+    const n = 2 * 65536 + 5;
+    const toBits = (x: Float32Array): Uint16Array => new Uint16Array(x.length).map((_, i) => new Uint32Array(x.buffer, x.byteOffset)[i]! >>> 16);
+    const widen = (b: Uint16Array): Float32Array => new Float32Array(new Uint32Array(b.length).map((_, i) => b[i]! << 16).buffer);
+    const tied = (seed: number): Float32Array => rounded(values(seed, n).map((v, i) => (i % 40 === 0 ? v : Math.round(v * 8) / 8)), "BF16");
+    const memory = KernelMemory.create(1);
+    const slots = new Slots((b) => new ArrayBuffer(b), memory);
+    for (const inPlace of [false, true]) {
+      const place = (k: number, b: Uint16Array): Uint16Array => (inPlace ? copyU16(slots.packedSlot(k, b.length), b) : b);
+      const tag = <T extends Record<string, unknown>>(a: T): T => (inPlace ? (tagged(a, memory) as T) : a);
+      const base = tied(40), xs = [tied(41), tied(42), tied(43)];
+      // subtract with its histogram
+      const deltas32 = xs.map((x) => Float32Array.from(x));
+      const deltas16 = xs.map((x, k) => place(k + 1, toBits(x)));
+      const base16 = place(0, toBits(base));
+      for (const [k, d] of deltas32.entries()) {
+        const want = JS_BLOCK_KERNELS.subtract!({ x: d, base, dtype: "BF16", histogram: true }, 0, n, 0) as { counts: Uint32Array };
+        const got = BLOCK_KERNELS.subtractBf16!(tag({ x: deltas16[k]!, base: base16, histogram: true }), 0, n, 0) as { counts: Uint32Array };
+        expect(firstDifference(bitsOf(widen(deltas16[k]!)), bitsOf(d)), `subtract ${k}`).toBe(-1);
+        expect(Buffer.from(got.counts.buffer).equals(Buffer.from(want.counts.buffer))).toBe(true);
+      }
+      // the cuts, their tie counts per block, and the combine
+      const js = createJsExec();
+      const cuts = await Promise.all(deltas32.map((d, k) => topKCut(d, Math.trunc([0.5, 0.3, 0.8][k]! * n), js)));
+      for (const [k, c] of cuts.entries()) {
+        for (const [b, [s0, e]] of blockRanges(n).entries()) {
+          expect(BLOCK_KERNELS.cutCountsBf16!(tag({ x: deltas16[k]!, a: c.a }), s0, e, b)).toEqual([(JS_BLOCK_KERNELS.cutCounts!({ x: deltas32[k], a: c.a, b: 0x80000000 }, s0, e, b) as number[])[0], 0]);
+        }
+      }
+      const w = [0.6, 0.3, -0.2].map((v) => rounded(new Float32Array([v]), "BF16")[0]!);
+      const common = { w, consensus: true, normalize: true, lambda: 0.9, divisor: 1, cuts };
+      const out32 = Float32Array.from(base);
+      for (const [b, [s0, e]] of blockRanges(n).entries()) JS_BLOCK_KERNELS.combine!({ ...common, base: out32, deltas: deltas32, dtype: "BF16", out: out32 }, s0, e, b);
+      for (const [b, [s0, e]] of blockRanges(n).entries()) BLOCK_KERNELS.combineBf16!(tag({ ...common, base: base16, deltas: deltas16 }), s0, e, b);
+      const want = new Uint16Array(n);
+      JS_BLOCK_KERNELS.narrow!({ x: out32, out: new Uint8Array(want.buffer), type: "BF16" }, 0, n, 0); // the bytes the float32 path writes
+      expect(Buffer.from(base16.buffer, base16.byteOffset, base16.byteLength).equals(Buffer.from(want.buffer)), `combine (${inPlace ? "in place" : "copied"})`).toBe(true);
+    }
+  });
+
   test("a slot past the memory's limit is a buffer of its own, and the kernels copy it through", () => {
     const memory = KernelMemory.create(1, 1 << 20);
     const slots = new Slots((b) => new SharedArrayBuffer(b), memory);
@@ -247,5 +292,6 @@ function createJsExec() {
     alloc: (n: number) => new Float32Array(n),
     slot: (_k: number, n: number) => new Float32Array(n),
     scratch: (n: number) => new Uint8Array(n),
+    packedSlot: (_k: number, n: number) => new Uint16Array(n),
   };
 }
