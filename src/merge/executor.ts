@@ -139,14 +139,18 @@ async function mergeOnBf16(op: TensorOp, checkpoints: readonly Checkpoint[], o: 
     && mergesOnBf16(spec.method, spec.params, spec.inputs.length);
   if (!applies) return undefined;
   const exec = o.exec ?? inlineExec;
-  const tensors: Uint16Array[] = [];
-  for (const [k, input] of spec.inputs.entries()) {
+  // every input read at once: the reads (and the first touches of the slots' pages) run on
+  // libuv's threads side by side
+  const tensors = await Promise.all(spec.inputs.map(async (input, k) => {
     const entry = sourceEntry(op, input, checkpoints);
     const bits = exec.packedSlot(k, elements);
     if (entry.byteLength !== elements * 2) throw new MergeError("MERGE_SOURCE_CHANGED", `${entry.source.name}: ${entry.name} holds ${entry.byteLength} bytes, the plan expected ${elements * 2}`);
-    await entry.source.readInto(entry.offset, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
-    tensors.push(bits);
-  }
+    const bytes = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
+    const parts: Promise<void>[] = [];
+    for (let at = 0; at < bytes.byteLength; at += READ_CHUNK_BYTES) parts.push(entry.source.readInto(entry.offset + at, bytes.subarray(at, at + READ_CHUNK_BYTES)));
+    await Promise.all(parts);
+    return bits;
+  }));
   return taskArithmeticBf16({
     method: spec.method, tensors, shape: op.shape, base: spec.base, params: spec.params, perInput: spec.inputs.map((i) => i.params),
     key: spec.key, seed: o.seed ?? 0, warn: o.warn ?? (() => undefined),
