@@ -9,7 +9,7 @@
 // Run after `npx tsc -p .`: node bench/merge.mjs [hidden] [layers] [vocab]
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fresh, gb, runChild, sizeOf } from "./lib.mjs";
@@ -78,6 +78,22 @@ for (let i = 0; i < 2; i++) {
   }
 }
 const baseline = runChild(join(here, "merge-worker.mjs"), ["noop", recipe, out]).peakRssMB;
+// The floor any merge pays here: writing the output's bytes (from a buffer already in memory) to
+// a new file and fsyncing it, as a durable build must (node, like the merge; page-cache pages for
+// the new file are allocated on the way).
+const outputBytes = readdirSync(out).filter((f) => f.endsWith(".safetensors")).reduce((n, f) => n + sizeOf(join(out, f)), 0);
+let floor = Infinity;
+for (let i = 0; i < 2; i++) {
+  const file = join(root, "floor.bin");
+  const chunk = Buffer.alloc(4 << 20, 1);
+  const t = performance.now();
+  const fd = openSync(file, "w");
+  for (let at = 0; at < outputBytes; at += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, outputBytes - at));
+  fsyncSync(fd);
+  closeSync(fd);
+  floor = Math.min(floor, (performance.now() - t) / 1000);
+  rmSync(file);
+}
 const tensorMB = largest / 2 ** 20;
 const cores = availableParallelism();
 console.log(`TIES of two ${gb(inputBytes / 3)} GB bf16 models onto their base (density 0.5), ${inputs.length} input files, best of 2`);
@@ -87,6 +103,8 @@ console.table([{
   "merge s": merge.toFixed(2),
   "speed vs cat": (cat / merge).toFixed(4),
   ...(cold ? { "cold cat s": coldCat.toFixed(2), "cold merge s": coldMerge.toFixed(2), "speed vs cold cat": (coldCat / coldMerge).toFixed(3) } : {}),
+  "write output + fsync s": floor.toFixed(2),
+  "merge / write floor": (merge / floor).toFixed(2),
   "merge CPU s": cpu.toFixed(2),
   [`vs cat on ${cores} free cores`]: (cat / (cpu / cores)).toFixed(4),
   "peak RSS MB": rss.toFixed(0),
@@ -96,5 +114,6 @@ console.table([{
 }]);
 console.log(`load average ${loadavg()[0].toFixed(1)} on ${cores} cores (the merge's wall time waits on other work; its CPU seconds spread over the cores bound the speed it could reach)`);
 if (!cold) console.log("(the page cache could not be dropped here: run as root on Linux for the cold columns)");
+console.log(`"write output + fsync": writing the merge's ${gb(outputBytes)} GB of output from memory and fsyncing it, the floor of any durable merge on this machine`);
 console.log("goals: speed ≥ 0.5× cat of the inputs; extra RSS ≤ 4 tensors' worth");
 for (const d of [...Object.values(models), out]) fresh(d);
