@@ -13,7 +13,11 @@ clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib -Wl,--no-e
   -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
   -o "$tmp/k.wasm" "$src"
 # the instances of all threads share one memory: no function may use a stack pointer (a global)
-objdump=$(command -v llvm-objdump || command -v llvm-objdump-14)
+objdump=$(command -v llvm-objdump || command -v llvm-objdump-14 || true)
+if [ -z "$objdump" ]; then
+  echo "llvm-objdump not found (Debian: apt-get install llvm): needed to check that the module uses no stack" >&2
+  exit 1
+fi
 if "$objdump" -d "$tmp/k.wasm" | grep -q "global\.[gs]et"; then
   echo "merge-kernels.c uses the stack (a global): keep its functions free of arrays and address-taken locals" >&2
   exit 1
