@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BLOCK_KERNELS } from "./block-kernels.js";
 import { BLOCK, blockRanges, INLINE_BELOW, inlineExec, Slots, tagged, type BlockExec } from "./blocks.js";
-import { KernelMemory } from "./wasm-memory.js";
+import { everyView, KernelMemory } from "./wasm-memory.js";
 import { MergeError } from "./merge-error.js";
 
 export interface BlockTask {
@@ -113,7 +113,7 @@ export class MergePool implements BlockExec {
   private parallel(kernel: string, args: Record<string, unknown>, n: number): boolean {
     if (this.failure) throw this.failure;
     if (!BLOCK_KERNELS[kernel]) throw new MergeError("MERGE_KERNEL", `no block kernel ${kernel}`);
-    return n >= INLINE_BELOW && this.threads.length > 0 && allShared(args);
+    return n >= INLINE_BELOW && this.threads.length > 0 && everyView(args, (v) => v.buffer instanceof SharedArrayBuffer); // else a worker would write a copy
   }
 
   /** Runs every range once, on whichever thread claims it first (this one included). */
@@ -155,12 +155,4 @@ export class MergePool implements BlockExec {
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
-}
-
-/** Every typed array in the arguments lives in shared memory (else a worker would write a copy). */
-function allShared(value: unknown): boolean {
-  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer;
-  if (Array.isArray(value)) return value.every(allShared);
-  if (value !== null && typeof value === "object") return Object.values(value).every(allShared);
-  return true;
 }

@@ -11,6 +11,7 @@
 import type { BlockKernel } from "./block-kernels.js";
 import type { CombineArgs, LinearArgs } from "./combine-kernels.js";
 import { rounder, type WorkType } from "./float.js";
+import type { TopKCut } from "./select.js";
 import { attachedMemory, KernelMemory, privateMemory, type KernelExports, type MemoryViews } from "./wasm-memory.js";
 
 /** why 16 Ki elements: the copied chunks of the K + 2 arrays of a combine stay in L2 */
@@ -88,13 +89,33 @@ const MAX_INPUTS = 1024;
 /** the C combine applies top-k cuts in its copies for 1–4 inputs, and combines bf16 storage for as many */
 export const MAX_CUT_INPUTS = 4;
 
+/** The inputs' addresses, then their weights, in the scratch (rewritten for each copied chunk): the table's address. */
+function inputTable(r: Run, addresses: number[], w: number[]): number {
+  const table = r.scratch + ADDRESSES;
+  r.v.u32.set(addresses, table >> 2);
+  r.v.f32.set(w, (table >> 2) + addresses.length);
+  return table;
+}
+
+/**
+ * TIES' cuts after the input table, K × {a, take, this block's first tie ordinal} (the C side
+ * carries the ordinals from one copied chunk to the next); 0 without cuts.
+ */
+function cutTable(a: { cuts?: TopKCut[]; deltas: unknown[]; $memory?: number }, block: number): number {
+  if (a.cuts === undefined) return 0;
+  const s = scratchRun(a);
+  const at = s.scratch + ADDRESSES + a.deltas.length * 8;
+  for (const [k, c] of a.cuts.entries()) s.v.i32.set([c.a, c.take, c.starts[block] ?? 0], (at >> 2) + 3 * k);
+  return at;
+}
+
 /** zeroed counts of `buckets` in the scratch */
 function zeroCounts(r: Run, buckets: number): void {
   r.v.u32.fill(0, (r.scratch + COUNTS) >> 2, ((r.scratch + COUNTS) >> 2) + buckets);
 }
 const counts = (r: Run, buckets: number): Uint32Array => r.v.u32.slice((r.scratch + COUNTS) >> 2, ((r.scratch + COUNTS) >> 2) + buckets);
 
-/** the histogram kernels' zeroed scratch, on the memory the operands will use */
+/** Where a call on these arguments runs (the memory, its views, this thread's scratch), running nothing. */
 function scratchRun(a: { $memory?: number }): Run {
   return over(a, [], 0, 0, () => undefined);
 }
@@ -170,17 +191,12 @@ const KERNELS: Record<string, BlockKernel> = {
    * cuts' running ordinals stay in the scratch from one copied chunk to the next
    */
   combine(a: CombineArgs & { $memory?: number }, start, end, block) {
-    const K = a.deltas.length;
     const lam = rounder(a.dtype)(a.lambda);
     if (a.out !== a.base) a.out.set(a.base.subarray(start, end), start);
-    const s = scratchRun(a);
-    const cuts = s.scratch + ADDRESSES + K * 8;
-    for (const [k, c] of (a.cuts ?? []).entries()) s.v.i32.set([c.a, c.take, c.starts[block] ?? 0], (cuts >> 2) + 3 * k);
+    const cuts = cutTable(a, block);
     over(a, [f32(a.out, true), ...a.deltas.map((d) => f32(d))], start, end, (r, [out, ...deltas], m) => {
-      const table = r.scratch + ADDRESSES;
-      r.v.u32.set(deltas, table >> 2);
-      r.v.f32.set(a.w, (table >> 2) + K);
-      r.k.combine(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor, a.cuts ? cuts : 0);
+      const t = inputTable(r, deltas, a.w);
+      r.k.combine(out!, t, t + deltas.length * 4, deltas.length, m, DTYPE[a.dtype], +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor, cuts);
     });
   },
 
@@ -204,25 +220,18 @@ const KERNELS: Record<string, BlockKernel> = {
 
   /** combine on bf16 bits (working type BF16, 1–4 deltas), the result in base as output bytes */
   combineBf16(a: Omit<CombineArgs, "base" | "deltas" | "out" | "dtype"> & { base: Uint16Array; deltas: Uint16Array[]; $memory?: number }, start, end, block) {
-    const K = a.deltas.length;
-    const s = scratchRun(a);
-    const cuts = s.scratch + ADDRESSES + K * 8;
-    for (const [k, c] of (a.cuts ?? []).entries()) s.v.i32.set([c.a, c.take, c.starts[block] ?? 0], (cuts >> 2) + 3 * k);
+    const lam = rounder("BF16")(a.lambda);
+    const cuts = cutTable(a, block);
     over(a, [bf16(a.base, true), ...a.deltas.map((d) => bf16(d))], start, end, (r, [base, ...deltas], m) => {
-      const table = r.scratch + ADDRESSES;
-      r.v.u32.set(deltas, table >> 2);
-      r.v.f32.set(a.w, (table >> 2) + K);
-      r.k.combine_bf16(base!, table, table + K * 4, K, m, +a.consensus, +a.normalize, rounder("BF16")(a.lambda), +(a.lambda !== 1), a.divisor, a.cuts ? cuts : 0);
+      const t = inputTable(r, deltas, a.w);
+      r.k.combine_bf16(base!, t, t + deltas.length * 4, deltas.length, m, +a.consensus, +a.normalize, lam, +(a.lambda !== 1), a.divisor, cuts);
     });
   },
 
   linear(a: LinearArgs & { $memory?: number }, start, end) {
-    const K = a.xs.length;
     over(a, [f32(a.out, true), ...a.xs.map((x) => f32(x))], start, end, (r, [out, ...xs], m) => {
-      const table = r.scratch + ADDRESSES;
-      r.v.u32.set(xs, table >> 2);
-      r.v.f32.set(a.w, (table >> 2) + K);
-      r.k.linear(out!, table, table + K * 4, K, m, DTYPE[a.dtype], +a.normalize, a.divisor);
+      const t = inputTable(r, xs, a.w);
+      r.k.linear(out!, t, t + xs.length * 4, xs.length, m, DTYPE[a.dtype], +a.normalize, a.divisor);
     });
   },
 };

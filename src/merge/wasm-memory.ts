@@ -54,6 +54,8 @@ const MAX_PAGES = 65536; // 4 GiB, all a wasm32 address reaches
 const SCRATCH_BYTES = (1 << 18) + 64 + 8192 + 64;
 /** the kernels' vector loops read up to 12 bytes past an array's end */
 const PAD = 16;
+/** a region's size: the bytes, room for reads past the end, 16-aligned (arithmetic: regions pass 2^31) */
+const padded = (bytes: number): number => Math.ceil((bytes + PAD) / 16) * 16;
 /** the module's own addresses below this are left alone (it has no data; a margin all the same) */
 const FIRST = 1024;
 
@@ -72,6 +74,8 @@ let nextId = 1;
  * and a memory of hundreds of MB must go when its build ends.
  */
 const attached = new Map<number, WeakRef<KernelMemory>>();
+/** a worker's one memory, held strongly for the worker's life (`attach`) */
+let workerMemory: KernelMemory | undefined;
 
 export class KernelMemory {
   readonly kernels: KernelExports;
@@ -99,7 +103,7 @@ export class KernelMemory {
   /** Thread `thread`'s instance on a memory made in another thread (a pool's worker). */
   static attach(memory: WasmMemory, id: number, thread: number): KernelMemory {
     const m = new KernelMemory(memory, id, thread, -1, 0);
-    workerMemory = m; // a worker keeps its pool's memory for its whole life
+    workerMemory = m;
     return m;
   }
 
@@ -127,7 +131,7 @@ export class KernelMemory {
    * memory cannot grow (the caller then uses a buffer of its own and the copy path).
    */
   alloc(bytes: number): Uint8Array | undefined {
-    const size = (bytes + PAD + 15) & ~15;
+    const size = padded(bytes);
     const i = this.free.findIndex((r) => r.bytes >= size);
     let at: number;
     if (i >= 0) {
@@ -149,7 +153,7 @@ export class KernelMemory {
 
   /** Gives back a region `alloc` returned. */
   release(region: Uint8Array): void {
-    if (this.contains(region)) this.free.push({ at: region.byteOffset, bytes: (region.byteLength + PAD + 15) & ~15 });
+    if (this.contains(region)) this.free.push({ at: region.byteOffset, bytes: padded(region.byteLength) });
   }
 
   contains(view: ArrayBufferView): boolean {
@@ -165,7 +169,7 @@ export class KernelMemory {
     let end = this.threadScratch + SCRATCH_BYTES;
     for (const s of sizes) {
       at.push(end);
-      end += (s + PAD + 15) & ~15;
+      end += padded(s);
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
@@ -178,14 +182,13 @@ export class KernelMemory {
   }
 }
 
-function everyView(value: unknown, test: (v: ArrayBufferView) => boolean): boolean {
+/** Whether every typed array in `value` (arguments of a kernel, searched through arrays and objects) passes `test`. */
+export function everyView(value: unknown, test: (v: ArrayBufferView) => boolean): boolean {
   if (ArrayBuffer.isView(value)) return test(value);
   if (Array.isArray(value)) return value.every((v) => everyView(v, test));
   if (value !== null && typeof value === "object") return Object.values(value).every((v) => everyView(v, test));
   return true;
 }
-
-let workerMemory: KernelMemory | undefined;
 
 /** The memory with this id that this thread has an instance on. */
 export function attachedMemory(id: number): KernelMemory | undefined {
