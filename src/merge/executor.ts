@@ -16,7 +16,8 @@ import { MergeError } from "./merge-error.js";
 import { submatrix } from "./rectify.js";
 import { permuteEmbeddings } from "./permute-embeddings.js";
 import { mergeMethodInfo } from "../recipe/merge-methods.js";
-import { mergesOnBf16, taskArithmeticBf16 } from "./methods/task-arithmetic.js";
+import { mergesOnBf16 } from "./methods/task-arithmetic.js";
+import { streamTaskMergeBf16 } from "./stream-bf16.js";
 import { KernelMemory } from "./wasm-memory.js";
 
 export interface MergeRunOptions {
@@ -26,6 +27,8 @@ export interface MergeRunOptions {
   exec?: BlockExec;
   /** quirks that fire while merging */
   warn?: (message: string) => void;
+  /** elements per chunk where a merge streams (stream-bf16.ts; tests make it small) */
+  streamChunk?: number;
 }
 
 /** The merged values of `op` (float32 holding values of the working type), in HF element order. */
@@ -90,13 +93,7 @@ const OUTPUT_CHUNK_ELEMENTS = 1 << 20;
  * quantized as llama-quantize does), handed to `write` a few whole rows at a time.
  */
 export async function writeMergedTensor(op: TensorOp, checkpoints: readonly Checkpoint[], write: (bytes: Uint8Array) => Promise<void>, o: MergeRunOptions = {}): Promise<void> {
-  const packed = await mergeOnBf16(op, checkpoints, o);
-  if (packed !== undefined) {
-    const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
-    if (bytes.byteLength !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${bytes.byteLength} bytes merged, the plan says ${op.byteLength}`);
-    for (let at = 0; at < bytes.byteLength; at += OUTPUT_CHUNK_ELEMENTS * 2) await write(bytes.subarray(at, at + OUTPUT_CHUNK_ELEMENTS * 2));
-    return;
-  }
+  if (await mergeOnBf16(op, checkpoints, write, o)) return;
   let values = await mergeTensorValues(op, checkpoints, o);
   const qk = op.merge!.qkHeads;
   if (qk !== undefined) values = permuteQK(values, qk, op.shape[0]!); // back to llama.cpp's row order
@@ -127,34 +124,29 @@ async function floatBytes(part: Float32Array, typeName: string, exec: BlockExec,
 }
 
 /**
- * The merge on bf16 storage, where it applies: bf16 inputs read straight into bf16 slots, merged
- * with working type BF16 by the SIMD kernels, and a BF16 output whose bytes are the result (the
- * bits the float32 path writes, at half its memory and traffic). Undefined where it does not apply.
+ * The merge on bf16 storage, where it applies (stream-bf16.ts): bf16 inputs streamed in chunks
+ * through the SIMD kernels with working type BF16 into a BF16 output, the bytes the float32 path
+ * writes at a few chunks' memory. False (nothing written) where it does not apply.
  */
-async function mergeOnBf16(op: TensorOp, checkpoints: readonly Checkpoint[], o: MergeRunOptions): Promise<Uint16Array | undefined> {
+async function mergeOnBf16(op: TensorOp, checkpoints: readonly Checkpoint[], write: (bytes: Uint8Array) => Promise<void>, o: MergeRunOptions): Promise<boolean> {
   const spec = op.merge!;
   const elements = op.shape.reduce((a, b) => a * b, 1);
   const applies = KernelMemory.available() && spec.dtype === "BF16" && op.type === "BF16" && spec.base !== undefined && !spec.vocab && spec.qkHeads === undefined
     && spec.inputs.every((i) => i.fromType === "BF16" && i.shape.reduce((a, b) => a * b, 1) === elements)
     && mergesOnBf16(spec.method, spec.params, spec.inputs.length);
-  if (!applies) return undefined;
-  const exec = o.exec ?? inlineExec;
-  // every input read at once: the reads (and the first touches of the slots' pages) run on
-  // libuv's threads side by side
-  const tensors = await Promise.all(spec.inputs.map(async (input, k) => {
+  if (!applies) return false;
+  const entries = spec.inputs.map((input) => {
     const entry = sourceEntry(op, input, checkpoints);
-    const bits = exec.packedSlot(k, elements);
     if (entry.byteLength !== elements * 2) throw new MergeError("MERGE_SOURCE_CHANGED", `${entry.source.name}: ${entry.name} holds ${entry.byteLength} bytes, the plan expected ${elements * 2}`);
-    const bytes = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
-    const parts: Promise<void>[] = [];
-    for (let at = 0; at < bytes.byteLength; at += READ_CHUNK_BYTES) parts.push(entry.source.readInto(entry.offset + at, bytes.subarray(at, at + READ_CHUNK_BYTES)));
-    await Promise.all(parts);
-    return bits;
-  }));
-  return taskArithmeticBf16({
-    method: spec.method, tensors, shape: op.shape, base: spec.base, params: spec.params, perInput: spec.inputs.map((i) => i.params),
-    key: spec.key, seed: o.seed ?? 0, warn: o.warn ?? (() => undefined),
-  }, exec);
+    return entry;
+  });
+  let written = 0;
+  await streamTaskMergeBf16({
+    method: spec.method, entries, base: spec.base!, elements, params: spec.params, perInput: spec.inputs.map((i) => i.params),
+    ...(o.streamChunk !== undefined ? { chunk: o.streamChunk } : {}),
+  }, (bytes) => ((written += bytes.byteLength), write(bytes)), o.exec);
+  if (written !== op.byteLength) throw new MergeError("MERGE_OUTPUT_SIZE", `${op.name}: ${written} bytes merged, the plan says ${op.byteLength}`);
+  return true;
 }
 
 /** The merged tensor's bytes in one array (tests, small tensors). */

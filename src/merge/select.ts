@@ -33,17 +33,23 @@ export async function magnitudeHistogram(x: Float32Array, exec: BlockExec): Prom
   return addHistograms(await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>("histogram", { x }, x.length));
 }
 
+/** The top-16-bit bucket of the key of ascending rank k, and k's rank inside that bucket. */
+function bucketOfRank(h: MagnitudeHistogram, k: number): { high: number; rank: number } {
+  let rank = k;
+  let high = 0;
+  while (rank >= h.counts[high]!) rank -= h.counts[high++]!;
+  return { high, rank };
+}
+
 /**
  * The |x| key of ascending rank k (0-based), with how many keys are below it and equal to it;
  * `histogram` is x's own when the caller has it (else a pass makes it).
  */
-export async function kthMagnitude(x: Float32Array | Uint16Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
+export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
   if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
-  if (x instanceof Uint16Array && histogram === undefined) throw new RangeError("bf16 storage: the caller's histogram is needed");
-  const h = histogram ?? (await magnitudeHistogram(x as Float32Array, exec));
-  let rank = k;
-  let high = 0;
-  while (rank >= h.counts[high]!) rank -= h.counts[high++]!;
+  const h = histogram ?? (await magnitudeHistogram(x, exec));
+  const { high } = bucketOfRank(h, k);
+  let rank = bucketOfRank(h, k).rank;
   if (h.lowBits === 0) return { key: high * 65536, less: k - rank, equal: h.counts[high]! };
   const low = new Float64Array(1 << 16);
   for (const part of await exec.mapRanges<Uint32Array>("lowHistogram", { x, high }, x.length)) for (let d = 0; d < low.length; d++) low[d]! += part[d]!;
@@ -80,20 +86,27 @@ export interface TopKCut {
   starts: number[];
 }
 
-/**
- * The cut of a top-k selection, without applying it (the TIES combine applies it on the fly); x
- * holds float32 values, or bf16 bits (bf16 storage: then `histogram` is required).
- */
-export async function topKCut(x: Float32Array | Uint16Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<TopKCut> {
+/** The cut of a top-k selection, without applying it (the TIES combine applies it on the fly). */
+export async function topKCut(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<TopKCut> {
   const n = x.length;
   if (k >= n) return { a: -1, take: 0, starts: [] };
   const cut = await kthMagnitude(x, n - k, exec, histogram);
   const take = k - (n - cut.less - cut.equal); // of the keys equal to the cut, the first `take` stay
   // Only when some keys equal to the cut go do the blocks need to know where their equals start.
-  const counts = (): Promise<number[][]> =>
-    x instanceof Uint16Array ? exec.map<number[]>("cutCountsBf16", { x, a: cut.key }, n) : exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n);
-  const starts = take === cut.equal ? [] : prefix(await counts(), 0).at;
+  const starts = take === cut.equal ? [] : prefix(await exec.map<number[]>("cutCounts", { x, a: cut.key, b: ABOVE_ALL }, n), 0).at;
   return { a: cut.key, take, starts };
+}
+
+/**
+ * The same cut from the histogram alone, for keys whose low 16 bits are all 0 (bf16 bits, which a
+ * caller streams through in chunks): `equal` keys sit at the cut, of which the first `take` stay.
+ */
+export function topKCutOfHistogram(h: MagnitudeHistogram, n: number, k: number): { a: number; take: number; equal: number } {
+  if (h.lowBits !== 0) throw new RangeError("a histogram alone places the cut only when every key's low 16 bits are 0");
+  if (k >= n) return { a: -1, take: 0, equal: 0 };
+  const { high, rank } = bucketOfRank(h, n - k);
+  const equal = h.counts[high]!;
+  return { a: high * 65536, take: k - (n - (n - k - rank) - equal), equal };
 }
 
 /**
@@ -123,7 +136,7 @@ export async function keepRankRange(x: Float32Array, lo: number, hi: number, exe
 }
 
 /** Running totals of column `col` of per-block counts: each block's start, and the total. */
-function prefix(counts: number[][], col: number): { at: number[]; total: number } {
+export function prefix(counts: number[][], col: number): { at: number[]; total: number } {
   const at: number[] = [];
   let total = 0;
   for (const c of counts) {

@@ -7,7 +7,7 @@
 
 import { TASK_ARITHMETIC_VARIANTS, type TaskArithmeticVariant } from "../../recipe/merge-methods.js";
 import type { BlockExec } from "../blocks.js";
-import { rounder } from "../float.js";
+import { rounder, type WorkType } from "../float.js";
 import { lastDim, type MergeInputs, type MergeKernel } from "../kernel.js";
 import { keyedStream } from "../rng.js";
 import { addHistograms, topKCut, type TopKCut } from "../select.js";
@@ -22,7 +22,7 @@ export function taskArithmeticKernel(name: string): MergeKernel {
 
 /**
  * Whether a merge of `inputs` tensors (the base among them) can run on bf16 storage
- * (`taskArithmeticBf16`): task arithmetic, or TIES without rescaling, with 1–4 task vectors.
+ * (stream-bf16.ts): task arithmetic, or TIES without rescaling, with 1–4 task vectors.
  */
 export function mergesOnBf16(method: string, params: Record<string, number | boolean>, inputs: number): boolean {
   const v = TASK_ARITHMETIC_VARIANTS[method];
@@ -30,24 +30,26 @@ export function mergesOnBf16(method: string, params: Record<string, number | boo
 }
 
 /** TIES without rescaling: each delta's top-k is applied by the combine as it reads the delta (select.ts topKCut), a pass over every delta fewer than zeroing them first. */
-const fusedTopK = (v: TaskArithmeticVariant, params: Record<string, number | boolean>): boolean => v.sparsify === "magnitude" && params.rescale !== true;
+export const fusedTopK = (v: TaskArithmeticVariant, params: Record<string, number | boolean>): boolean => v.sparsify === "magnitude" && params.rescale !== true;
 
 /**
- * The same merge on bf16 storage (working type BF16, `mergesOnBf16`): the inputs' bf16 bits in,
- * and the output's bf16 bytes back in the base's array — half the memory and traffic of float32.
+ * The task vectors' weights in the working type, in input order without the base, and the sum
+ * they are divided by when normalizing (float32 in order, then rounded; 1 where it is ~0).
  */
-export async function taskArithmeticBf16(m: Omit<MergeInputs, "tensors" | "dtype"> & { method: string; tensors: Uint16Array[] }, exec: BlockExec): Promise<Uint16Array> {
-  return taskArithmetic({ ...m, dtype: "BF16" }, TASK_ARITHMETIC_VARIANTS[m.method]!, exec);
+export function taskWeights(perInput: readonly Record<string, number | boolean>[], baseIndex: number, dtype: WorkType): { weights: number[]; divisor: number } {
+  const r = rounder(dtype);
+  const weights = perInput.filter((_, k) => k !== baseIndex).map((p) => r(Number(p.weight)));
+  let divisor = 0;
+  for (const w of weights) divisor = Math.fround(divisor + w);
+  divisor = r(divisor);
+  return { weights, divisor: Math.abs(divisor) < 1e-8 ? 1 : divisor };
 }
 
-async function taskArithmetic<T extends Float32Array | Uint16Array>(m: Omit<MergeInputs, "tensors"> & { tensors: T[] }, v: TaskArithmeticVariant, exec: BlockExec): Promise<T> {
-  const r = rounder(m.dtype);
+async function taskArithmetic(m: MergeInputs, v: TaskArithmeticVariant, exec: BlockExec): Promise<Float32Array> {
   const baseIndex = m.base!;
   const base = m.tensors[baseIndex]!;
   const n = base.length;
-  const packed = base instanceof Uint16Array;
-  const deltas: T[] = [];
-  const weights: number[] = [];
+  const deltas: Float32Array[] = [];
   const fused = fusedTopK(v, m.params);
   const cuts: TopKCut[] = [];
   for (let k = 0; k < m.tensors.length; k++) {
@@ -55,12 +57,11 @@ async function taskArithmetic<T extends Float32Array | Uint16Array>(m: Omit<Merg
     const p = m.perInput[k]!;
     const delta = m.tensors[k]!; // becomes the task vector in place
     const ranked = v.sparsify !== null && ranksMagnitudes(v.sparsify) && Number(p.density) < 1;
-    const parts = await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>(packed ? "subtractBf16" : "subtract", { x: delta, base, dtype: m.dtype, histogram: ranked }, n);
+    const parts = await exec.mapRanges<{ counts: Uint32Array; lowBits: number }>("subtract", { x: delta, base, dtype: m.dtype, histogram: ranked }, n);
     if (fused) {
       cuts.push(await topKCut(delta, Math.trunc(Number(p.density) * n), exec, ranked ? addHistograms(parts) : undefined));
     } else if (v.sparsify !== null) {
-      if (packed) throw new Error(`${v.sparsify} sparsification does not run on bf16 storage`);
-      await sparsify(delta as Float32Array, {
+      await sparsify(delta, {
         method: v.sparsify,
         density: Number(p.density),
         rescale: m.params.rescale === true,
@@ -73,15 +74,11 @@ async function taskArithmetic<T extends Float32Array | Uint16Array>(m: Omit<Merg
       }, exec);
     }
     deltas.push(delta);
-    weights.push(r(Number(p.weight)));
   }
   if (deltas.length === 0) return base;
-  let divisor = 0;
-  for (const w of weights) divisor = Math.fround(divisor + w);
-  divisor = r(divisor);
-  if (Math.abs(divisor) < 1e-8) divisor = 1;
+  const { weights, divisor } = taskWeights(m.perInput, baseIndex, m.dtype);
   // the result overwrites the base: each element reads its own inputs before it is written
-  await exec.map(packed ? "combineBf16" : "combine", {
+  await exec.map("combine", {
     base, deltas, w: weights, consensus: v.consensus === "sum", normalize: m.params.normalize === true,
     lambda: Number(m.params.lambda), divisor, dtype: m.dtype, out: base, ...(fused ? { cuts } : {}),
   }, n);
