@@ -109,16 +109,31 @@ export class MemorySink implements ByteSink {
   }
 }
 
+/**
+ * why 64 MiB: large enough that a flush is a few long disk writes, small enough that the final
+ * fsync on close has little left to write (a build's last step otherwise waits for all of it)
+ */
+const SYNC_BEHIND_BYTES = 64 * 1024 * 1024;
+
 export class FileSink implements ByteSink {
   position = 0;
+  /** the flush under way behind the writes, if any, and where the next one starts */
+  private flushing: Promise<void> | undefined;
+  private nextFlush: number;
   private constructor(
     readonly name: string,
     private readonly handle: FileHandle,
-  ) {}
+    private readonly syncBehind: number,
+  ) {
+    this.nextFlush = syncBehind;
+  }
 
-  /** Creates the file; fails if it exists (outputs go to fresh temporary paths). */
-  static async create(path: string): Promise<FileSink> {
-    return new FileSink(path, await open(path, "wx"));
+  /**
+   * Creates the file; fails if it exists (outputs go to fresh temporary paths). Every
+   * `syncBehind` bytes written, what was written is flushed to the disk while writing goes on.
+   */
+  static async create(path: string, syncBehind = SYNC_BEHIND_BYTES): Promise<FileSink> {
+    return new FileSink(path, await open(path, "wx"), syncBehind);
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -128,9 +143,21 @@ export class FileSink implements ByteSink {
       done += bytesWritten;
     }
     this.position += bytes.byteLength;
+    if (this.position >= this.nextFlush && this.flushing === undefined) this.flushBehind();
+  }
+
+  /** Starts writing what is in the page cache to the disk while the writes go on (fdatasync on libuv's threads). */
+  private flushBehind(): void {
+    this.nextFlush = this.position + this.syncBehind;
+    const flush = this.handle.datasync().finally(() => {
+      if (this.flushing === flush) this.flushing = undefined;
+    });
+    flush.catch(() => undefined); // a failure here is met again, and reported, by close's fsync
+    this.flushing = flush;
   }
 
   async close(): Promise<void> {
+    await this.flushing?.catch(() => undefined);
     await this.handle.sync();
     await this.handle.close();
   }

@@ -1,7 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FormatError } from "../errors.js";
 import { FileSink, FileSource, MemorySink, MemorySource, copyRange } from "./byte-source.js";
 import { parseSafetensors } from "./safetensors.js";
@@ -214,6 +214,41 @@ describe("bad files on disk through FileSource", () => {
       expect(Array.from(new Float32Array((await src.read(t.offset, t.byteLength)).slice().buffer))).toEqual([1, 2, 3, 4]);
     } finally {
       await src.close();
+    }
+  });
+});
+
+describe("FileSink", () => {
+  it("flushes to the disk behind the writes, one flush at a time, and closes with every byte in place", async () => {
+    const where = await mkdtemp(join(tmpdir(), "dusk-sink-"));
+    const path = join(where, "big.bin");
+    const probe = await open(path + ".probe", "w");
+    const handleClass = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    let inFlight = 0, most = 0;
+    const real = handleClass.datasync;
+    const flushes = vi.spyOn(handleClass, "datasync").mockImplementation(async function (this: unknown) {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await real.call(this);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const sink = await FileSink.create(path, 1 << 20);
+      const piece = new Uint8Array(256 << 10).map((_, i) => i * 7);
+      for (let i = 0; i < 20; i++) await sink.write(piece.map((v) => v ^ i));
+      await sink.close();
+      expect(flushes.mock.calls.length).toBeGreaterThanOrEqual(2); // 5 MiB with a flush behind every MiB
+      expect(flushes.mock.calls.length).toBeLessThanOrEqual(5);
+      expect(most).toBe(1);
+      const bytes = await readFile(path);
+      expect(bytes.length).toBe(20 * piece.length);
+      for (let i = 0; i < 20; i++) expect(bytes.subarray(i * piece.length, (i + 1) * piece.length).equals(Buffer.from(piece.map((v) => v ^ i)))).toBe(true);
+    } finally {
+      flushes.mockRestore();
+      await rm(where, { recursive: true, force: true });
     }
   });
 });
