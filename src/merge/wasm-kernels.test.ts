@@ -119,7 +119,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 const replacer = (_: string, v: unknown): unknown => (v instanceof Uint32Array ? Array.from(v) : typeof v === "number" && Number.isNaN(v) ? "NaN" : v);
 
 describe.skipIf(!KernelMemory.available())("WebAssembly SIMD merge kernels equal the JavaScript ones", () => {
-  test("the committed module was built from merge-kernels.c as it is (scripts/build-merge-wasm.sh)", () => {
+  test("the committed module was built from merge-kernels.c as it is (scripts/build-wasm.sh)", () => {
     const source = readFileSync(new URL("./wasm/merge-kernels.c", import.meta.url));
     expect(createHash("sha256").update(source).digest("hex")).toBe(MERGE_KERNELS_C_SHA256);
   });

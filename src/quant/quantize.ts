@@ -1,6 +1,7 @@
 // One entry point from f32 rows to a ggml type's bytes, as llama-quantize's ggml_quantize_chunk
 // writes them (with or without an importance vector of one weight per column). The row quantizers
 // live in quantize-32.ts, quantize-k.ts and quantize-iq4.ts; F16/BF16/F32 are plain conversions.
+// Q4_K, Q5_K and Q6_K run as WebAssembly where it runs (wasm-quant.ts; the same bytes).
 
 import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
 import { f32BitsToBf16Ggml, toF16 } from "./half.js";
@@ -8,6 +9,7 @@ import { QuantError } from "./quant-error.js";
 import { quantizeRowIq4Nl, quantizeRowIq4Xs } from "./quantize-iq4.js";
 import { quantizeRowQ4_0, quantizeRowQ4_1, quantizeRowQ5_0, quantizeRowQ5_1, quantizeRowQ8_0 } from "./quantize-32.js";
 import { quantizeRowQ2K, quantizeRowQ3K, quantizeRowQ4K, quantizeRowQ5K, quantizeRowQ6K } from "./quantize-k.js";
+import { quantizeRowsWasm, wasmQuantizes } from "./wasm-quant.js";
 
 /** x[xo .. xo+n) → y[yo ..): one row of n elements (whole blocks), importance weights qw[0..n). */
 type RowQuantizer = (x: Float32Array, xo: number, n: number, y: Uint8Array, yo: number, qw?: Float32Array) => void;
@@ -70,7 +72,11 @@ export function quantizeRows(typeName: string, x: Float32Array, nrows: number, n
   const rb = rowBytes(type, nPerRow);
   const y = out ?? new Uint8Array(nrows * rb);
   if (y.byteLength < nrows * rb) throw new QuantError("QUANT_OUTPUT_SIZE", `output holds ${y.byteLength} bytes, ${nrows * rb} needed`);
-  const fn = ROW_QUANTIZERS[typeName]!;
-  for (let r = 0; r < nrows; r++) fn(x, r * nPerRow, nPerRow, y, r * rb, imatrix);
+  if (wasmQuantizes(typeName)) {
+    quantizeRowsWasm(typeName, x, nrows, nPerRow, imatrix, y);
+  } else {
+    const fn = ROW_QUANTIZERS[typeName]!;
+    for (let r = 0; r < nrows; r++) fn(x, r * nPerRow, nPerRow, y, r * rb, imatrix);
+  }
   return y.subarray(0, nrows * rb);
 }

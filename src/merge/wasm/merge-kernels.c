@@ -1,4 +1,4 @@
-// The merge's hot loops in C, compiled to WebAssembly with 128-bit SIMD (scripts/build-merge-wasm.sh
+// The merge's hot loops in C, compiled to WebAssembly with 128-bit SIMD (scripts/build-wasm.sh
 // → merge-kernels.wasm.ts). The memory is imported and shared: a merge's input slots live in it, so
 // every thread's instance works on them in place (wasm-kernels.ts), each on its own range. Nothing
 // here uses a stack or static data (the instances of all threads share one memory): results go
