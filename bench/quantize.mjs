@@ -24,9 +24,9 @@ const dusk = join(new URL("..", import.meta.url).pathname, "bin/dusk.js");
 const llamaQuantize = join(process.env.DUSK_LLAMA_BUILD ?? "/tmp/dusk-llama-quant", "build/bin/llama-quantize");
 
 const dir = mkdtempSync(join(tmpdir(), "dusk-bench-quantize-"));
-const run = (cmd, args) => {
+const run = (cmd, args, env = process.env) => {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28, env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
   return { out: r.stdout, seconds: (performance.now() - t) / 1000 };
 };
@@ -101,8 +101,12 @@ try {
         rmSync(out);
         l = run(llamaQuantize, [input, out, type, String(availableParallelism())]).seconds;
       }
+      // the K-quants' JavaScript quantizers (DUSK_QUANT_WASM=0), beside their WebAssembly build
+      const js = type.includes("_K") ? run(process.execPath, [dusk, "quantize", input, "-o", out, "--type", type, "--quiet", "--force"], { ...process.env, DUSK_QUANT_WASM: "0" }).seconds : undefined;
       rmSync(out, { force: true });
-      speed.push({ what: `dusk quantize ${type}`, secondsPerGB: (d / (bytes / 1e9)).toFixed(2), vsCat: (d / cat).toFixed(1), vsLlama: l ? (d / l).toFixed(2) : "(no llama-quantize)" });
+      const row = (what, s) => ({ what, secondsPerGB: (s / (bytes / 1e9)).toFixed(2), vsCat: (s / cat).toFixed(1), vsLlama: l ? (s / l).toFixed(2) : "(no llama-quantize)" });
+      speed.push(row(`dusk quantize ${type}`, d));
+      if (js !== undefined) speed.push(row(`dusk quantize ${type}, JavaScript quantizers`, js));
       if (l) speed.push({ what: `llama-quantize ${type}`, secondsPerGB: (l / (bytes / 1e9)).toFixed(2), vsCat: (l / cat).toFixed(1), vsLlama: "1.00" });
   }
   console.log(`quantizing a ${(bytes / 1e9).toFixed(2)} GB F16 GGUF (${layers} layers, rows of ${hidden}/${intermediate}) on ${availableParallelism()} threads; wall seconds per GB of input (process start included)`);

@@ -1,6 +1,8 @@
 // Quantizes row blocks on every core: worker threads (worker.ts) take contiguous row chunks and
-// return their bytes, which land in order in one output buffer. Rows are independent in every
-// ggml quantizer, so the bytes do not depend on the number of workers. One worker: no threads.
+// write their bytes in place into one output buffer. Rows are independent in every ggml
+// quantizer, so the bytes do not depend on the number of workers. One worker: no threads. Rows
+// and output on SharedArrayBuffers (run.ts's slabs) are shared with the workers; other arrays are
+// copied to them and back.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -11,13 +13,16 @@ import { quantizeRows, rowBytes } from "./quantize.js";
 export interface QuantJob {
   id: number;
   type: string;
-  x: ArrayBuffer;
+  /** the chunk's rows: a view of shared memory, or a transferred copy */
+  x: Float32Array;
   nrows: number;
   nPerRow: number;
   imatrix?: Float32Array;
+  /** where the bytes go when they are shared (else they come back in the reply) */
+  out?: Uint8Array;
 }
 
-export type QuantReply = { id: number; y: ArrayBuffer } | { id: number; error: string };
+export type QuantReply = { id: number; y?: ArrayBuffer } | { id: number; error: string };
 
 /** The worker script: compiled JS beside this module, or the .ts source through the dev loader. */
 function workerEntry(): { url: URL; execArgv: string[] } {
@@ -30,7 +35,7 @@ function workerEntry(): { url: URL; execArgv: string[] } {
 const MIN_CHUNK_ELEMS = 16384;
 
 export class QuantPool {
-  private readonly pending = new Map<number, { resolve: (y: ArrayBuffer) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (y: ArrayBuffer | undefined) => void; reject: (e: Error) => void }>();
   private nextId = 0;
 
   private constructor(private readonly workers: Worker[]) {
@@ -63,16 +68,17 @@ export class QuantPool {
     const rb = rowBytes(tensorType(type)!, nPerRow);
     const chunks = Math.min(this.workers.length, Math.floor((nrows * nPerRow) / MIN_CHUNK_ELEMS), nrows);
     if (chunks < 2) return quantizeRows(type, x, nrows, nPerRow, imatrix, out);
+    const shared = x.buffer instanceof SharedArrayBuffer && out.buffer instanceof SharedArrayBuffer;
     const per = Math.ceil(nrows / chunks);
     const jobs: Promise<void>[] = [];
     for (let k = 0, r0 = 0; r0 < nrows; k++, r0 += per) {
       const n = Math.min(per, nrows - r0);
-      const buf = x.slice(r0 * nPerRow, (r0 + n) * nPerRow).buffer;
+      const rows = x.subarray(r0 * nPerRow, (r0 + n) * nPerRow);
       const id = this.nextId++;
-      const done = new Promise<ArrayBuffer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      const job: QuantJob = { id, type, x: buf, nrows: n, nPerRow, ...(imatrix ? { imatrix } : {}) };
-      this.workers[k]!.postMessage(job, [buf]);
-      jobs.push(done.then((y) => out.set(new Uint8Array(y), r0 * rb)));
+      const done = new Promise<ArrayBuffer | undefined>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      const job: QuantJob = { id, type, x: shared ? rows : rows.slice(), nrows: n, nPerRow, ...(imatrix ? { imatrix } : {}), ...(shared ? { out: out.subarray(r0 * rb, (r0 + n) * rb) } : {}) };
+      this.workers[k]!.postMessage(job, shared ? [] : [job.x.buffer as ArrayBuffer]);
+      jobs.push(done.then((y) => void (y && out.set(new Uint8Array(y), r0 * rb))));
     }
     await Promise.all(jobs);
     return out.subarray(0, nrows * rb);

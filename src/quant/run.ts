@@ -1,7 +1,9 @@
 // Executes a QuantizePlan: the GGUF is written into a temporary sibling and renamed into place
 // (src/build/atomic-output.ts), tensors in the plan's order; a tensor whose type does not change
 // is copied, any other is read in slabs of rows, widened to f32 and quantized on every core.
-// Memory: two input slabs and one output slab (≤ 64 MiB of f32 each), not a tensor or a model.
+// Memory: two input slabs and one output slab (≤ 64 MiB of f32 each), not a tensor or a model,
+// reused from tensor to tensor (fresh memory costs a page fault per 4 KiB on first touch) and
+// shared with the pool's workers, which write their rows' bytes in place.
 
 import { prepareOutput } from "../build/atomic-output.js";
 import type { StatfsFn } from "../build/durable-fs.js";
@@ -39,6 +41,7 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
   });
   let committed = false;
   const pool = o.pool ?? QuantPool.create(o.threads);
+  const buffers = new SlabBuffers();
   try {
     for (const note of out.stale) yield { type: "stale", note };
     yield { type: "start", output: out.path, tensors: plan.tensors.length, totalBytes: plan.inputBytes };
@@ -54,7 +57,7 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
           await writer.writeTensorFrom(entry.source, entry.offset, entry.byteLength);
         } else {
           const importance = t.imatrix ? plan.imatrix?.get(t.name) : undefined;
-          for await (const done of quantizeTensor(entry, t.type, t.shape, importance, pool, (chunk) => writer.writeTensorData(chunk))) {
+          for await (const done of quantizeTensor(entry, t.type, t.shape, importance, pool, buffers, (chunk) => writer.writeTensorData(chunk))) {
             if (o.signal?.aborted) throw new QuantError("QUANT_ABORTED", "quantization was interrupted; nothing was written", { cause: o.signal.reason });
             yield { type: "progress", tensor: t.name, index, bytes: bytes + done, totalBytes: plan.inputBytes };
           }
@@ -82,16 +85,16 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
  * widen to f32, quantize, hand the bytes to `write`. Yields the input bytes done so far. Expert
  * tensors ([experts, rows, cols]) use their expert's slice of the importance vector.
  */
-async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly number[], importance: Float32Array | undefined, pool: QuantPool, write: (b: Uint8Array) => Promise<void>): AsyncGenerator<number> {
+async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly number[], importance: Float32Array | undefined, pool: QuantPool, buffers: SlabBuffers, write: (b: Uint8Array) => Promise<void>): AsyncGenerator<number> {
   const cols = shape[shape.length - 1]!;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const rowsPerExpert = shape.length >= 2 ? shape[shape.length - 2]! : 1;
   const inRow = rowBytes(entry.type, cols);
   const outRow = rowBytes(tensorType(type)!, cols);
   const slabRows = Math.max(1, Math.min(rows, Math.floor(SLAB_ELEMS / cols)));
-  const inBufs = [new Uint8Array(slabRows * inRow), new Uint8Array(slabRows * inRow)];
-  const f32 = new Float32Array(slabRows * cols);
-  const outBuf = new Uint8Array(slabRows * outRow);
+  const inBufs = [buffers.bytes(0, slabRows * inRow), buffers.bytes(1, slabRows * inRow)];
+  const f32 = buffers.floats(slabRows * cols);
+  const outBuf = buffers.bytes(2, slabRows * outRow);
   const slabs: [number, number][] = [];
   for (let r0 = 0; r0 < rows; ) {
     const n = Math.min(slabRows, rows - r0, rowsPerExpert - (r0 % rowsPerExpert)); // slabs never cross an expert
@@ -113,5 +116,21 @@ async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly
     const qw = importance && importance.length > cols ? importance.subarray(expert * cols, (expert + 1) * cols) : importance;
     await write(await pool.quantize(type, x, n, cols, qw, outBuf));
     yield (r0 + n) * inRow;
+  }
+}
+
+/** A run's slabs, grown to the largest tensor's and kept: two input byte slabs, the f32 rows and the output bytes (the last two shared with the workers). */
+class SlabBuffers {
+  private readonly buffers: ArrayBufferLike[] = [];
+  bytes(which: number, n: number): Uint8Array {
+    return new Uint8Array(this.buffer(which, n, which === 2), 0, n);
+  }
+  floats(n: number): Float32Array {
+    return new Float32Array(this.buffer(3, n * 4, true), 0, n);
+  }
+  private buffer(which: number, bytes: number, shared: boolean): ArrayBufferLike {
+    const have = this.buffers[which];
+    if (have !== undefined && have.byteLength >= bytes) return have;
+    return (this.buffers[which] = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   }
 }

@@ -1,4 +1,4 @@
-// K-quant rows (Q2_K … Q6_K) through WebAssembly (wasm/k-quants.c): the same bytes as the JavaScript
+// K-quant (Q2_K … Q6_K) and Q8_0 rows through WebAssembly (wasm/k-quants.c): the same bytes as the JavaScript
 // quantizers (quantize-k.ts), which replay every f32 operation with Math.fround and so pay a double
 // ↔ float conversion per operation; WebAssembly computes in f32 itself. Each thread (the calling
 // one, every quantization worker) has its own instance and memory; rows are copied in a few MiB
@@ -7,8 +7,9 @@
 import { K_QUANTS_WASM_BASE64 } from "./wasm/k-quants.wasm.js";
 
 /** the C side's type codes */
-const TYPE_CODES: Readonly<Record<string, number>> = { Q4_K: 0, Q5_K: 1, Q6_K: 2, Q2_K: 3, Q3_K: 4 };
-const BLOCK_BYTES: Readonly<Record<string, number>> = { Q4_K: 144, Q5_K: 176, Q6_K: 210, Q2_K: 84, Q3_K: 110 };
+const TYPE_CODES: Readonly<Record<string, number>> = { Q4_K: 0, Q5_K: 1, Q6_K: 2, Q2_K: 3, Q3_K: 4, Q8_0: 5 };
+/** [elements, bytes] of a block */
+const BLOCKS: Readonly<Record<string, [number, number]>> = { Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210], Q2_K: [256, 84], Q3_K: [256, 110], Q8_0: [32, 34] };
 /** why 4 MiB of f32 rows a call: a row of any real model fits, and the copies stay in cache */
 const BATCH_BYTES = 4 << 20;
 const PAGE = 65536;
@@ -40,12 +41,13 @@ export function wasmQuantizes(type: string): boolean {
 }
 
 /**
- * `nrows` rows of `nPerRow` values of `x` (whole 256-blocks, checked by the caller) → the blocks
+ * `nrows` rows of `nPerRow` values of `x` (whole blocks, checked by the caller) → the blocks
  * of `type` in y[0 ..), with the per-column importance `imatrix` when given.
  */
 export function quantizeRowsWasm(type: string, x: Float32Array, nrows: number, nPerRow: number, imatrix: Float32Array | undefined, y: Uint8Array): void {
   const k = kQuants()!;
-  const rowBytes = (nPerRow / 256) * BLOCK_BYTES[type]!;
+  const [blockElems, blockBytes] = BLOCKS[type]!;
+  const rowBytes = (nPerRow / blockElems) * blockBytes;
   const rows = Math.max(1, Math.min(nrows, Math.floor(BATCH_BYTES / (nPerRow * 4))));
   // layout after the module's data and stack: qw, then x rows, then their blocks (16-aligned)
   const align = (n: number): number => Math.ceil(n / 16) * 16;

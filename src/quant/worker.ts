@@ -1,5 +1,6 @@
-// Entry of a quantization worker thread: quantizes the row chunks pool.ts sends (f32 rows in a
-// transferred buffer) and sends the bytes back the same way. Not imported by anything.
+// Entry of a quantization worker thread: quantizes the row chunks pool.ts sends, into the shared
+// output it names, or (rows in a transferred buffer) sends the bytes back the same way. Not
+// imported by anything.
 
 import { parentPort } from "node:worker_threads";
 import type { QuantJob, QuantReply } from "./pool.js";
@@ -8,8 +9,12 @@ import { quantizeRows } from "./quantize.js";
 const port = parentPort!;
 port.on("message", (job: QuantJob) => {
   try {
-    const x = new Float32Array(job.x);
-    const y = quantizeRows(job.type, x, job.nrows, job.nPerRow, job.imatrix);
+    if (job.out) {
+      quantizeRows(job.type, job.x, job.nrows, job.nPerRow, job.imatrix, job.out);
+      port.postMessage({ id: job.id } satisfies QuantReply);
+      return;
+    }
+    const y = quantizeRows(job.type, job.x, job.nrows, job.nPerRow, job.imatrix);
     const out = y.byteOffset === 0 && y.byteLength === y.buffer.byteLength ? (y.buffer as ArrayBuffer) : y.slice().buffer;
     port.postMessage({ id: job.id, y: out } satisfies QuantReply, [out]);
   } catch (e) {

@@ -1,4 +1,5 @@
-// The K-quant row quantizers (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: every K mix llama-quantize offers) in C,
+// The K-quant row quantizers (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: every K mix llama-quantize offers) and
+// Q8_0 in C,
 // compiled to WebAssembly (scripts/build-wasm.sh → k-quants.wasm.ts). They compute what
 // src/quant/quantize-k.ts and quant-math.ts compute, operation for operation: there every C float
 // operation is replayed with Math.fround; here it is the f32 operation itself (WebAssembly's f32
@@ -628,14 +629,34 @@ static void row_q3_k(const float *x, int n, u8 *y, const float *qw) {
   }
 }
 
+// Q8_0, 34 bytes per 32 (quantize-32.ts quantizeRowQ8_0): d = amax/127, q = roundf(x·(1/d));
+// roundf (half away from zero) as trunc(x ± 0.5) in double, where the addition is exact
+static void row_q8_0(const float *x, int n, u8 *y) {
+  for (int b = 0; b < n / 32; b++, x += 32, y += 34) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) {
+      float a = __builtin_fabsf(x[j]);
+      amax = amax > a ? amax : a;
+    }
+    float d = amax / 127;
+    float id = d ? 1 / d : 0;
+    put_f16(y, d);
+    for (int j = 0; j < 32; j++) {
+      float v = x[j] * id;
+      y[2 + j] = (u8)(int)__builtin_trunc((double)v + (v < 0 ? -0.5 : 0.5));
+    }
+  }
+}
+
 // `nrows` rows of `n` f32 values at x → blocks at y (rows back to back); qw: n importance
 // weights (one per column, the same for every row) or 0. type: 0 Q4_K, 1 Q5_K, 2 Q6_K, 3 Q2_K,
-// 4 Q3_K.
+// 4 Q3_K, 5 Q8_0 (which takes no weights).
 EXPORT(quantize_rows) void quantize_rows(int type, const float *x, int nrows, int n, u8 *y, const float *qw) {
   static const int block_bytes[5] = {144, 176, 210, 84, 110};
-  int row_bytes = (n / 256) * block_bytes[type];
+  int row_bytes = type == 5 ? (n / 32) * 34 : (n / 256) * block_bytes[type];
   for (int r = 0; r < nrows; r++, x += n, y += row_bytes) {
-    if (type == 0) row_q4_k(x, n, y, qw);
+    if (type == 5) row_q8_0(x, n, y);
+    else if (type == 0) row_q4_k(x, n, y, qw);
     else if (type == 1) row_q5_k(x, n, y, qw);
     else if (type == 2) row_q6_k(x, n, y, qw);
     else if (type == 3) row_q2_k(x, n, y, qw);
