@@ -49,7 +49,7 @@ export function bestIndexInt8(n: number, val: Int8Array, x: number): number {
     if (x < val[mav]!) mu = mav;
     else ml = mav;
   }
-  return fr(x - val[mu - 1]!) < val[mu]! - x ? mu - 1 : mu;
+  return fr(x - val[mu - 1]!) < fr(val[mu]! - x) ? mu - 1 : mu; // both distances in f32, as in C
 }
 
 /**

@@ -2,13 +2,14 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { quantizeRowQ8_0 } from "./quantize-32.js";
+import { quantizeRowIq4Nl, quantizeRowIq4Xs } from "./quantize-iq4.js";
 import { quantizeRowQ2K, quantizeRowQ3K, quantizeRowQ4K, quantizeRowQ5K, quantizeRowQ6K } from "./quantize-k.js";
 import { quantizeRowsWasm, wasmQuantizes } from "./wasm-quant.js";
 import { K_QUANTS_C_SHA256 } from "./wasm/k-quants.wasm.js";
 
-const JS_ROWS = { Q2_K: quantizeRowQ2K, Q3_K: quantizeRowQ3K, Q4_K: quantizeRowQ4K, Q5_K: quantizeRowQ5K, Q6_K: quantizeRowQ6K, Q8_0: quantizeRowQ8_0 } as const;
+const JS_ROWS = { Q2_K: quantizeRowQ2K, Q3_K: quantizeRowQ3K, Q4_K: quantizeRowQ4K, Q5_K: quantizeRowQ5K, Q6_K: quantizeRowQ6K, Q8_0: quantizeRowQ8_0, IQ4_NL: quantizeRowIq4Nl, IQ4_XS: quantizeRowIq4Xs } as const;
 /** bytes a 256-element stretch takes */
-const BYTES_PER_256 = { Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210, Q8_0: 8 * 34 } as const;
+const BYTES_PER_256 = { Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210, Q8_0: 8 * 34, IQ4_NL: 8 * 18, IQ4_XS: 136 } as const;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -38,13 +39,13 @@ function rows(seed: number): Float32Array {
   return x;
 }
 
-describe.runIf(wasmQuantizes("Q4_K"))("K-quants and Q8_0 in WebAssembly equal the JavaScript quantizers", () => {
+describe.runIf(wasmQuantizes("Q4_K"))("K-quants, IQ4 and Q8_0 in WebAssembly equal the JavaScript quantizers", () => {
   test("the committed module was built from k-quants.c as it is (scripts/build-wasm.sh)", () => {
     const source = readFileSync(new URL("./wasm/k-quants.c", import.meta.url));
     expect(createHash("sha256").update(source).digest("hex")).toBe(K_QUANTS_C_SHA256);
   });
 
-  for (const type of ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0"] as const) {
+  for (const type of ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "IQ4_NL", "IQ4_XS"] as const) {
     test(`${type}: every kind of row, with and without an importance vector, byte for byte`, () => {
       for (const seed of [1, 2, 3]) {
         const x = rows(seed);
@@ -65,14 +66,16 @@ describe.runIf(wasmQuantizes("Q4_K"))("K-quants and Q8_0 in WebAssembly equal th
     });
   }
 
-  test("Q8_0 rows of 32·k that are not whole 256s (hidden 128, 96)", () => {
-    for (const n of [96, 128, 160]) {
-      const x = rows(9).subarray(0, 7 * n);
-      const want = new Uint8Array(7 * (n / 32) * 34);
-      for (let row = 0; row < 7; row++) quantizeRowQ8_0(x, row * n, n, want, row * (n / 32) * 34);
-      const got = new Uint8Array(want.length);
-      quantizeRowsWasm("Q8_0", x, 7, n, undefined, got);
-      expect(Buffer.compare(got, want), `rows of ${n}`).toBe(0);
+  test("Q8_0 and IQ4_NL rows of 32·k that are not whole 256s (hidden 128, 96)", () => {
+    for (const [type, bytes] of [["Q8_0", 34], ["IQ4_NL", 18]] as const) {
+      for (const n of [96, 128, 160]) {
+        const x = rows(9).subarray(0, 7 * n);
+        const want = new Uint8Array(7 * (n / 32) * bytes);
+        for (let row = 0; row < 7; row++) JS_ROWS[type](x, row * n, n, want, row * (n / 32) * bytes);
+        const got = new Uint8Array(want.length);
+        quantizeRowsWasm(type, x, 7, n, undefined, got);
+        expect(Buffer.compare(got, want), `${type} rows of ${n}`).toBe(0);
+      }
     }
   });
 });

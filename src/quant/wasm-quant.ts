@@ -1,4 +1,4 @@
-// K-quant (Q2_K … Q6_K) and Q8_0 rows through WebAssembly (wasm/k-quants.c): the same bytes as the JavaScript
+// K-quant (Q2_K … Q6_K), IQ4_NL, IQ4_XS and Q8_0 rows through WebAssembly (wasm/k-quants.c): the same bytes as the JavaScript
 // quantizers (quantize-k.ts), which replay every f32 operation with Math.fround and so pay a double
 // ↔ float conversion per operation; WebAssembly computes in f32 itself. Each thread (the calling
 // one, every quantization worker) has its own instance and memory; rows are copied in a few MiB
@@ -7,9 +7,11 @@
 import { K_QUANTS_WASM_BASE64 } from "./wasm/k-quants.wasm.js";
 
 /** the C side's type codes */
-const TYPE_CODES: Readonly<Record<string, number>> = { Q4_K: 0, Q5_K: 1, Q6_K: 2, Q2_K: 3, Q3_K: 4, Q8_0: 5 };
+const TYPE_CODES: Readonly<Record<string, number>> = { Q4_K: 0, Q5_K: 1, Q6_K: 2, Q2_K: 3, Q3_K: 4, Q8_0: 5, IQ4_NL: 6, IQ4_XS: 7 };
 /** [elements, bytes] of a block */
-const BLOCKS: Readonly<Record<string, [number, number]>> = { Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210], Q2_K: [256, 84], Q3_K: [256, 110], Q8_0: [32, 34] };
+const BLOCKS: Readonly<Record<string, [number, number]>> = {
+  Q4_K: [256, 144], Q5_K: [256, 176], Q6_K: [256, 210], Q2_K: [256, 84], Q3_K: [256, 110], Q8_0: [32, 34], IQ4_NL: [32, 18], IQ4_XS: [256, 136],
+};
 /** why 4 MiB of f32 rows a call: a row of any real model fits, and the copies stay in cache */
 const BATCH_BYTES = 4 << 20;
 const PAGE = 65536;
