@@ -5,7 +5,7 @@ import { quantizeRowQ8_0 } from "./quantize-32.js";
 import { quantizeRowIq4Nl, quantizeRowIq4Xs } from "./quantize-iq4.js";
 import { quantizeRowQ2K, quantizeRowQ3K, quantizeRowQ4K, quantizeRowQ5K, quantizeRowQ6K } from "./quantize-k.js";
 import { quantizeRowsWasm, wasmQuantizes } from "./wasm-quant.js";
-import { K_QUANTS_C_SHA256 } from "./wasm/k-quants.wasm.js";
+import { QUANTIZERS_C_SHA256 } from "./wasm/quantizers.wasm.js";
 
 const JS_ROWS = { Q2_K: quantizeRowQ2K, Q3_K: quantizeRowQ3K, Q4_K: quantizeRowQ4K, Q5_K: quantizeRowQ5K, Q6_K: quantizeRowQ6K, Q8_0: quantizeRowQ8_0, IQ4_NL: quantizeRowIq4Nl, IQ4_XS: quantizeRowIq4Xs } as const;
 /** bytes a 256-element stretch takes */
@@ -40,9 +40,10 @@ function rows(seed: number): Float32Array {
 }
 
 describe.runIf(wasmQuantizes("Q4_K"))("K-quants, IQ4 and Q8_0 in WebAssembly equal the JavaScript quantizers", () => {
-  test("the committed module was built from k-quants.c as it is (scripts/build-wasm.sh)", () => {
-    const source = readFileSync(new URL("./wasm/k-quants.c", import.meta.url));
-    expect(createHash("sha256").update(source).digest("hex")).toBe(K_QUANTS_C_SHA256);
+  test("the committed module was built from the C sources as they are (scripts/build-wasm.sh)", () => {
+    const hash = createHash("sha256");
+    for (const file of ["quantizers.c", "search.h", "rows-k.h", "rows-32.h"]) hash.update(readFileSync(new URL(`./wasm/${file}`, import.meta.url)));
+    expect(hash.digest("hex")).toBe(QUANTIZERS_C_SHA256);
   });
 
   for (const type of ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "IQ4_NL", "IQ4_XS"] as const) {

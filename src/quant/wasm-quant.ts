@@ -1,10 +1,10 @@
-// K-quant (Q2_K … Q6_K), IQ4_NL, IQ4_XS and Q8_0 rows through WebAssembly (wasm/k-quants.c): the same bytes as the JavaScript
+// K-quant (Q2_K … Q6_K), IQ4_NL, IQ4_XS and Q8_0 rows through WebAssembly (wasm/quantizers.c): the same bytes as the JavaScript
 // quantizers (quantize-k.ts), which replay every f32 operation with Math.fround and so pay a double
 // ↔ float conversion per operation; WebAssembly computes in f32 itself. Each thread (the calling
 // one, every quantization worker) has its own instance and memory; rows are copied in a few MiB
 // at a time and the blocks copied back. `DUSK_QUANT_WASM=0` keeps the JavaScript quantizers.
 
-import { K_QUANTS_WASM_BASE64 } from "./wasm/k-quants.wasm.js";
+import { QUANTIZERS_WASM_BASE64 } from "./wasm/quantizers.wasm.js";
 
 /** the C side's type codes */
 const TYPE_CODES: Readonly<Record<string, number>> = { Q4_K: 0, Q5_K: 1, Q6_K: 2, Q2_K: 3, Q3_K: 4, Q8_0: 5, IQ4_NL: 6, IQ4_XS: 7 };
@@ -29,7 +29,7 @@ let instance: KQuants | null | undefined; // per thread: module state is per wor
 function kQuants(): KQuants | null {
   if (instance === undefined) {
     try {
-      instance = wasm ? (new wasm.Instance(new wasm.Module(Buffer.from(K_QUANTS_WASM_BASE64, "base64"))).exports as KQuants) : null;
+      instance = wasm ? (new wasm.Instance(new wasm.Module(Buffer.from(QUANTIZERS_WASM_BASE64, "base64"))).exports as KQuants) : null;
     } catch {
       instance = null; // no WebAssembly here: the JavaScript quantizers run
     }
