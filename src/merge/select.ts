@@ -48,8 +48,9 @@ function bucketOfRank(h: MagnitudeHistogram, k: number): { high: number; rank: n
 export async function kthMagnitude(x: Float32Array, k: number, exec: BlockExec, histogram?: MagnitudeHistogram): Promise<{ key: number; less: number; equal: number }> {
   if (!(k >= 0 && k < x.length)) throw new RangeError(`rank ${k} outside 0..${x.length - 1}`);
   const h = histogram ?? (await magnitudeHistogram(x, exec));
-  const { high } = bucketOfRank(h, k);
-  let rank = bucketOfRank(h, k).rank;
+  const bucket = bucketOfRank(h, k);
+  const high = bucket.high;
+  let rank = bucket.rank;
   if (h.lowBits === 0) return { key: high * 65536, less: k - rank, equal: h.counts[high]! };
   const low = new Float64Array(1 << 16);
   for (const part of await exec.mapRanges<Uint32Array>("lowHistogram", { x, high }, x.length)) for (let d = 0; d < low.length; d++) low[d]! += part[d]!;
@@ -106,7 +107,7 @@ export function topKCutOfHistogram(h: MagnitudeHistogram, n: number, k: number):
   if (k >= n) return { a: -1, take: 0, equal: 0 };
   const { high, rank } = bucketOfRank(h, n - k);
   const equal = h.counts[high]!;
-  return { a: high * 65536, take: k - (n - (n - k - rank) - equal), equal };
+  return { a: high * 65536, take: equal - rank, equal }; // the ties from rank n − k up stay
 }
 
 /**

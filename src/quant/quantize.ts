@@ -1,7 +1,8 @@
 // One entry point from f32 rows to a ggml type's bytes, as llama-quantize's ggml_quantize_chunk
 // writes them (with or without an importance vector of one weight per column). The row quantizers
 // live in quantize-32.ts, quantize-k.ts and quantize-iq4.ts; F16/BF16/F32 are plain conversions.
-// Q4_K, Q5_K and Q6_K run as WebAssembly where it runs (wasm-quant.ts; the same bytes).
+// The K-quants, IQ4_NL, IQ4_XS and Q8_0 run as WebAssembly where it runs (wasm-quant.ts; the
+// same bytes).
 
 import { tensorType, type TensorTypeInfo } from "../formats/tensor-types.js";
 import { f32BitsToBf16Ggml, toF16 } from "./half.js";

@@ -92,9 +92,9 @@ async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly
   const inRow = rowBytes(entry.type, cols);
   const outRow = rowBytes(tensorType(type)!, cols);
   const slabRows = Math.max(1, Math.min(rows, Math.floor(SLAB_ELEMS / cols)));
-  const inBufs = [buffers.bytes(0, slabRows * inRow), buffers.bytes(1, slabRows * inRow)];
-  const f32 = buffers.floats(slabRows * cols);
-  const outBuf = buffers.bytes(2, slabRows * outRow);
+  const inBufs = [buffers.input(0, slabRows * inRow), buffers.input(1, slabRows * inRow)];
+  const f32 = buffers.rows(slabRows * cols);
+  const outBuf = buffers.output(slabRows * outRow);
   const slabs: [number, number][] = [];
   for (let r0 = 0; r0 < rows; ) {
     const n = Math.min(slabRows, rows - r0, rowsPerExpert - (r0 % rowsPerExpert)); // slabs never cross an expert
@@ -119,18 +119,24 @@ async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly
   }
 }
 
-/** A run's slabs, grown to the largest tensor's and kept: two input byte slabs, the f32 rows and the output bytes (the last two shared with the workers). */
+/**
+ * A run's slabs, grown to the largest tensor's and kept: two input byte slabs (one read while the
+ * other is widened), the f32 rows and the output bytes, those two shared with the workers.
+ */
 class SlabBuffers {
-  private readonly buffers: ArrayBufferLike[] = [];
-  bytes(which: number, n: number): Uint8Array {
-    return new Uint8Array(this.buffer(which, n, which === 2), 0, n);
+  private readonly inputs: ArrayBuffer[] = [];
+  private rowsBuffer = new SharedArrayBuffer(0);
+  private outputBuffer = new SharedArrayBuffer(0);
+  input(which: number, bytes: number): Uint8Array {
+    const have = this.inputs[which];
+    return new Uint8Array(have !== undefined && have.byteLength >= bytes ? have : (this.inputs[which] = new ArrayBuffer(bytes)), 0, bytes);
   }
-  floats(n: number): Float32Array {
-    return new Float32Array(this.buffer(3, n * 4, true), 0, n);
+  rows(n: number): Float32Array {
+    if (this.rowsBuffer.byteLength < n * 4) this.rowsBuffer = new SharedArrayBuffer(n * 4);
+    return new Float32Array(this.rowsBuffer, 0, n);
   }
-  private buffer(which: number, bytes: number, shared: boolean): ArrayBufferLike {
-    const have = this.buffers[which];
-    if (have !== undefined && have.byteLength >= bytes) return have;
-    return (this.buffers[which] = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  output(bytes: number): Uint8Array {
+    if (this.outputBuffer.byteLength < bytes) this.outputBuffer = new SharedArrayBuffer(bytes);
+    return new Uint8Array(this.outputBuffer, 0, bytes);
   }
 }
