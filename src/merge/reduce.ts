@@ -1,7 +1,11 @@
 // Sums in the orders the references use, so scalar results match them: numpy's pairwise float32
 // sum (np.sum over a contiguous array), a plain float32 loop (reference BLAS sdot, which
-// numpy.linalg.norm calls), and float64 sums where the reference's own order is a library's
-// vector kernel that cannot be reproduced (torch reductions): there the more accurate sum is used.
+// numpy.linalg.norm calls), torch's own float32 kernels (torch-f32.ts) for a float32 working
+// type, and for bf16/f16 working types a float64 sum rounded to the type (torch sums those in
+// float32 lanes and rounds once, which a float64 sum matches but for ties of the rounding).
+
+import type { Rounder, WorkType } from "./float.js";
+import { torchNorm, torchSum } from "./torch-f32.js";
 
 /**
  * np.sum of a contiguous float32 array: numpy's reduction loop feeds pairwise_sum (loops_utils.h:
@@ -62,4 +66,20 @@ export function sumAbs64(x: ArrayLike<number>, start = 0, end = x.length): numbe
   let s = 0;
   for (let i = start; i < end; i++) s += Math.abs(x[i]!);
   return s;
+}
+
+/** torch.sum over n contiguous values of the working type, x(i) the i-th. */
+export function workSum(n: number, x: (i: number) => number, type: WorkType, r: Rounder): number {
+  if (type === "F32") return torchSum(n, x);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x(i);
+  return r(s);
+}
+
+/** torch.norm over n contiguous values of the working type, x(i) the i-th. */
+export function workNorm(n: number, x: (i: number) => number, type: WorkType, r: Rounder): number {
+  if (type === "F32") return torchNorm(n, x);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x(i) * x(i);
+  return r(Math.sqrt(s));
 }

@@ -2,11 +2,13 @@
 // vectors averaged with the weights, projected to the tangent space at that mean, mapped back by
 // the exponential map and scaled by the weighted mean norm. For two models with unequal weights
 // this is not slerp (the tangent-space average is not the geodesic point). With a base model the
-// same on task vectors. Norms and dot products: float64 sums rounded to the working type.
+// same on task vectors. Norms and dot products in torch's order (reduce.ts), cos and sin SLEEF's.
 
 import { MergeError } from "../merge-error.js";
 import { rounder } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
+import { workNorm, workSum } from "../reduce.js";
+import { sleefCosF32, sleefSinF32 } from "../sleef-f32.js";
 
 export const multislerp: MergeKernel = (m) => {
   const r = rounder(m.dtype);
@@ -16,15 +18,15 @@ export const multislerp: MergeKernel = (m) => {
   const xs = picked.map(({ x }) => (base ? x.map((v, i) => r(v - base[i]!)) : x));
   const n = xs[0]!.length;
   const K = xs.length;
+  const t = m.dtype;
   let w = picked.map(({ k }) => r(Number(m.perInput[k]!.weight)));
   if (m.params.normalize_weights === true) {
-    let sum = 0;
-    for (const x of w) sum = Math.fround(sum + x);
-    const total = r(sum);
+    const ws = w;
+    const total = workSum(K, (k) => ws[k]!, t, r);
     w = w.map((x) => r(x / total));
   }
   const eps = r(Number(m.params.eps));
-  const norms = xs.map((x) => r(Math.sqrt(sumSq(x))));
+  const norms = xs.map((x) => workNorm(n, (i) => x[i]!, t, r));
   const units = xs.map((x, k) => {
     const d = r(norms[k]! + eps);
     return x.map((v) => r(v / d));
@@ -35,7 +37,7 @@ export const multislerp: MergeKernel = (m) => {
     for (let k = 0; k < K; k++) acc = Math.fround(acc + r(units[k]![i]! * w[k]!));
     mean[i] = r(acc);
   }
-  const meanNorm = r(Math.sqrt(sumSq(mean)));
+  const meanNorm = workNorm(n, (i) => mean[i]!, t, r);
   if (meanNorm < eps) {
     if (K !== 2) throw new MergeError("MERGE_MULTISLERP_ZERO", `${m.key}: the weighted mean of the unit tensors is zero`, { hint: "mergekit fails here too: antipodal tensors with balancing weights; change the weights" });
     const res = new Float32Array(n);
@@ -44,23 +46,17 @@ export const multislerp: MergeKernel = (m) => {
     return res;
   }
   for (let i = 0; i < n; i++) mean[i] = r(mean[i]! / meanNorm);
-  const dots = units.map((u) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += r(u[i]! * mean[i]!);
-    return r(s);
-  });
+  const dots = units.map((u) => workSum(n, (i) => r(u[i]! * mean[i]!), t, r));
   const tangent = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let acc = 0;
     for (let k = 0; k < K; k++) acc = Math.fround(acc + r(r(units[k]![i]! - r(dots[k]! * mean[i]!)) * w[k]!));
     tangent[i] = r(acc);
   }
-  const tn = r(r(Math.sqrt(sumSq(tangent))) + eps);
-  const c = r(Math.cos(tn));
-  const s = r(r(Math.sin(tn)) / tn);
-  let avg = 0;
-  for (let k = 0; k < K; k++) avg = Math.fround(avg + r(norms[k]! * w[k]!));
-  const avgNorm = r(avg);
+  const tn = r(workNorm(n, (i) => tangent[i]!, t, r) + eps);
+  const c = r(sleefCosF32(tn));
+  const s = r(r(sleefSinF32(tn)) / tn);
+  const avgNorm = workSum(K, (k) => r(norms[k]! * w[k]!), t, r);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     out[i] = r(r(r(mean[i]! * c) + r(tangent[i]! * s)) * avgNorm);
@@ -68,9 +64,3 @@ export const multislerp: MergeKernel = (m) => {
   }
   return out;
 };
-
-function sumSq(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return s;
-}

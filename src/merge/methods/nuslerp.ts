@@ -1,11 +1,13 @@
 // nuslerp (mergekit nuslerp.py): slerp between two models with t = w₁/(w₀+w₁) (0.5 when the
 // weights sum to ~0), over the flattened tensors (default), each row, or each column
 // (`nuslerp_row_wise`); with a base model, between the two task vectors, added back to the base.
-// Norms and dot products are float64 sums rounded to the working type (torch's are its own
-// vectorised order), so results are within an ulp of mergekit's rather than bit-equal.
+// Norms and dot products in torch's order (reduce.ts, torch-f32.ts), acos and sin SLEEF's.
 
-import { rounder, type Rounder } from "../float.js";
+import { rounder, type Rounder, type WorkType } from "../float.js";
 import { lastDim, type MergeKernel } from "../kernel.js";
+import { workNorm, workSum } from "../reduce.js";
+import { sleefAcosF32, sleefSinF32 } from "../sleef-f32.js";
+import { torchColumnSums, torchStridedNorm } from "../torch-f32.js";
 
 export const nuslerp: MergeKernel = (m) => {
   const r = rounder(m.dtype);
@@ -24,36 +26,51 @@ export const nuslerp: MergeKernel = (m) => {
   const rows = n / cols;
   const out = new Float32Array(n);
   if (flatten || m.shape.length < 2) {
-    interpolate(t, v0, v1, out, 1, n, (v, i) => i, r);
+    interpolate(t, v0, v1, out, 1, n, (v, i) => i, m.dtype, false);
   } else if (!rowWise) {
-    interpolate(t, v0, v1, out, rows, cols, (v, i) => v * cols + i, r); // one vector per row
+    interpolate(t, v0, v1, out, rows, cols, (v, i) => v * cols + i, m.dtype, false); // one vector per row
   } else {
-    interpolate(t, v0, v1, out, cols, rows, (v, i) => i * cols + v, r); // one vector per column
+    interpolate(t, v0, v1, out, cols, rows, (v, i) => i * cols + v, m.dtype, true); // one vector per column
   }
   if (base) for (let i = 0; i < n; i++) out[i] = r(base[i]! + out[i]!);
   return out;
 };
 
-/** `count` vectors of `length` elements, element i of vector v at index(v, i). */
-function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32Array, count: number, length: number, index: (v: number, i: number) => number, r: Rounder): void {
+/**
+ * `count` vectors of `length` elements, element i of vector v at index(v, i); `strided` when the
+ * vectors are the columns of a row-major block (torch reduces those down a strided dim).
+ */
+function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32Array, count: number, length: number, index: (v: number, i: number) => number, type: WorkType, strided: boolean): void {
+  const r = rounder(type);
   const a = r(1 - t);
   const b = r(t);
-  const u0 = new Float64Array(length);
-  const u1 = new Float64Array(length);
+  const norm = (x: Float32Array, v: number): number => {
+    const at = (i: number): number => x[index(v, i)]!;
+    return r(Math.max(strided ? stridedNorm(length, at, type, r) : workNorm(length, at, type, r), 1e-7));
+  };
+  const u0 = new Float32Array(v0.length);
+  const u1 = new Float32Array(v1.length);
   for (let v = 0; v < count; v++) {
-    const n0 = r(Math.max(r(norm(v0, length, (i) => index(v, i))), 1e-7));
-    const n1 = r(Math.max(r(norm(v1, length, (i) => index(v, i))), 1e-7));
-    let cos = 0;
+    const n0 = norm(v0, v);
+    const n1 = norm(v1, v);
     for (let i = 0; i < length; i++) {
-      u0[i] = r(v0[index(v, i)]! / n0);
-      u1[i] = r(v1[index(v, i)]! / n1);
-      cos += r(u0[i]! * u1[i]!);
+      const j = index(v, i);
+      u0[j] = r(v0[j]! / n0);
+      u1[j] = r(v1[j]! / n1);
     }
-    const theta = r(Math.acos(Math.min(1, Math.max(-1, r(cos)))));
-    const sinTheta = r(Math.sin(theta));
+  }
+  const product = (j: number): number => r(u0[j]! * u1[j]!);
+  // cos θ per vector: torch.sum(v0_u · v1_u, dim=-1); for columns, down the rows with the
+  // outputs contiguous
+  const cosines = strided && type === "F32"
+    ? torchColumnSums(length, count, (row, col) => product(index(col, row)))
+    : Float32Array.from({ length: count }, (_, v) => workSum(length, (i) => product(index(v, i)), type, r));
+  for (let v = 0; v < count; v++) {
+    const theta = r(sleefAcosF32(Math.min(1, Math.max(-1, cosines[v]!))));
+    const sinTheta = r(sleefSinF32(theta));
     const colinear = Math.abs(sinTheta) < 1e-8;
-    const s0 = r(Math.sin(r(theta * a)));
-    const s1 = r(Math.sin(r(theta * b)));
+    const s0 = r(sleefSinF32(r(theta * a)));
+    const s1 = r(sleefSinF32(r(theta * b)));
     for (let i = 0; i < length; i++) {
       const j = index(v, i);
       out[j] = colinear ? r(r(a * v0[j]!) + r(b * v1[j]!)) : r(r(r(s0 * v0[j]!) + r(s1 * v1[j]!)) / sinTheta);
@@ -61,8 +78,7 @@ function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32
   }
 }
 
-function norm(x: Float32Array, length: number, at: (i: number) => number): number {
-  let s = 0;
-  for (let i = 0; i < length; i++) s += x[at(i)]! * x[at(i)]!;
-  return Math.sqrt(s);
+/** torch.norm down a strided dim: float32 in torch's order, else a float64 sum rounded. */
+function stridedNorm(n: number, at: (i: number) => number, type: WorkType, r: Rounder): number {
+  return type === "F32" ? torchStridedNorm(n, at) : workNorm(n, at, type, r);
 }
