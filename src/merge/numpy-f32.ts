@@ -24,10 +24,22 @@ function nextF32(x: number, toward: number): number {
 export function fmaF32(a: number, b: number, c: number): number {
   const p = a * b; // exact: 24 + 24 bits
   const s = p + c;
+  const r = f(s);
+  if (r === s) return r; // s is a float, and p + c lies within half a double ulp of it
   const bb = s - p;
   const err = p - (s - bb) + (c - bb); // s + err = p + c exactly
-  const r = f(s);
-  if (err === 0 || r === s) return r;
+  if (err === 0) return r;
+  if (Math.abs(s) < 2 ** -125) return subnormalFma(r, s, err);
+  // rounding s is rounding p + c unless s lies halfway between two floats, that is has exactly
+  // 25 significant bits: Veltkamp's split by 2^28 + 1 keeps s's top 25
+  const t = s * 268435457;
+  if (t - (t - s) !== s) return r;
+  const other = r + 2 * (s - r); // the float on s's other side
+  return err > 0 === other > r ? other : r;
+}
+
+/** fmaF32 where the sum is near or below the subnormal floats (a coarser spacing there). */
+function subnormalFma(r: number, s: number, err: number): number {
   const n = nextF32(r, s);
   if ((r + n) / 2 !== s) return r; // s is not a midpoint: rounding s is rounding p + c
   return err > 0 === n > r ? n : r;

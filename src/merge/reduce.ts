@@ -68,18 +68,14 @@ export function sumAbs64(x: ArrayLike<number>, start = 0, end = x.length): numbe
   return s;
 }
 
-/** torch.sum over n contiguous values of the working type, x(i) the i-th. */
-export function workSum(n: number, x: (i: number) => number, type: WorkType, r: Rounder): number {
-  if (type === "F32") return torchSum(n, x);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += x(i);
-  return r(s);
+/** torch.sum over x[start…start+n) in the working type. */
+export function workSum(x: Float32Array, start: number, n: number, type: WorkType, r: Rounder): number {
+  if (type === "F32") return torchSum(x, start, n);
+  return r(sum64(x, start, start + n));
 }
 
-/** torch.norm over n contiguous values of the working type, x(i) the i-th. */
-export function workNorm(n: number, x: (i: number) => number, type: WorkType, r: Rounder): number {
-  if (type === "F32") return torchNorm(n, x);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += x(i) * x(i);
-  return r(Math.sqrt(s));
+/** torch.norm over x[start…start+n) in the working type. */
+export function workNorm(x: Float32Array, start: number, n: number, type: WorkType, r: Rounder): number {
+  if (type === "F32") return torchNorm(x, start, n);
+  return r(Math.sqrt(dot64(x, x, start, start + n)));
 }

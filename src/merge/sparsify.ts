@@ -8,6 +8,7 @@ import type { BlockExec } from "./blocks.js";
 import { rounder, roundF16, type Rounder, type WorkType } from "./float.js";
 import type { KeyedStream } from "./rng.js";
 import { keepRankRange, keepTopK, sums, type KeptSums, type MagnitudeHistogram } from "./select.js";
+import { torchSum } from "./torch-f32.js";
 
 export type SparsifyMethod = "magnitude" | "random" | "magnitude_outliers" | "della_magprune";
 
@@ -40,6 +41,10 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
   const widened = (o.method === "random" || o.method === "della_magprune") && o.dtype === "F16";
   const work: WorkType = widened ? "F32" : o.dtype;
   const r = rounder(work);
+  // float32 L1 norms in torch's order (delta.abs().sum(), before and after the mask); other
+  // types keep the kernels' float64 sums
+  const torchL1 = o.rescale && work === "F32";
+  const before = torchL1 ? torchSum(delta, 0, n, true) : 0;
   let kept: KeptSums;
   switch (o.method) {
     case "magnitude":
@@ -65,6 +70,7 @@ export async function sparsify(delta: Float32Array, o: SparsifyOptions, exec: Bl
       break;
     }
   }
+  if (torchL1) kept = { before, after: torchSum(delta, 0, n, true) };
   if (o.rescale) await rescale(delta, kept, r, work, exec);
   if (widened) for (let i = 0; i < n; i++) delta[i] = roundF16(delta[i]!);
   return delta;

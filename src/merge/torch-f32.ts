@@ -78,20 +78,47 @@ function rowSum(count: number, width: number, value: (i: number, lane: number) =
   return first;
 }
 
-/** torch.sum over n contiguous float32 values, x(i) the i-th (x.sum() or x.sum(-1) of a row). */
-export function torchSum(n: number, x: At): number {
-  if (n < LANES) return f(0 + rowSum(n, 1, (i) => x(i))[0]!);
+/**
+ * torch.sum over x[start…start+n) (x.sum() of a contiguous tensor, or x.sum(-1) of one row);
+ * with `abs`, of their magnitudes (x.abs().sum()).
+ */
+export function torchSum(x: Float32Array, start = 0, n = x.length - start, abs = false): number {
+  const at = (i: number): number => (abs ? Math.abs(x[start + i]!) : x[start + i]!);
+  if (n < LANES) return f(0 + rowSum(n, 1, (i) => at(i))[0]!);
+  // row_sum over the 8-lane vectors: step i of the cascade adds the 4 vectors 4i…4i+3, that is
+  // the 32 values from 32i on, lane by lane
   const vectors = Math.floor(n / LANES);
-  const lanes = rowSum(vectors, LANES, (v, l) => x(v * LANES + l));
+  const steps = Math.floor(vectors / ILP);
+  const width = ILP * LANES;
+  const power = Math.max(4, Math.floor(ceilLog2(steps) / LEVELS));
+  const stepCount = 2 ** power;
+  const acc = new Float32Array(LEVELS * width);
+  let i = 0;
+  const addStep = (): void => {
+    const from = start + i * width;
+    if (abs) for (let e = 0; e < width; e++) acc[e]! += Math.abs(x[from + e]!);
+    else for (let e = 0; e < width; e++) acc[e]! += x[from + e]!;
+    i++;
+  };
+  while (i + stepCount <= steps) {
+    for (let j = 0; j < stepCount; j++) addStep();
+    for (let j = 1; j < LEVELS; j++) {
+      for (let e = 0; e < width; e++) {
+        acc[j * width + e]! += acc[(j - 1) * width + e]!;
+        acc[(j - 1) * width + e] = 0;
+      }
+      if ((i & ((stepCount - 1) * 2 ** (j * power))) !== 0) break;
+    }
+  }
+  while (i < steps) addStep();
+  for (let j = 1; j < LEVELS; j++) for (let e = 0; e < width; e++) acc[e]! += acc[j * width + e]!;
+  // the vectors left over from the steps into the first of the four, then the four in order
+  for (let v = steps * ILP; v < vectors; v++) for (let l = 0; l < LANES; l++) acc[l]! += at(v * LANES + l);
+  for (let k = 1; k < ILP; k++) for (let l = 0; l < LANES; l++) acc[l]! += acc[k * LANES + l]!;
   let total = 0;
-  for (let i = vectors * LANES; i < n; i++) total = f(total + x(i));
-  for (let l = 0; l < LANES; l++) total = f(total + lanes[l]!);
+  for (let t = vectors * LANES; t < n; t++) total = f(total + at(t));
+  for (let l = 0; l < LANES; l++) total = f(total + acc[l]!);
   return f(0 + total); // the output, filled with 0, accumulates the total
-}
-
-/** torch.sum of a contiguous float32 array. */
-export function torchSumOf(x: ArrayLike<number>, start = 0, n = x.length - start): number {
-  return torchSum(n, (i) => x[start + i]!);
 }
 
 /**
@@ -101,6 +128,15 @@ export function torchSumOf(x: ArrayLike<number>, start = 0, n = x.length - start
  */
 export function torchColumnSums(rows: number, cols: number, x: (r: number, c: number) => number): Float32Array {
   const out = new Float32Array(cols);
+  if (rows <= ILP) {
+    // every path adds at most 4 rows in order (from 0: −0 sums to +0)
+    for (let c = 0; c < cols; c++) {
+      let total = 0;
+      for (let r = 0; r < rows; r++) total = f(total + x(r, c));
+      out[c] = total;
+    }
+    return out;
+  }
   if (cols < LANES) {
     // no vector fits across the outputs (scalar_outer_sum): columns 4 at a time through the
     // cascade, the rest each a row_sum
@@ -134,13 +170,13 @@ export function torchColumnSums(rows: number, cols: number, x: (r: number, c: nu
   return out;
 }
 
-/** torch.norm (2-norm) over n contiguous float32 values: the last-dim kernel. */
-export function torchNorm(n: number, x: At): number {
+/** torch.norm (2-norm) over x[start…start+n): the last-dim kernel (a 1-D or flattened tensor, or one row). */
+export function torchNorm(x: Float32Array, start = 0, n = x.length - start): number {
   const lanes = new Float32Array(LANES);
   let d = 0;
   for (; d + LANES <= n; d += LANES) {
     for (let l = 0; l < LANES; l++) {
-      const v = x(d + l);
+      const v = x[start + d + l]!;
       lanes[l] = fmaF32(v, v, lanes[l]!);
     }
   }
@@ -148,14 +184,9 @@ export function torchNorm(n: number, x: At): number {
   for (let l = 1; l < LANES; l++) total = f(total + lanes[l]!);
   // the tail loop as GCC vectorised it: 4 squares at a time rounded, then added in order; the
   // last 1–3 fused
-  for (const fours = d + Math.floor((n - d) / 4) * 4; d < fours; d++) total = f(total + f(x(d) * x(d)));
-  for (; d < n; d++) total = fmaF32(x(d), x(d), total);
+  for (const fours = d + Math.floor((n - d) / 4) * 4; d < fours; d++) total = f(total + f(x[start + d]! * x[start + d]!));
+  for (; d < n; d++) total = fmaF32(x[start + d]!, x[start + d]!, total);
   return f(Math.sqrt(total));
-}
-
-/** torch.norm of a contiguous float32 array (a 1-D tensor, a flattened one, or one row). */
-export function torchNormOf(x: ArrayLike<number>, start = 0, n = x.length - start): number {
-  return torchNorm(n, (i) => x[start + i]!);
 }
 
 /** torch.norm down a strided dim (the general reduction): one fused accumulator in order. */

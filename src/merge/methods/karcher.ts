@@ -8,7 +8,7 @@ import { rounder, type Rounder, type WorkType } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
 import { sequentialDotF32 } from "../reduce.js";
 import { sleefAcosF32, sleefCosF32, sleefSinF32 } from "../sleef-f32.js";
-import { torchNormOf } from "../torch-f32.js";
+import { torchNorm } from "../torch-f32.js";
 
 export const karcher: MergeKernel = (m) => {
   const xs = m.tensors;
@@ -19,7 +19,7 @@ export const karcher: MergeKernel = (m) => {
   const tol = Number(m.params.tol);
   const n = xs[0]!.length;
   const alphas = xs.map(() => 1 / xs.length);
-  const norms = xs.map((x) => torchNormOf(x));
+  const norms = xs.map((x) => torchNorm(x));
   const units = xs.map((x, k) => (norms[k] === 0 ? new Float32Array(n) : x.map((v) => r(v / norms[k]!))));
   const valid = norms.map((nv, k) => (nv > tol ? k : -1)).filter((k) => k >= 0);
   if (valid.length === 0) return new Float32Array(n);
@@ -31,7 +31,7 @@ export const karcher: MergeKernel = (m) => {
     const w = r(a[j]!);
     for (let i = 0; i < n; i++) u[i] = r(u[i]! + r(ui[i]! * w));
   });
-  const normU = torchNormOf(u);
+  const normU = torchNorm(u);
   if (normU < tol) u = us[0]!.slice();
   else u = u.map((v) => r(v / normU));
   const T = new Float32Array(n);
@@ -44,12 +44,12 @@ export const karcher: MergeKernel = (m) => {
       const coef = r(f(a[j]!) * r(theta / r(sleefSinF32(theta)))); // a · (θ / sin θ): python float × 0-d tensor
       for (let i = 0; i < n; i++) T[i] = r(T[i]! + r(coef * r(ui[i]! - r(d * u[i]!))));
     });
-    const normT = torchNormOf(T);
+    const normT = torchNorm(T);
     if (normT < tol) break;
     const c = sleefCosF32(normT);
     const s = sleefSinF32(normT);
     for (let i = 0; i < n; i++) u[i] = r(r(c * u[i]!) + r(s * r(T[i]! / normT)));
-    const un = torchNormOf(u);
+    const un = torchNorm(u);
     if (un > tol) for (let i = 0; i < n; i++) u[i] = r(u[i]! / un);
   }
   let scale = 0;

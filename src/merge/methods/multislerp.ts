@@ -21,12 +21,11 @@ export const multislerp: MergeKernel = (m) => {
   const t = m.dtype;
   let w = picked.map(({ k }) => r(Number(m.perInput[k]!.weight)));
   if (m.params.normalize_weights === true) {
-    const ws = w;
-    const total = workSum(K, (k) => ws[k]!, t, r);
+    const total = workSum(Float32Array.from(w), 0, K, t, r);
     w = w.map((x) => r(x / total));
   }
   const eps = r(Number(m.params.eps));
-  const norms = xs.map((x) => workNorm(n, (i) => x[i]!, t, r));
+  const norms = xs.map((x) => workNorm(x, 0, n, t, r));
   const units = xs.map((x, k) => {
     const d = r(norms[k]! + eps);
     return x.map((v) => r(v / d));
@@ -37,7 +36,7 @@ export const multislerp: MergeKernel = (m) => {
     for (let k = 0; k < K; k++) acc = Math.fround(acc + r(units[k]![i]! * w[k]!));
     mean[i] = r(acc);
   }
-  const meanNorm = workNorm(n, (i) => mean[i]!, t, r);
+  const meanNorm = workNorm(mean, 0, n, t, r);
   if (meanNorm < eps) {
     if (K !== 2) throw new MergeError("MERGE_MULTISLERP_ZERO", `${m.key}: the weighted mean of the unit tensors is zero`, { hint: "mergekit fails here too: antipodal tensors with balancing weights; change the weights" });
     const res = new Float32Array(n);
@@ -46,17 +45,21 @@ export const multislerp: MergeKernel = (m) => {
     return res;
   }
   for (let i = 0; i < n; i++) mean[i] = r(mean[i]! / meanNorm);
-  const dots = units.map((u) => workSum(n, (i) => r(u[i]! * mean[i]!), t, r));
+  const products = new Float32Array(n);
+  const dots = units.map((u) => {
+    for (let i = 0; i < n; i++) products[i] = r(u[i]! * mean[i]!);
+    return workSum(products, 0, n, t, r);
+  });
   const tangent = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let acc = 0;
     for (let k = 0; k < K; k++) acc = Math.fround(acc + r(r(units[k]![i]! - r(dots[k]! * mean[i]!)) * w[k]!));
     tangent[i] = r(acc);
   }
-  const tn = r(workNorm(n, (i) => tangent[i]!, t, r) + eps);
+  const tn = r(workNorm(tangent, 0, n, t, r) + eps);
   const c = r(sleefCosF32(tn));
   const s = r(r(sleefSinF32(tn)) / tn);
-  const avgNorm = workSum(K, (k) => r(norms[k]! * w[k]!), t, r);
+  const avgNorm = workSum(Float32Array.from(norms, (x, k) => r(x * w[k]!)), 0, K, t, r);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     out[i] = r(r(r(mean[i]! * c) + r(tangent[i]! * s)) * avgNorm);

@@ -5,7 +5,7 @@
 
 import { rounder, type Rounder, type WorkType } from "../float.js";
 import { lastDim, type MergeKernel } from "../kernel.js";
-import { workNorm, workSum } from "../reduce.js";
+import { sum64, workNorm, workSum } from "../reduce.js";
 import { sleefAcosF32, sleefSinF32 } from "../sleef-f32.js";
 import { torchColumnSums, torchStridedNorm } from "../torch-f32.js";
 
@@ -44,10 +44,9 @@ function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32
   const r = rounder(type);
   const a = r(1 - t);
   const b = r(t);
-  const norm = (x: Float32Array, v: number): number => {
-    const at = (i: number): number => x[index(v, i)]!;
-    return r(Math.max(strided ? stridedNorm(length, at, type, r) : workNorm(length, at, type, r), 1e-7));
-  };
+  // a contiguous vector v starts at v · length (the whole tensor, or row v)
+  const norm = (x: Float32Array, v: number): number =>
+    r(Math.max(strided ? stridedNorm(length, (i) => x[index(v, i)]!, type, r) : workNorm(x, v * length, length, type, r), 1e-7));
   const u0 = new Float32Array(v0.length);
   const u1 = new Float32Array(v1.length);
   for (let v = 0; v < count; v++) {
@@ -59,12 +58,12 @@ function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32
       u1[j] = r(v1[j]! / n1);
     }
   }
-  const product = (j: number): number => r(u0[j]! * u1[j]!);
+  const products = u0.map((x, j) => r(x * u1[j]!));
   // cos θ per vector: torch.sum(v0_u · v1_u, dim=-1); for columns, down the rows with the
   // outputs contiguous
-  const cosines = strided && type === "F32"
-    ? torchColumnSums(length, count, (row, col) => product(index(col, row)))
-    : Float32Array.from({ length: count }, (_, v) => workSum(length, (i) => product(index(v, i)), type, r));
+  const cosines = strided
+    ? type === "F32" ? torchColumnSums(length, count, (row, col) => products[index(col, row)]!) : Float32Array.from({ length: count }, (_, v) => r(sum64(Array.from({ length }, (_, i) => products[index(v, i)]!))))
+    : Float32Array.from({ length: count }, (_, v) => workSum(products, v * length, length, type, r));
   for (let v = 0; v < count; v++) {
     const theta = r(sleefAcosF32(Math.min(1, Math.max(-1, cosines[v]!))));
     const sinTheta = r(sleefSinF32(theta));
@@ -80,5 +79,8 @@ function interpolate(t: number, v0: Float32Array, v1: Float32Array, out: Float32
 
 /** torch.norm down a strided dim: float32 in torch's order, else a float64 sum rounded. */
 function stridedNorm(n: number, at: (i: number) => number, type: WorkType, r: Rounder): number {
-  return type === "F32" ? torchStridedNorm(n, at) : workNorm(n, at, type, r);
+  if (type === "F32") return torchStridedNorm(n, at);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += at(i) * at(i);
+  return r(Math.sqrt(s));
 }

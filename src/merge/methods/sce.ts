@@ -5,6 +5,7 @@
 import { rounder } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
 import { inlineExec } from "../blocks.js";
+import { workSum } from "../reduce.js";
 import { keepTopK } from "../select.js";
 import { sign, subtractBase } from "../task-vectors.js";
 
@@ -21,13 +22,13 @@ export const sce: MergeKernel = async (m) => {
     const mask = await selectMask(tvs, topk, r);
     for (const tv of tvs) for (let i = 0; i < n; i++) if (mask[i] === 0) tv[i] = 0;
   }
-  // sce_weight: mean of squares per model, normalised by their (float64) sum
+  // sce_weight: mean of squares per model (torch.mean: the sum divided by the count), normalised by their sum
+  const squares = new Float32Array(n);
   const means = tvs.map((tv) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += r(tv[i]! * tv[i]!);
-    return r(s / n);
+    for (let i = 0; i < n; i++) squares[i] = r(tv[i]! * tv[i]!);
+    return r(workSum(squares, 0, n, m.dtype, r) / Math.fround(n));
   });
-  const total = means.reduce((a, b) => Math.fround(a + b), 0);
+  const total = workSum(Float32Array.from(means), 0, K, m.dtype, r);
   const weights = Math.abs(total) < 1e-6 ? means.map(() => r(1 / K)) : means.map((x) => r(x / Math.fround(total)));
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -55,12 +56,16 @@ async function selectMask(tvs: Float32Array[], density: number, r: (x: number) =
   const variance = new Float32Array(n);
   let nonzero = 0;
   for (let i = 0; i < n; i++) {
+    // torch.var(unbiased=False): Welford's update in float64 (torch's WelfordOps), then rounded
     let mean = 0;
-    for (let k = 0; k < K; k++) mean += tvs[k]![i]!;
-    mean /= K;
-    let v = 0;
-    for (let k = 0; k < K; k++) v += (tvs[k]![i]! - mean) ** 2;
-    variance[i] = r(v / K);
+    let m2 = 0;
+    for (let k = 0; k < K; k++) {
+      const x = tvs[k]![i]!;
+      const delta = x - mean;
+      mean += delta / (k + 1);
+      m2 += delta * (x - mean);
+    }
+    variance[i] = r(m2 / K);
     if (variance[i] !== 0) nonzero++;
   }
   const k = Math.trunc(Math.fround(nonzero * Math.fround(density)));
