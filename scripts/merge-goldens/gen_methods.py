@@ -160,6 +160,22 @@ case("ram", "ram", 120, S, 4, [{}, {}, {}, {}], {"epsilon": 1e-5}, zero_frac=0.5
 case("ramplus_tl", "ramplus_tl", 121, S, 4, [{}, {}, {}, {}], {"r": 0.1, "alpha": 0.2, "epsilon": 1e-5}, zero_frac=0.5)
 case("ramplus_tl wide alpha", "ramplus_tl", 122, S, 3, [{}, {}, {}], {"r": 0.5, "alpha": 0.9, "epsilon": 0.004}, zero_frac=0.3)
 case("passthrough scale", "passthrough", 130, S, 1, [{"scale": 0.37}], {})
+# the whole-tensor reductions (torch's cascade sum and norm kernels, SLEEF's acos/sin/cos) on
+# tensors large enough for the cascade to fold and the vector paths to run, and in bf16
+L = [24, 40]
+case("nuslerp rows large", "nuslerp", 24, L, 2, [{"weight": 1.0}, {"weight": 2.5}], {"nuslerp_row_wise": False, "nuslerp_flatten": False}, kind="independent")
+case("nuslerp columns large", "nuslerp", 25, [37, 45], 2, [{"weight": 2.0}, {"weight": 1.0}], {"nuslerp_row_wise": True, "nuslerp_flatten": False}, kind="independent")
+case("nuslerp flatten bf16", "nuslerp", 26, S, 2, [{"weight": 0.4}, {"weight": 0.6}], {"nuslerp_row_wise": False, "nuslerp_flatten": True}, dtype="BF16", kind="independent")
+case("multislerp three large", "multislerp", 33, L, 3, [{"weight": 0.2}, {"weight": 0.3}, {"weight": 0.5}], {"normalize_weights": True, "eps": 1e-8}, kind="independent", base=None)
+case("multislerp three bf16", "multislerp", 34, S, 3, [{"weight": 0.2}, {"weight": 0.3}, {"weight": 0.5}], {"normalize_weights": True, "eps": 1e-8}, dtype="BF16", kind="independent", base=None)
+case("karcher three large", "karcher", 42, L, 3, [{}, {}, {}], {"max_iter": 10, "tol": 1e-5}, kind="independent", base=None)
+case("karcher three bf16", "karcher", 43, S, 3, [{}, {}, {}], {"max_iter": 10, "tol": 1e-5}, dtype="BF16", kind="independent", base=None)
+case("ties rescale large", "ties", 64, L, 3, [{}, {"weight": 0.6, "density": 0.4}, {"weight": 0.4, "density": 0.6}], {"normalize": False, "rescale": True})
+case("sce topk large", "sce", 82, L, 3, [{}, {}, {}], {"int8_mask": False, "select_topk": 0.3})
+case("sce bf16", "sce", 83, S, 3, [{}, {}, {}], {"int8_mask": False, "select_topk": 1.0}, dtype="BF16")
+case("model_stock large", "model_stock", 93, L, 3, [{}, {}, {}], {"filter_wise": False})
+case("model_stock filter_wise six models", "model_stock", 94, [7, 50], 6, [{}, {}, {}, {}, {}, {}], {"filter_wise": True})
+case("model_stock bf16", "model_stock", 95, S, 3, [{}, {}, {}], {"filter_wise": False}, dtype="BF16")
 case("linear embed rows differ (common submatrix)", "linear", 140, [10, 8], 2, [{"weight": 0.5}, {"weight": 0.5}], {"normalize": True}, embed=True, rows=[10, 7])
 case("ties embed rows differ (cut to the base)", "ties", 141, [9, 8], 2, [{}, {"weight": 1.0, "density": 0.5}], {}, embed=True, rows=[9, 11])
 
