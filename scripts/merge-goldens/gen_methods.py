@@ -176,6 +176,11 @@ case("sce bf16", "sce", 83, S, 3, [{}, {}, {}], {"int8_mask": False, "select_top
 case("model_stock large", "model_stock", 93, L, 3, [{}, {}, {}], {"filter_wise": False})
 case("model_stock filter_wise six models", "model_stock", 94, [7, 50], 6, [{}, {}, {}, {}, {}, {}], {"filter_wise": True})
 case("model_stock bf16", "model_stock", 95, S, 3, [{}, {}, {}], {"filter_wise": False}, dtype="BF16")
+case("breadcrumbs bf16", "breadcrumbs", 74, S, 3, WB, {}, dtype="BF16")
+case("breadcrumbs_ties bf16", "breadcrumbs_ties", 75, S, 3, WB, {}, dtype="BF16")
+case("arcee_fusion bf16", "arcee_fusion", 111, S, 2, [{}, {}], {}, dtype="BF16", spread=0.01)
+case("ram bf16", "ram", 123, S, 4, [{}, {}, {}, {}], {"epsilon": 1e-5}, dtype="BF16", zero_frac=0.5)
+case("ramplus_tl bf16", "ramplus_tl", 124, S, 4, [{}, {}, {}, {}], {"r": 0.1, "alpha": 0.2, "epsilon": 1e-5}, dtype="BF16", zero_frac=0.5)
 case("linear embed rows differ (common submatrix)", "linear", 140, [10, 8], 2, [{"weight": 0.5}, {"weight": 0.5}], {"normalize": True}, embed=True, rows=[10, 7])
 case("ties embed rows differ (cut to the base)", "ties", 141, [9, 8], 2, [{}, {"weight": 1.0, "density": 0.5}], {}, embed=True, rows=[9, 11])
 

@@ -27,6 +27,8 @@ cp "$here/shim/easy_define.py" "$work/mergekit/merge_methods/easy_define.py"
 mkdir -p "$fixtures"
 PYTHONPATH="$work" PYTHONHASHSEED=0 "$py" "$here/gen_methods.py" "$fixtures" "$PINNED"
 PYTHONPATH="$work" PYTHONHASHSEED=0 "$py" "$here/gen_random.py" "$fixtures" "$PINNED"
+# torch's own float32 reductions and SLEEF's trig, on hashed data (torch only, no mergekit)
+"$py" "$here/gen_torch_reductions.py" "$fixtures"
 # the gradient-slerp example on two tiny dusk-generated models
 (cd "$repo" && npx tsc -p tsconfig.json && node "$here/make-models.mjs" "$work/models")
 PYTHONPATH="$work" PYTHONHASHSEED=0 "$py" "$here/gen_gradient_slerp.py" "$mergekit/examples/gradient-slerp.yml" "$work/models" "$fixtures" "$PINNED"

@@ -37,14 +37,14 @@ export function importanceScores(x: Float32Array, base: Float32Array, cols: numb
   const out = new Float32Array(n);
   const p = new Float64Array(cols);
   const q = new Float64Array(cols);
-  const eps = Math.fround(1e-8);
+  const eps = r(1e-8);
   for (let row = 0; row < n; row += cols) {
-    softmax(x, row, cols, p, r);
-    softmax(base, row, cols, q, r);
+    softmax(x, row, cols, p);
+    softmax(base, row, cols, q);
     let kl = 0;
     for (let j = 0; j < cols; j++) {
-      const pj = r(p[j]! + eps);
-      const qj = r(q[j]! + eps);
+      const pj = r(r(p[j]!) + eps);
+      const qj = r(r(q[j]!) + eps);
       kl += r(pj * r(Math.log(r(pj / qj))));
     }
     const k = r(kl);
@@ -53,16 +53,18 @@ export function importanceScores(x: Float32Array, base: Float32Array, cols: numb
   return out;
 }
 
-function softmax(x: Float32Array, start: number, cols: number, out: Float64Array, r: Rounder): void {
+/** torch's softmax over one row, in float32 whatever the type (bf16/f16 round its result once). */
+function softmax(x: Float32Array, start: number, cols: number, out: Float64Array): void {
+  const f = Math.fround;
   let max = -Infinity;
   for (let j = 0; j < cols; j++) max = Math.max(max, x[start + j]!);
   let sum = 0;
   for (let j = 0; j < cols; j++) {
-    out[j] = r(Math.exp(r(x[start + j]! - max)));
+    out[j] = f(Math.exp(f(x[start + j]! - max)));
     sum += out[j]!;
   }
-  const inv = r(1 / r(sum));
-  for (let j = 0; j < cols; j++) out[j] = r(out[j]! * inv);
+  const inv = f(1 / f(sum));
+  for (let j = 0; j < cols; j++) out[j] = f(out[j]! * inv);
 }
 
 /** median + 1.5·(q3 − q1), quantiles at index ⌊q·(n−1)⌋ of the sorted (possibly sampled) scores. */

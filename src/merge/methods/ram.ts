@@ -1,6 +1,8 @@
 // ram and ramplus_tl (mergekit ram.py): task-vector entries above epsilon count as contributions;
 // an entry one model alone contributes is kept whole, one several contribute is averaged over
 // them. ramplus_tl scales each model's unique entries by 1 + r·clamp(shared/unique, 0, alpha).
+// Those λ are a float32 vector (counts divided), so in bf16/f16 torch promotes ramplus_tl's unique
+// terms, its sum and its final add to float32, and the result is rounded to the type once.
 
 import { rounder } from "../float.js";
 import type { MergeKernel } from "../kernel.js";
@@ -30,7 +32,7 @@ function ramMerge(m: Parameters<MergeKernel>[0], plus: boolean): Float32Array {
     }
     const rho = Math.fround(shared / Math.max(unique, eps));
     const clamped = Math.min(Math.max(rho, 0), Math.fround(Number(m.params.alpha)));
-    return r(r(clamped * Math.fround(Number(m.params.r))) + 1);
+    return Math.fround(Math.fround(clamped * Math.fround(Number(m.params.r))) + 1);
   });
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -38,11 +40,11 @@ function ramMerge(m: Parameters<MergeKernel>[0], plus: boolean): Float32Array {
     const c = counts[i]!;
     for (let k = 0; k < K; k++) {
       const v = Math.abs(tvs[k]![i]!) > eps ? tvs[k]![i]! : 0;
-      const unique = c === 1 ? (plus ? r(v * lambdas[k]!) : v) : 0;
+      const unique = c === 1 ? (plus ? Math.fround(v * lambdas[k]!) : v) : 0;
       const overlap = c > 1 ? r(v / c) : 0;
-      acc = Math.fround(acc + r(unique + overlap));
+      acc = Math.fround(acc + (plus ? Math.fround(unique + overlap) : r(unique + overlap)));
     }
-    out[i] = r(base[i]! + r(acc));
+    out[i] = plus ? r(Math.fround(base[i]! + acc)) : r(base[i]! + r(acc));
   }
   return out;
 }
