@@ -11,7 +11,7 @@ if (mode === "build") {
   const plan = dusk.makePlan(recipe, [dusk.checkpointHeader(c)]);
   for await (const _ of dusk.buildModel(plan, [c], { output, recipeYaml: dusk.recipeToMergekitYaml(recipe), layout: "bench" })) void _;
 } else {
-  for await (const _ of dusk.convertCheckpoint(c, { output, type: group })) void _;
+  for await (const _ of dusk.convertCheckpoint(c, { output, type: dusk.parseConvertType(group) })) void _;
 }
 const seconds = (performance.now() - t) / 1000;
 await c.close();

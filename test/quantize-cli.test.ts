@@ -35,6 +35,7 @@ describe("bad input: a typed error, nothing written", () => {
     ["a quantized input without --allow-requantize", () => ["quantize", join(dir, "k256-q8.gguf"), "-o", join(dir, "e.gguf"), "--type", "Q4_K_M"], /already Q8_0/],
     ["--mix-by source on a model without a recorded recipe", () => ["quantize", k256, "-o", join(dir, "f.gguf"), "--type", "Q4_K_M", "--mix-by", "source"], /records no stack recipe/],
     ["--strict where a K-quant does not tile the rows", () => ["quantize", h128, "-o", join(dir, "g.gguf"), "--type", "Q4_K_M", "--strict"], /are not whole blocks/],
+    ["convert --threads 0", () => ["convert", join(dir, "k256-hf"), "-o", join(dir, "h.gguf"), "--type", "q4_k_m", "--threads", "0"], /--threads must be a positive integer, got "0"/],
   ])("%s", async (_, argv, message) => {
     if (!(await exists(join(dir, "k256-q8.gguf")))) await runCli(["quantize", k256, "-o", join(dir, "k256-q8.gguf"), "--type", "Q8_0", "--quiet", "--threads", "1"]);
     const args = argv();
@@ -75,10 +76,10 @@ test("--mix-by source on an HF-built stack converted by dusk convert (its recipe
 });
 
 describe("dusk convert --type <mix>", () => {
-  test("q4_k_m equals convert --type f32 then quantize Q4_K_M, tensor by tensor", async () => {
+  test("q4_k_m on two threads equals convert --type f32 then quantize Q4_K_M on one, tensor by tensor", async () => {
     const hf = join(dir, "k256-hf");
     const direct = join(dir, "direct-q4km.gguf");
-    expect((await runCli(["convert", hf, "-o", direct, "--type", "q4_k_m", "--quiet"])).code).toBe(0);
+    expect((await runCli(["convert", hf, "-o", direct, "--type", "q4_k_m", "--threads", "2", "--quiet"])).code).toBe(0);
     const twoStep = join(dir, "two-step-q4km.gguf");
     expect((await runCli(["quantize", k256, "-o", twoStep, "--type", "Q4_K_M", "--quiet", "--threads", "1"])).code).toBe(0);
     const [a, b] = await Promise.all([openCheckpoint(direct), openCheckpoint(twoStep)]);

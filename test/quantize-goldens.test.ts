@@ -55,13 +55,13 @@ async function describeFile(path: string): Promise<Record<string, string>> {
   }
 }
 
-async function quantize(input: string, label: string, output: string): Promise<void> {
+async function quantize(input: string, label: string, output: string, slabElems?: number): Promise<void> {
   const [type, imatrixFile] = label.split("+");
   const imatrixPath = imatrixFile === undefined ? undefined : `test/fixtures/quant/k256.${imatrixFile === "imatrix" ? "imatrix.gguf" : imatrixFile}`;
   const c = await openCheckpoint(input);
   try {
     const plan = planQuantize(c, { ftype: parseQuantFtype(type!), ...(imatrixPath ? { imatrix: { path: imatrixPath, data: await readImatrix(imatrixPath) } } : {}) });
-    for await (const _ of quantizeGguf(c, plan, { output, pool })) void _;
+    for await (const _ of quantizeGguf(c, plan, { output, pool, ...(slabElems ? { slabElems } : {}) })) void _;
   } finally {
     await c.close();
   }
@@ -86,6 +86,12 @@ for (const [model, g] of Object.entries(goldens.models) as [QuantGoldenModel, (t
     }
   });
 }
+
+test("slabs of 32768 elements (several per tensor, each widened while the workers quantize the one before) write the same bytes", async () => {
+  const out = join(dir, "slabs-q4km.gguf");
+  await quantize(inputs.k256!, "Q4_K_M+imatrix", out, 2 * 16384); // two workers take a slab each half
+  expect(sha(await readFile(out))).toBe(goldens.models.k256.runs["Q4_K_M+imatrix"]!.sha256);
+});
 
 test("the CLI on one thread writes the same bytes (Q4_K_M with the legacy imatrix)", async () => {
   const out = join(dir, "cli-q4km.gguf");

@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { openModelRef } from "./model-ref.js";
 import { convertCheckpoint } from "../convert/convert-checkpoint.js";
 import { CONVERT_TYPES, parseConvertType } from "../convert/gguf-hparams.js";
+import { RecipeError } from "../errors.js";
 import { interruptible } from "./interrupt.js";
 import { makeProgress, staleLine } from "./progress.js";
 
@@ -15,18 +16,23 @@ export const convertCommand = defineCommand({
     type: { type: "string", description: `tensor type: ${CONVERT_TYPES.join(", ")} (1-D tensors stay f32)`, default: "f16", valueHint: "type" },
     name: { type: "string", description: "general.name (default: the directory name)" },
     pre: { type: "string", description: "override the BPE pre-tokenizer name (byte-level BPE tokenizers)" },
+    threads: { type: "string", description: "threads quantizing a mix's block types such as q4_k_m (default: one per core)", valueHint: "n" },
     force: { type: "boolean", description: "replace an existing output" },
     quiet: { type: "boolean", description: "no progress output" },
     json: { type: "boolean", description: "print a JSON summary" },
   },
   async run({ args }) {
     const type = parseConvertType(args.type);
+    const threads = args.threads === undefined ? undefined : Number(args.threads);
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+      throw new RecipeError("convert.threads", `--threads must be a positive integer, got ${JSON.stringify(args.threads)}`, { path: "--threads", hint: "e.g. --threads 4" });
+    }
     const c = await openModelRef(args.model);
     const interrupt = interruptible();
     const progress = makeProgress({ quiet: args.quiet || args.json });
     try {
       for await (const e of convertCheckpoint(c, {
-        output: args.output, type, force: args.force, signal: interrupt.signal,
+        output: args.output, type, force: args.force, signal: interrupt.signal, ...(threads ? { threads } : {}),
         ...(args.name ? { name: args.name } : {}), ...(args.pre ? { pre: args.pre } : {}),
       })) {
         if (e.type === "stale") {
@@ -36,7 +42,7 @@ export const convertCommand = defineCommand({
         else if (e.type === "done") {
           progress.stop();
           if (args.json) process.stdout.write(JSON.stringify({ output: e.output, type, bytes: e.bytes, seconds: e.seconds }, null, 2) + "\n");
-          else process.stdout.write(`wrote ${e.output} (${type}) in ${e.seconds.toFixed(1)} s\n`);
+          else process.stdout.write(`wrote ${e.output} (${type.replace(/^mix:/, "").toLowerCase()}) in ${e.seconds.toFixed(1)} s\n`);
         }
       }
     } finally {

@@ -24,7 +24,8 @@ import type { TensorEntry } from "../formats/tensor.js";
 import { tokenizerGgufKv } from "../tokenizer/index.js";
 import { readTokenizerFiles } from "../tokenizer/load-text-tokenizer.js";
 import { convertToGguf, outputShape, planConversion, type ConvertInput } from "./convert.js";
-import type { ConvertType } from "./gguf-hparams.js";
+import { isMixType, type ConvertType } from "./gguf-hparams.js";
+import { QuantPool } from "../quant/pool.js";
 
 export interface ConvertOptions {
   output: string;
@@ -39,6 +40,8 @@ export interface ConvertOptions {
   purpose?: string;
   /** statfs(2) for the free-space check (tests inject one; default: the real one) */
   statfs?: StatfsFn;
+  /** threads quantizing a mix's block types (q4_k_m, …; default one per core) */
+  threads?: number;
   /** merged tensors of a plan: seed, worker threads (default one per core), warnings */
   seed?: number;
   mergeWorkers?: number;
@@ -168,15 +171,18 @@ async function* writeConverted(input: ConvertInput, checkpoints: readonly Checkp
   try {
     for (const note of out.stale) yield { type: "stale", note };
     const sink = await FileSink.create(out.tmpPath);
+    let pool: QuantPool | undefined;
     let written = 0;
     try {
-      for await (const e of convertToGguf(input, sink, options.type)) {
+      // workers only where a mix quantizes to block types (the converter's own q8_0/q4_0 stay here)
+      pool = QuantPool.create(isMixType(options.type) ? options.threads : 1);
+      for await (const e of convertToGguf(input, sink, options.type, pool)) {
         if (options.signal?.aborted) throw new BuildError("convert.aborted", "the conversion was interrupted; nothing was written", { cause: options.signal.reason });
         if (e.type === "progress") written = e.bytes;
         yield e.type === "start" ? { ...e, output: out.path } : e;
       }
     } finally {
-      await sink.close();
+      await Promise.all([sink.close(), pool?.close()]);
     }
     await out.commit();
     committed = true;

@@ -16,7 +16,8 @@ import { readHParams, type HParams } from "../arch/hparams.js";
 import { hparamsKv, isMixType, type ConvertType, type ConverterType } from "./gguf-hparams.js";
 import { parseQuantFtype } from "../quant/ftypes.js";
 import { chooseTensorTypes } from "../quant/mix.js";
-import { quantizeRows } from "../quant/quantize.js";
+import { QuantPool } from "../quant/pool.js";
+import { rowBytes } from "../quant/quantize.js";
 import { permuteQK } from "./qk-permute.js";
 import { quantize } from "./quantize.js";
 
@@ -148,8 +149,12 @@ function applyMix(out: OutputTensor[], arch: Architecture, hp: HParams, outType:
   for (const t of convertible) t.type = tensorType(byName.get(t.name)!)!;
 }
 
-/** Streams the GGUF into `sink`; yields progress after each tensor. */
-export async function* convertToGguf(input: ConvertInput, sink: ByteSink, outType: ConvertType): AsyncGenerator<BuildEvent> {
+/**
+ * Streams the GGUF into `sink`; yields progress after each tensor. A mix's block types (q4_k_m,
+ * …) are quantized on `pool`'s threads, row chunks in parallel (the bytes do not depend on it;
+ * the default pool quantizes on this thread).
+ */
+export async function* convertToGguf(input: ConvertInput, sink: ByteSink, outType: ConvertType, pool = QuantPool.create(1)): AsyncGenerator<BuildEvent> {
   const { tensors, kv } = planConversion(input, outType);
   const writer = new GgufWriter(sink, { kv, tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: outputShape(t) })) });
   const totalBytes = writer.layout.fileSize;
@@ -164,7 +169,7 @@ export async function* convertToGguf(input: ConvertInput, sink: ByteSink, outTyp
       const same = t.input.type.name === t.type.name;
       await t.input.stream((chunk) => writer.writeTensorData(same ? chunk : convertTensorBytes(chunk, t.input.type, t.type, scratch)));
     } else {
-      await writer.writeTensorData(encodeWhole(await readWhole(t.input), t));
+      await writer.writeTensorData(await encodeWhole(await readWhole(t.input), t, pool));
     }
     bytes = writer.layout.tensors[index]!.offset + writer.layout.tensors[index]!.byteLength;
     yield { type: "progress", tensor: t.name, index: index++, bytes, totalBytes };
@@ -191,7 +196,7 @@ async function readWhole(t: ConvertTensor): Promise<Uint8Array> {
 }
 
 /** Q/K rows move across the whole tensor and quantization needs f32 blocks: one tensor at a time. */
-function encodeWhole(raw: Uint8Array, t: OutputTensor): Uint8Array {
+async function encodeWhole(raw: Uint8Array, t: OutputTensor, pool: QuantPool): Promise<Uint8Array> {
   const rows = t.input.shape[0]!;
   const from = t.input.type;
   let bytes = raw;
@@ -203,7 +208,9 @@ function encodeWhole(raw: Uint8Array, t: OutputTensor): Uint8Array {
   if (!t.type.float) {
     const cols = t.input.shape[t.input.shape.length - 1]!;
     const x = toFloat32(bytes, from); // rows may have been trimmed above (Gemma 3's embedding)
-    return quantizeRows(t.type.name, x, x.length / cols, cols);
+    const nrows = x.length / cols;
+    const out = new Uint8Array(nrows * rowBytes(t.type, cols));
+    return pool.quantize(t.type.name, x, nrows, cols, undefined, out);
   }
   return convertTensorBytes(bytes, from, t.type);
 }

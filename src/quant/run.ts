@@ -1,9 +1,9 @@
 // Executes a QuantizePlan: the GGUF is written into a temporary sibling and renamed into place
 // (src/build/atomic-output.ts), tensors in the plan's order; a tensor whose type does not change
 // is copied, any other is read in slabs of rows, widened to f32 and quantized on every core.
-// Memory: two input slabs and one output slab (≤ 64 MiB of f32 each), not a tensor or a model,
-// reused from tensor to tensor (fresh memory costs a page fault per 4 KiB on first touch) and
-// shared with the pool's workers, which write their rows' bytes in place.
+// Memory: two slabs each of input bytes, f32 rows (≤ 64 MiB each) and output bytes, not a tensor
+// or a model, reused from tensor to tensor (fresh memory costs a page fault per 4 KiB on first
+// touch); rows and output are shared with the pool's workers, which write their bytes in place.
 
 import { prepareOutput } from "../build/atomic-output.js";
 import type { StatfsFn } from "../build/durable-fs.js";
@@ -29,6 +29,8 @@ export interface QuantizeRunOptions {
   signal?: AbortSignal;
   statfs?: StatfsFn;
   purpose?: string;
+  /** f32 elements per slab (default 16 Mi); the bytes do not depend on it (tests take small ones) */
+  slabElems?: number;
 }
 
 /** why 16 Mi elements: 64 MiB of f32 per slab keeps every core busy on big tensors, memory flat */
@@ -57,7 +59,8 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
           await writer.writeTensorFrom(entry.source, entry.offset, entry.byteLength);
         } else {
           const importance = t.imatrix ? plan.imatrix?.get(t.name) : undefined;
-          for await (const done of quantizeTensor(entry, t.type, t.shape, importance, pool, buffers, (chunk) => writer.writeTensorData(chunk))) {
+          const slab = o.slabElems ?? SLAB_ELEMS;
+          for await (const done of quantizeTensor(entry, t.type, t.shape, importance, pool, buffers, slab, (chunk) => writer.writeTensorData(chunk))) {
             if (o.signal?.aborted) throw new QuantError("QUANT_ABORTED", "quantization was interrupted; nothing was written", { cause: o.signal.reason });
             yield { type: "progress", tensor: t.name, index, bytes: bytes + done, totalBytes: plan.inputBytes };
           }
@@ -85,16 +88,16 @@ export async function* quantizeGguf(c: Checkpoint, plan: QuantizePlan, o: Quanti
  * widen to f32, quantize, hand the bytes to `write`. Yields the input bytes done so far. Expert
  * tensors ([experts, rows, cols]) use their expert's slice of the importance vector.
  */
-async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly number[], importance: Float32Array | undefined, pool: QuantPool, buffers: SlabBuffers, write: (b: Uint8Array) => Promise<void>): AsyncGenerator<number> {
+async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly number[], importance: Float32Array | undefined, pool: QuantPool, buffers: SlabBuffers, slabElems: number, write: (b: Uint8Array) => Promise<void>): AsyncGenerator<number> {
   const cols = shape[shape.length - 1]!;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const rowsPerExpert = shape.length >= 2 ? shape[shape.length - 2]! : 1;
   const inRow = rowBytes(entry.type, cols);
   const outRow = rowBytes(tensorType(type)!, cols);
-  const slabRows = Math.max(1, Math.min(rows, Math.floor(SLAB_ELEMS / cols)));
+  const slabRows = Math.max(1, Math.min(rows, Math.floor(slabElems / cols)));
   const inBufs = [buffers.input(0, slabRows * inRow), buffers.input(1, slabRows * inRow)];
-  const f32 = buffers.rows(slabRows * cols);
-  const outBuf = buffers.output(slabRows * outRow);
+  const f32 = [buffers.rows(0, slabRows * cols), buffers.rows(1, slabRows * cols)];
+  const outBufs = [buffers.output(0, slabRows * outRow), buffers.output(1, slabRows * outRow)];
   const slabs: [number, number][] = [];
   for (let r0 = 0; r0 < rows; ) {
     const n = Math.min(slabRows, rows - r0, rowsPerExpert - (r0 % rowsPerExpert)); // slabs never cross an expert
@@ -106,37 +109,52 @@ async function* quantizeTensor(entry: TensorEntry, type: string, shape: readonly
     const buf = inBufs[k % 2]!.subarray(0, n * inRow);
     return entry.source.readInto(entry.offset + r0 * inRow, buf).then(() => buf);
   };
+  // Slab k is widened on this thread while the workers quantize slab k − 1 (two f32 and two
+  // output slabs alternate); its bytes are written before slab k + 1 may reuse its output slab.
   let next = slabs.length > 0 ? read(0) : undefined;
+  let pending: { bytes: Promise<Uint8Array>; done: number } | undefined;
   for (let k = 0; k < slabs.length; k++) {
     const [r0, n] = slabs[k]!;
     const raw = await next!;
     next = k + 1 < slabs.length ? read(k + 1) : undefined;
-    const x = dequantize(entry.type.name, raw, f32);
+    const x = dequantize(entry.type.name, raw, f32[k % 2]!);
+    if (pending) {
+      await write(await pending.bytes);
+      yield pending.done;
+    }
     const expert = Math.floor(r0 / rowsPerExpert);
     const qw = importance && importance.length > cols ? importance.subarray(expert * cols, (expert + 1) * cols) : importance;
-    await write(await pool.quantize(type, x, n, cols, qw, outBuf));
-    yield (r0 + n) * inRow;
+    const bytes = pool.quantize(type, x, n, cols, qw, outBufs[k % 2]!);
+    bytes.catch(() => {}); // awaited below; a run stopped before that must not see it unhandled
+    pending = { bytes, done: (r0 + n) * inRow };
+  }
+  if (pending) {
+    await write(await pending.bytes);
+    yield pending.done;
   }
 }
 
 /**
- * A run's slabs, grown to the largest tensor's and kept: two input byte slabs (one read while the
- * other is widened), the f32 rows and the output bytes, those two shared with the workers.
+ * A run's slabs, grown to the largest tensor's and kept: two of each kind, alternating — input
+ * bytes (one read while the other is widened), f32 rows and output bytes (one pair quantized by
+ * the workers while the other is widened and written), those two shared with the workers.
  */
 class SlabBuffers {
   private readonly inputs: ArrayBuffer[] = [];
-  private rowsBuffer = new SharedArrayBuffer(0);
-  private outputBuffer = new SharedArrayBuffer(0);
+  private readonly rowsBuffers = [new SharedArrayBuffer(0), new SharedArrayBuffer(0)];
+  private readonly outputBuffers = [new SharedArrayBuffer(0), new SharedArrayBuffer(0)];
   input(which: number, bytes: number): Uint8Array {
     const have = this.inputs[which];
     return new Uint8Array(have !== undefined && have.byteLength >= bytes ? have : (this.inputs[which] = new ArrayBuffer(bytes)), 0, bytes);
   }
-  rows(n: number): Float32Array {
-    if (this.rowsBuffer.byteLength < n * 4) this.rowsBuffer = new SharedArrayBuffer(n * 4);
-    return new Float32Array(this.rowsBuffer, 0, n);
+  rows(which: number, n: number): Float32Array {
+    return new Float32Array(SlabBuffers.atLeast(this.rowsBuffers, which, n * 4), 0, n);
   }
-  output(bytes: number): Uint8Array {
-    if (this.outputBuffer.byteLength < bytes) this.outputBuffer = new SharedArrayBuffer(bytes);
-    return new Uint8Array(this.outputBuffer, 0, bytes);
+  output(which: number, bytes: number): Uint8Array {
+    return new Uint8Array(SlabBuffers.atLeast(this.outputBuffers, which, bytes), 0, bytes);
+  }
+  private static atLeast(buffers: SharedArrayBuffer[], which: number, bytes: number): SharedArrayBuffer {
+    if (buffers[which]!.byteLength < bytes) buffers[which] = new SharedArrayBuffer(bytes);
+    return buffers[which]!;
   }
 }
