@@ -143,29 +143,36 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       ...(o.gpu ? { gpu: o.gpu } : {}), ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}),
     };
     let tokenizer: TrainTokenizer | undefined; // the base's, for token windows sent to a server
-    const measure = async (name: string, dir: string, stage: "before" | "after"): Promise<Measurement> =>
-      timed("measure", `${name} ${stage} healing`, async () => {
-        const gguf = join(o.work, "gguf", `${name}${stage === "after" ? "-healed" : ""}.gguf`);
-        if (!o.server || o.server.template.includes("{gguf}")) await toGguf(dir, gguf, o.measureType, o.signal);
-        const opts = { ...measureOpts, onProgress: (what: string, done: number, total: number) => progress(`${name}: ${what}`)({ done, total }) };
-        const m = o.server
-          ? await measureOnServer(o.server, { model: dir, gguf, name: `${name}${stage === "after" ? "-healed" : ""}` }, (tokenizer ??= await loadTextTokenizer(o.base)), { ...opts, ...(o.signal ? { signal: o.signal } : {}) })
-          : await measureGguf(gguf, opts);
-        o.onEvent?.({ type: "measured", model: name, stage, m });
-        return m;
-      });
-    const rows: LayoutResult[] = [];
-    for (const l of layouts) {
-      const dir = modelDir.get(l.name)!;
+    const measureUntimed = async (name: string, dir: string, stage: "before" | "after"): Promise<Measurement> => {
+      const gguf = join(o.work, "gguf", `${name}${stage === "after" ? "-healed" : ""}.gguf`);
+      if (!o.server || o.server.template.includes("{gguf}")) await toGguf(dir, gguf, o.measureType, o.signal);
+      const opts = { ...measureOpts, onProgress: (what: string, done: number, total: number) => progress(`${name}: ${what}`)({ done, total }) };
+      const m = o.server
+        ? await measureOnServer(o.server, { model: dir, gguf, name: `${name}${stage === "after" ? "-healed" : ""}` }, (tokenizer ??= await loadTextTokenizer(o.base)), { ...opts, ...(o.signal ? { signal: o.signal } : {}) })
+        : await measureGguf(gguf, opts);
+      o.onEvent?.({ type: "measured", model: name, stage, m });
+      return m;
+    };
+    const measure = (name: string, dir: string, stage: "before" | "after"): Promise<Measurement> => timed("measure", `${name} ${stage} healing`, () => measureUntimed(name, dir, stage));
+    // One llama.cpp thread per model (small models): the models are measured side by side, one per
+    // core; the numbers do not depend on it (each measurement is its own single-threaded context).
+    const sideBySide = !o.server && o.threads === 1 ? Math.max(1, Math.min(cpus().length, layouts.length)) : 1;
+    const before = await timed("measure", `${layouts.length} models before healing${sideBySide > 1 ? `, ${sideBySide} at a time` : ""}`, () =>
+      mapConcurrently(layouts, sideBySide, (l) => {
+        o.onEvent?.({ type: "phase", phase: "measure", what: `${l.name} before healing` });
+        return measureUntimed(l.name, abs(modelDir.get(l.name)!), "before");
+      }),
+    );
+    const rows: LayoutResult[] = layouts.map((l, k) => {
       const report = reports.get(l.name);
-      rows.push({
+      return {
         name: l.name, analog: l.analog, spec: l.spec, depth: l.layers.length, flags: l.flags,
         static: report?.static ?? null, seams: report ? seamSummary(report) : null,
         calibration_ppl: report ? report.ppl : baseMap!.ppl,
-        model: dir, before: await measure(l.name, abs(dir), "before"),
+        model: modelDir.get(l.name)!, before: before[k]!,
         ...(same && same.name === l.name ? { also: "search" } : {}),
-      });
-    }
+      };
+    });
 
     // 5. Heal every model for the same budget (or export the jobs), then measure again. Every
     // model has the base's tokenizer: the texts are tokenized once.
@@ -250,4 +257,18 @@ async function healOne(o: ExperimentOptions, tokens: { train: Int32Array; heldOu
     tokens: r.tokens, steps: r.steps, seconds: r.seconds, tokens_per_s: r.tokensPerSecond,
     initial_loss: r.initial?.loss ?? null, final_loss: r.final.loss, curve, model: rel,
   };
+}
+
+/** f over items with at most `limit` calls in flight; results in the items' order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const k = next++;
+      out[k] = await f(items[k]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
