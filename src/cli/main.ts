@@ -3,58 +3,41 @@
 
 import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { isDuskError } from "../errors.js";
-import { buildCommand } from "./build.js";
-import { chatCommand } from "./chat.js";
-import { convertCommand } from "./convert.js";
-import { inspectCommand } from "./inspect.js";
-import { planCommand } from "./plan.js";
-import { presetsCommand } from "./presets.js";
-import { runModelCommand } from "./run.js";
-import { verifyCommand } from "./verify.js";
-import { compareCommand } from "./compare.js";
-import { dataCommand } from "./data.js";
-import { evalCommand } from "./eval.js";
 import { rejectUnknownFlags, UsageError } from "./flag-check.js";
 import { interruptAll } from "./interrupt.js";
-import { pplCommand } from "./ppl.js";
-import { serveCommand } from "./serve.js";
-import { experimentCommand } from "./experiment.js";
-import { studyCommand } from "./study.js";
 import { VERSION } from "./version.js";
-import { healCommand } from "./heal.js";
-import { trainCommand } from "./train.js";
-import { analyzeCommand } from "./analyze.js";
-import { searchCommand } from "./search.js";
-import { quantizeCommand } from "./quantize.js";
-import { imatrixCommand } from "./imatrix.js";
 
 export { VERSION } from "./version.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyCommand = CommandDef<any>;
 
-export const commands: Record<string, AnyCommand> = {
-  inspect: inspectCommand,
-  plan: planCommand,
-  build: buildCommand,
-  verify: verifyCommand,
-  run: runModelCommand,
-  chat: chatCommand,
-  presets: presetsCommand,
-  convert: convertCommand,
-  quantize: quantizeCommand,
-  imatrix: imatrixCommand,
-  eval: evalCommand,
-  ppl: pplCommand,
-  compare: compareCommand,
-  analyze: analyzeCommand,
-  search: searchCommand,
-  data: dataCommand,
-  serve: serveCommand,
-  train: trainCommand,
-  heal: healCommand,
-  experiment: experimentCommand,
-  study: studyCommand,
+/**
+ * The commands, each loaded when it runs: importing all of them (llama.cpp bindings, the server,
+ * parquet) cost every `dusk` invocation ~1.4 s before it did anything.
+ */
+export const commands: Record<string, () => Promise<AnyCommand>> = {
+  inspect: () => import("./inspect.js").then((m) => m.inspectCommand),
+  plan: () => import("./plan.js").then((m) => m.planCommand),
+  build: () => import("./build.js").then((m) => m.buildCommand),
+  verify: () => import("./verify.js").then((m) => m.verifyCommand),
+  run: () => import("./run.js").then((m) => m.runModelCommand),
+  chat: () => import("./chat.js").then((m) => m.chatCommand),
+  presets: () => import("./presets.js").then((m) => m.presetsCommand),
+  convert: () => import("./convert.js").then((m) => m.convertCommand),
+  quantize: () => import("./quantize.js").then((m) => m.quantizeCommand),
+  imatrix: () => import("./imatrix.js").then((m) => m.imatrixCommand),
+  eval: () => import("./eval.js").then((m) => m.evalCommand),
+  ppl: () => import("./ppl.js").then((m) => m.pplCommand),
+  compare: () => import("./compare.js").then((m) => m.compareCommand),
+  analyze: () => import("./analyze.js").then((m) => m.analyzeCommand),
+  search: () => import("./search.js").then((m) => m.searchCommand),
+  data: () => import("./data.js").then((m) => m.dataCommand),
+  serve: () => import("./serve.js").then((m) => m.serveCommand),
+  train: () => import("./train.js").then((m) => m.trainCommand),
+  heal: () => import("./heal.js").then((m) => m.healCommand),
+  experiment: () => import("./experiment.js").then((m) => m.experimentCommand),
+  study: () => import("./study.js").then((m) => m.studyCommand),
 };
 
 export const mainCommand = defineCommand({
@@ -80,11 +63,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    const sub = commands[rawArgs[0]!];
-    if (!sub) {
+    const load = Object.hasOwn(commands, rawArgs[0]!) ? commands[rawArgs[0]!] : undefined;
+    if (!load) {
       process.stderr.write(`error: unknown command ${JSON.stringify(rawArgs[0])}\nhint: commands are ${Object.keys(commands).join(", ")}; see dusk --help\n`);
       return 2;
     }
+    const sub = await load();
     if (rawArgs.includes("--help") || rawArgs.includes("-h")) {
       // `dusk data pull --help`: the subcommand's own usage, titled with its full name.
       const nested = sub.subCommands as Record<string, AnyCommand> | undefined;
